@@ -1,0 +1,95 @@
+# vmm: a small KVM virtual machine monitor.
+#
+#   make                 build/vmm and the test guest
+#   make check           unit, VM and end-to-end tests (ASan/UBSan build)
+#   make CC=clang        any of the above with clang
+#   make static          build/vmm-static (for emulated hosts, initramfs)
+
+ARCH    ?= $(shell uname -m)
+V       ?= 0
+ifeq ($(V),0)
+Q := @
+endif
+BUILD   ?= build
+CC      ?= cc
+# make's built-in default is "cc"; keep it unless CC was given
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wundef -Wvla -Wwrite-strings -Wcast-align \
+	-Wimplicit-fallthrough -Wmissing-declarations -Wredundant-decls \
+	-Wnested-externs -Wno-unused-parameter
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
+LDLIBS  += -lpthread
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
+
+CORE := vmm/bus.c vmm/cli.c vmm/console.c vmm/evloop.c vmm/kvm.c vmm/log.c \
+	vmm/memory.c vmm/util.c vmm/vcpu.c vmm/vm.c
+DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
+	devices/serial.c
+
+ifeq ($(ARCH),x86_64)
+ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
+	arch/x86_64/platform.c
+else
+$(error ARCH=$(ARCH) is not supported yet (x86_64))
+endif
+
+LIB_SRCS := $(CORE) $(DEVICES) $(ARCH_SRCS)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
+
+GUEST_BINS :=
+include guest/testguest.mk
+
+.PHONY: all static check unit clean run
+all: $(BUILD)/vmm $(GUEST_BINS)
+
+$(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+static: $(BUILD)/vmm-static
+$(BUILD)/vmm-static: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vmm-san: $(SAN_OBJS) $(BUILD)/san/vmm/main.o
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+$(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+# The README's test command: every layer, one summary line at the end.
+check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BINS)
+	BUILD=$(BUILD) tests/run
+
+# The README's first command: boot the test guest's hello scenario.
+run: $(BUILD)/vmm $(GUEST_BINS)
+	$(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hooks every architecture implements (arch/x86_64/, arch/aarch64/).
+ * The core calls them in boot order; nothing outside arch/ tests which
+ * architecture it runs on. Each returns 0 or -errno and logs the cause.
+ */
+#ifndef ARCH_ARCH_H
+#define ARCH_ARCH_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct vm_config;
+
+#define ARCH_MAX_RAM_RANGES 4
+
+/*
+ * The guest RAM ranges ({gpa, size}) for cfg->mem_size bytes, e.g. split
+ * around the x86 MMIO hole. Pure: no KVM, no allocation.
+ */
+int arch_ram_ranges(const struct vm_config *cfg,
+		    uint64_t ranges[ARCH_MAX_RAM_RANGES][2], unsigned int *nr)
+	__attribute__((warn_unused_result));
+
+/* After KVM_CREATE_VM and guest memory: irqchip, timers, arch state. */
+int arch_vm_init(struct vm *vm) __attribute__((warn_unused_result));
+
+/* The platform's devices, from the arch's placement table. */
+int arch_create_devices(struct vm *vm) __attribute__((warn_unused_result));
+
+/*
+ * Load the kernel (and initrd) named in vm->cfg into guest memory and
+ * write the boot structures (command line from vm->cmdline, memory map,
+ * CPU tables). Records the entry point for arch_vcpu_init().
+ */
+int arch_load_kernel(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Per-vCPU setup before its first KVM_RUN: CPUID, MSRs, registers. */
+int arch_vcpu_init(struct vcpu *vcpu) __attribute__((warn_unused_result));
+
+/* Print a vCPU's registers to stderr (after an error exit). */
+void arch_vcpu_dump(struct vcpu *vcpu);
+
+/* Drive an interrupt line of the in-kernel irqchip. */
+int arch_set_irq(struct vm *vm, unsigned int irq, int level);
+
+void arch_vm_destroy(struct vm *vm);
+
+#endif

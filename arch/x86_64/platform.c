@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The x86-64 platform: memory layout, in-kernel irqchip and PIT, the
+ * device placement table, and loading the kernel with its boot structures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../devices/devices.h"
+#include "../../vmm/kvm.h"
+#include "../../vmm/log.h"
+#include "../../vmm/vmm.h"
+#include "../arch.h"
+#include "x86_arch.h"
+
+int arch_ram_ranges(const struct vm_config *cfg,
+		    uint64_t ranges[ARCH_MAX_RAM_RANGES][2], unsigned int *nr)
+{
+	uint64_t low = cfg->mem_size;
+
+	/* RAM stops at the MMIO hole and resumes above 4 GiB */
+	if (low > X86_MMIO_HOLE_START)
+		low = X86_MMIO_HOLE_START;
+	ranges[0][0] = 0;
+	ranges[0][1] = low;
+	*nr = 1;
+	if (cfg->mem_size > low) {
+		ranges[1][0] = X86_MMIO_HOLE_END;
+		ranges[1][1] = cfg->mem_size - low;
+		*nr = 2;
+	}
+	return 0;
+}
+
+static int need_cap(struct vm *vm, long cap, const char *name)
+{
+	if (kvm_check_cap(vm->kvm_fd, cap))
+		return 0;
+	error("KVM capability %s is missing on this host", name);
+	return -ENOTSUP;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct x86_vm *xa = calloc(1, sizeof(*xa));
+	int ret;
+
+	if (!xa)
+		return -ENOMEM;
+	vm->arch = xa;
+	if ((ret = need_cap(vm, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP")) ||
+	    (ret = need_cap(vm, KVM_CAP_PIT2, "KVM_CAP_PIT2")) ||
+	    (ret = need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID")))
+		return ret;
+	/* a region Intel's VMX needs below 4 GiB, out of the guest's RAM */
+	ret = kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)X86_TSS_ADDR);
+	if (ret < 0)
+		return ret;
+	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+	if (ret < 0)
+		return ret;
+	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+	if (ret < 0)
+		return ret;
+	return x86_get_supported_cpuid(vm, &xa->cpuid);
+}
+
+/*
+ * The platform's device table. Legacy PC devices sit on the port bus at
+ * their usual addresses; the boot timer on the MMIO bus.
+ */
+int arch_create_devices(struct vm *vm)
+{
+	int ret;
+
+	if ((ret = serial_create(vm, &vm->pio, X86_COM1_PORT, X86_COM1_IRQ,
+				 &vm->serial)) ||
+	    (ret = i8042_create(vm, &vm->pio, 0x60, 0x64)) ||
+	    (ret = cmos_create(vm, &vm->pio, 0x70)) ||
+	    (ret = post_port_create(vm, &vm->pio, 0x80)) ||
+	    (ret = boottimer_create(vm, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
+		error("cannot create the platform devices: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* Map a whole file read-only. Errors name the file. */
+static int map_file(const char *what, const char *path, uint8_t **data,
+		    size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0) {
+		error("%s %s: %s", what, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		error("%s %s: %s", what, path, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		error("%s %s: %s", what, path,
+		      S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+		return -EINVAL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		error("%s %s: %s", what, path, strerror(errno));
+		return -errno;
+	}
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+static int load_initrd(struct vm *vm, struct x86_vm *xa)
+{
+	uint8_t *data;
+	size_t size;
+	uint64_t addr;
+	int ret = map_file("initrd", vm->cfg.initrd, &data, &size);
+
+	if (ret)
+		return ret;
+	ret = x86_place_initrd(&vm->mem, &xa->kernel, size, &addr);
+	if (ret) {
+		error("initrd %s (%zu MiB) does not fit in guest memory above "
+		      "the kernel: give the guest more --mem", vm->cfg.initrd,
+		      (size + (1 << 20) - 1) >> 20);
+	} else {
+		memcpy(gpa_ptr(&vm->mem, addr, size), data, size);
+		xa->initrd_addr = addr;
+		xa->initrd_size = size;
+	}
+	munmap(data, size);
+	return ret;
+}
+
+int arch_load_kernel(struct vm *vm)
+{
+	struct x86_vm *xa = vm->arch;
+	size_t size, cmdlen = strlen(vm->cmdline);
+	uint8_t *img;
+	char err[256];
+	int ret;
+
+	ret = map_file("kernel", vm->cfg.kernel, &img, &size);
+	if (ret)
+		return ret;
+	ret = x86_load_kernel_image(&vm->mem, img, size, &xa->kernel, err,
+				    sizeof(err));
+	munmap(img, size);
+	if (ret) {
+		error("kernel %s: %s", vm->cfg.kernel, err);
+		return ret;
+	}
+	if (cmdlen > xa->kernel.cmdline_max || cmdlen >= X86_CMDLINE_MAX) {
+		error("command line is %zu bytes; this kernel takes at most %" PRIu64,
+		      cmdlen, xa->kernel.cmdline_max);
+		return -E2BIG;
+	}
+	if (vm->cfg.initrd && (ret = load_initrd(vm, xa)))
+		return ret;
+	ret = gpa_write(&vm->mem, X86_CMDLINE_ADDR, vm->cmdline, cmdlen + 1);
+	if (!ret)
+		ret = x86_write_gdt(&vm->mem);
+	if (!ret)
+		ret = x86_write_mptable(&vm->mem, vm->cfg.cpus);
+	if (!ret && xa->kernel.proto == X86_BOOT_PVH)
+		ret = x86_write_pvh_info(&vm->mem, X86_CMDLINE_ADDR,
+					 xa->initrd_addr, xa->initrd_size);
+	if (!ret && xa->kernel.proto == X86_BOOT_LINUX64) {
+		ret = x86_write_page_tables(&vm->mem);
+		if (!ret)
+			ret = x86_write_boot_params(&vm->mem, &xa->kernel,
+						    X86_CMDLINE_ADDR,
+						    xa->initrd_addr,
+						    xa->initrd_size);
+	}
+	if (ret)
+		error("cannot write the boot structures: %s", strerror(-ret));
+	debug("kernel: %s entry at 0x%" PRIx64 ", %s protocol",
+	      xa->kernel.is_bzimage ? "bzImage" : "ELF", xa->kernel.entry,
+	      xa->kernel.proto == X86_BOOT_PVH ? "PVH" : "64-bit Linux");
+	return ret;
+}
+
+int arch_set_irq(struct vm *vm, unsigned int irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+
+	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -EIO : 0;
+}
+
+void arch_vm_destroy(struct vm *vm)
+{
+	struct x86_vm *xa = vm->arch;
+
+	if (!xa)
+		return;
+	free(xa->cpuid);
+	free(xa);
+	vm->arch = NULL;
+}

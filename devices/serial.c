@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/*
+ * 8250/16550A UART: enough for Linux's 8250 driver (probe, FIFO detection,
+ * interrupt-driven RX and TX) and for earlyprintk/polling guests.
+ * Transmission is instantaneous: a byte written to THR goes straight to
+ * the console, so THR is always empty again by the next access.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmm/console.h"
+#include "../vmm/log.h"
+#include "../vmm/vmm.h"
+#include "devices.h"
+
+/* register offsets */
+enum {
+	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,
+	UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7,
+};
+
+#define IER_RDI    0x01 /* received data available */
+#define IER_THRI   0x02 /* transmitter holding register empty */
+#define IER_RLSI   0x04
+#define IER_MSI    0x08
+#define IIR_NO_INT 0x01
+#define IIR_MSI    0x00
+#define IIR_THRI   0x02
+#define IIR_RDI    0x04
+#define IIR_FIFO   0xc0 /* both FIFO bits: a 16550A */
+#define FCR_ENABLE 0x01
+#define FCR_CLR_RX 0x02
+#define LCR_DLAB   0x80
+#define MCR_DTR    0x01
+#define MCR_RTS    0x02
+#define MCR_OUT1   0x04
+#define MCR_OUT2   0x08
+#define MCR_LOOP   0x10
+#define LSR_DR     0x01
+#define LSR_THRE   0x20
+#define LSR_TEMT   0x40
+#define MSR_DELTA  0x0f
+#define MSR_CTS    0x10
+#define MSR_DSR    0x20
+#define MSR_RI     0x40
+#define MSR_DCD    0x80
+
+#define RX_FIFO_SIZE 1024
+
+struct serial {
+	struct vm *vm;
+	unsigned int irq;
+	pthread_mutex_t lock;
+
+	uint8_t ier, lcr, mcr, msr, scr, dll, dlm;
+	bool fifo_enabled;
+	bool thri_pending; /* THRE interrupt latched, cleared by IIR read */
+	int irq_level;     /* last level driven on the line */
+	bool rx_was_full;  /* a push was refused: tell the console on drain */
+
+	uint8_t rx[RX_FIFO_SIZE];
+	unsigned int rx_head, rx_count;
+
+	uint64_t tx_bytes, rx_bytes;
+};
+
+static unsigned int rx_space(const struct serial *s)
+{
+	return RX_FIFO_SIZE - s->rx_count;
+}
+
+static void rx_put(struct serial *s, uint8_t b)
+{
+	s->rx[(s->rx_head + s->rx_count) % RX_FIFO_SIZE] = b;
+	s->rx_count++;
+}
+
+/* The pending interrupt, highest priority first, as IIR encodes it. */
+static uint8_t serial_iir(const struct serial *s)
+{
+	if ((s->ier & IER_RDI) && s->rx_count)
+		return IIR_RDI;
+	if ((s->ier & IER_THRI) && s->thri_pending)
+		return IIR_THRI;
+	if ((s->ier & IER_MSI) && (s->msr & MSR_DELTA))
+		return IIR_MSI;
+	return IIR_NO_INT;
+}
+
+/* Drive the IRQ line to match the pending state. Lock held. */
+static void serial_update_irq(struct serial *s)
+{
+	int level = serial_iir(s) != IIR_NO_INT;
+
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		vm_set_irq(s->vm, s->irq, level);
+	}
+}
+
+/* Modem status lines: looped back from MCR in loopback, else all up. */
+static void serial_update_msr(struct serial *s)
+{
+	uint8_t old = s->msr, lines;
+
+	if (s->mcr & MCR_LOOP) {
+		lines = (s->mcr & MCR_RTS ? MSR_CTS : 0) |
+			(s->mcr & MCR_DTR ? MSR_DSR : 0) |
+			(s->mcr & MCR_OUT1 ? MSR_RI : 0) |
+			(s->mcr & MCR_OUT2 ? MSR_DCD : 0);
+	} else {
+		lines = MSR_CTS | MSR_DSR | MSR_DCD;
+	}
+	s->msr = lines | (old & MSR_DELTA);
+	if ((old ^ lines) & MSR_CTS)
+		s->msr |= 0x01;
+	if ((old ^ lines) & MSR_DSR)
+		s->msr |= 0x02;
+	if ((old & MSR_RI) && !(lines & MSR_RI)) /* trailing edge of RI */
+		s->msr |= 0x04;
+	if ((old ^ lines) & MSR_DCD)
+		s->msr |= 0x08;
+}
+
+/* Returns the byte to transmit (or -1) so output happens unlocked. */
+static int serial_write(struct serial *s, unsigned int reg, uint8_t v)
+{
+	int out = -1;
+
+	switch (reg) {
+	case UART_RBR_THR:
+		if (s->lcr & LCR_DLAB) {
+			s->dll = v;
+			break;
+		}
+		if (s->mcr & MCR_LOOP) {
+			if (rx_space(s))
+				rx_put(s, v);
+		} else {
+			out = v;
+		}
+		/* sent at once: THR is empty again */
+		s->thri_pending = true;
+		break;
+	case UART_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			break;
+		}
+		/* enabling THRI while THR is empty raises it right away */
+		if (!(s->ier & IER_THRI) && (v & IER_THRI))
+			s->thri_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case UART_IIR_FCR:
+		s->fifo_enabled = v & FCR_ENABLE;
+		if (v & FCR_CLR_RX)
+			s->rx_count = 0;
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		serial_update_msr(s);
+		break;
+	case UART_LSR:
+		break; /* read-only */
+	case UART_MSR:
+		break; /* read-only */
+	case UART_SCR:
+		s->scr = v;
+		break;
+	}
+	serial_update_irq(s);
+	return out;
+}
+
+static uint8_t serial_read(struct serial *s, unsigned int reg, bool *drained)
+{
+	uint8_t v = 0;
+
+	switch (reg) {
+	case UART_RBR_THR:
+		if (s->lcr & LCR_DLAB) {
+			v = s->dll;
+			break;
+		}
+		if (s->rx_count) {
+			v = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
+			s->rx_count--;
+			s->rx_bytes++;
+			if (!s->rx_count && s->rx_was_full) {
+				s->rx_was_full = false;
+				*drained = true;
+			}
+		}
+		break;
+	case UART_IER:
+		v = s->lcr & LCR_DLAB ? s->dlm : s->ier;
+		break;
+	case UART_IIR_FCR:
+		v = serial_iir(s);
+		if (v == IIR_THRI)
+			s->thri_pending = false; /* reading IIR clears THRE */
+		if (s->fifo_enabled)
+			v |= IIR_FIFO;
+		break;
+	case UART_LCR:
+		v = s->lcr;
+		break;
+	case UART_MCR:
+		v = s->mcr;
+		break;
+	case UART_LSR:
+		v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		break;
+	case UART_MSR:
+		v = s->msr;
+		s->msr &= (uint8_t)~MSR_DELTA;
+		break;
+	case UART_SCR:
+		v = s->scr;
+		break;
+	}
+	serial_update_irq(s);
+	return v;
+}
+
+static void serial_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
+		      bool is_write)
+{
+	struct serial *s = dev;
+	bool drained = false;
+	int out = -1;
+
+	/* registers are bytes; a wider access touches the first one only */
+	(void)len;
+	pthread_mutex_lock(&s->lock);
+	if (is_write)
+		out = serial_write(s, (unsigned int)offset, data[0]);
+	else
+		data[0] = serial_read(s, (unsigned int)offset, &drained);
+	if (out >= 0)
+		s->tx_bytes++;
+	pthread_mutex_unlock(&s->lock);
+
+	if (out >= 0) {
+		uint8_t b = (uint8_t)out;
+
+		vm_mark(s->vm, &s->vm->t.first_serial);
+		console_write(s->vm->console, &b, 1);
+	}
+	if (drained)
+		console_sink_ready(s->vm->console);
+}
+
+size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (n < len && rx_space(s))
+		rx_put(s, buf[n++]);
+	if (n < len)
+		s->rx_was_full = true;
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static size_t serial_console_sink(void *opaque, const uint8_t *buf, size_t len)
+{
+	return serial_rx(opaque, buf, len);
+}
+
+int serial_create(struct vm *vm, struct bus *bus, uint64_t base,
+		  unsigned int irq, struct serial **out)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->vm = vm;
+	s->irq = irq;
+	pthread_mutex_init(&s->lock, NULL);
+	s->mcr = MCR_OUT2;
+	serial_update_msr(s);
+	s->msr &= (uint8_t)~MSR_DELTA;
+	ret = bus_register(bus, base, 8, "serial", serial_io, s);
+	if (ret) {
+		serial_destroy(s);
+		return ret;
+	}
+	if (vm->console)
+		console_set_sink(vm->console, serial_console_sink, s);
+	*out = s;
+	return 0;
+}
+
+void serial_destroy(struct serial *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

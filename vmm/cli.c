@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_main_usage[] =
+"usage: vmm COMMAND [OPTIONS]\n"
+"\n"
+"A small KVM virtual machine monitor.\n"
+"\n"
+"commands:\n"
+"  run        boot a guest kernel (see `vmm run --help`)\n"
+"  help       show this text\n"
+"  version    print the version (also --version)\n";
+
+const char cli_run_usage[] =
+"usage: vmm run -k KERNEL [OPTIONS]\n"
+"\n"
+"Boot KERNEL (x86-64: bzImage, or an ELF vmlinux with a 64-bit or PVH\n"
+"entry) with the guest's serial console on this terminal.\n"
+"\n"
+"options:\n"
+"  -k, --kernel FILE       kernel image to boot (required)\n"
+"  -i, --initrd FILE       initial ramdisk\n"
+"  -p, --cmdline STRING    kernel command line\n"
+"                          (default: \"" VMM_DEFAULT_CMDLINE "\")\n"
+"  -m, --mem SIZE          guest memory: 256M, 1G, ...; a bare number is MiB\n"
+"                          (default: 256M)\n"
+"  -c, --cpus N            number of vCPUs (default: 1)\n"
+"      --console MODE      stdio: serial console on this terminal (default)\n"
+"                          none: no console input or output (see --serial-log)\n"
+"      --serial-log FILE   also write everything the guest prints to FILE\n"
+"  -q, --quiet             no informational messages on stderr\n"
+"  -v, --verbose           more messages (unclaimed I/O, exits)\n"
+"  -h, --help              show this text\n"
+"\n"
+"console keys (when stdin is a terminal it is put in raw mode):\n"
+"  Ctrl-A x                quit: stop the VM and exit\n"
+"  Ctrl-A Ctrl-A           send one Ctrl-A to the guest\n"
+"\n"
+"exit status: 0 when the guest powers off or resets or you quit,\n"
+"1 on a vmm or KVM error, 2 when the guest reports a crash.\n";
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v, shift = 20;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end) {
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end)
+		return -EINVAL;
+	if (v == 0)
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_cpus(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > VMM_MAX_CPUS)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+enum { OPT_CONSOLE = 256, OPT_SERIAL_LOG };
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'p' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "serial-log", required_argument, NULL, OPT_SERIAL_LOG },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define fail(...) do { snprintf(err, errlen, __VA_ARGS__); return CLI_ERROR; } while (0)
+
+enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
+			      char *err, size_t errlen)
+{
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = VMM_DEFAULT_MEM;
+	cfg->cpus = 1;
+	cfg->cmdline = VMM_DEFAULT_CMDLINE;
+	cfg->console = CONSOLE_STDIO;
+
+	/* getopt keeps state in globals: reset it so parsing is repeatable */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:qvh", run_options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'p': cfg->cmdline = optarg; break;
+		case 'm': {
+			int r = parse_size(optarg, &cfg->mem_size);
+
+			if (r == -ERANGE)
+				fail("--mem %s: too large", optarg);
+			if (r)
+				fail("--mem %s: not a size (examples: 256M, 1G, 512)",
+				     optarg);
+			break;
+		}
+		case 'c':
+			if (parse_cpus(optarg, &cfg->cpus))
+				fail("--cpus %s: not a number from 1 to %d",
+				     optarg, VMM_MAX_CPUS);
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "stdio"))
+				cfg->console = CONSOLE_STDIO;
+			else if (!strcmp(optarg, "none"))
+				cfg->console = CONSOLE_NONE;
+			else
+				fail("--console %s: expected stdio or none", optarg);
+			break;
+		case OPT_SERIAL_LOG: cfg->serial_log = optarg; break;
+		case 'q': cfg->quiet = true; break;
+		case 'v': cfg->verbose++; break;
+		case 'h': return CLI_HELP;
+		case ':':
+			fail("option %s needs a value", argv[optind - 1]);
+		default:
+			fail("unknown option %s (see vmm run --help)",
+			     argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		fail("unexpected argument '%s' (see vmm run --help)", argv[optind]);
+	if (!cfg->kernel)
+		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
+	if (cfg->mem_size < VMM_MIN_MEM)
+		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);
+	if (cfg->mem_size % (1ULL << 20))
+		fail("--mem: must be a whole number of MiB");
+	if (cfg->mem_size > VMM_MAX_MEM)
+		fail("--mem: at most %llu GiB is supported", VMM_MAX_MEM >> 30);
+	if (strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
+		fail("--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1);
+	return CLI_OK;
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "vmm.h"
+
+#define EVLOOP_MAX_HANDLERS 64
+
+struct ev_handler {
+	int fd;         /* -1: free slot */
+	ev_fn fn;
+	void *opaque;
+};
+
+struct evloop {
+	int epfd;
+	struct ev_handler h[EVLOOP_MAX_HANDLERS];
+};
+
+int evloop_create(struct evloop **out)
+{
+	struct evloop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = -errno;
+
+		free(l);
+		return err;
+	}
+	for (int i = 0; i < EVLOOP_MAX_HANDLERS; i++)
+		l->h[i].fd = -1;
+	*out = l;
+	return 0;
+}
+
+void evloop_destroy(struct evloop *l)
+{
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l);
+}
+
+static struct ev_handler *evloop_find(struct evloop *l, int fd)
+{
+	for (int i = 0; i < EVLOOP_MAX_HANDLERS; i++)
+		if (l->h[i].fd == fd)
+			return &l->h[i];
+	return NULL;
+}
+
+int evloop_add(struct evloop *l, int fd, uint32_t events, ev_fn fn,
+	       void *opaque)
+{
+	struct ev_handler *h = evloop_find(l, -1);
+	struct epoll_event ev = { .events = events };
+
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	if (!h)
+		return -ENOSPC;
+	ev.data.ptr = h;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	*h = (struct ev_handler){ .fd = fd, .fn = fn, .opaque = opaque };
+	return 0;
+}
+
+int evloop_mod(struct evloop *l, int fd, uint32_t events)
+{
+	struct ev_handler *h = evloop_find(l, fd);
+	struct epoll_event ev = { .events = events };
+
+	if (!h)
+		return -ENOENT;
+	ev.data.ptr = h;
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int evloop_del(struct evloop *l, int fd)
+{
+	struct ev_handler *h = evloop_find(l, fd);
+
+	if (!h)
+		return -ENOENT;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	h->fd = -1;
+	return 0;
+}
+
+int evloop_run(struct vm *vm, struct evloop *l)
+{
+	struct epoll_event ev[16];
+
+	while (!vm_stopping(vm)) {
+		int n = epoll_wait(l->epfd, ev, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = ev[i].data.ptr;
+
+			if (h->fd >= 0)
+				h->fn(vm, h->opaque, ev[i].events);
+		}
+	}
+	return 0;
+}

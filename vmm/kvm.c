@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm.h"
+#include "log.h"
+
+int kvm_ioctl_quiet(int fd, unsigned long req, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(fd, req, arg);
+	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	return ret < 0 ? -errno : ret;
+}
+
+int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name)
+{
+	int ret = kvm_ioctl_quiet(fd, req, arg);
+
+	if (ret < 0)
+		error("%s: %s", name, strerror(-ret));
+	return ret;
+}
+
+int kvm_check_cap(int fd, long cap)
+{
+	int ret = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+
+	return ret < 0 ? 0 : ret;
+}

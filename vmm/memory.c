@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+/* Guest physical memory and the one checked accessor (see memory.h). */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "memory.h"
+
+int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
+		   unsigned int nr)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t prev_end = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		uint64_t gpa = ranges[i][0], size = ranges[i][1];
+
+		if (size == 0 || gpa % page || size % page ||
+		    gpa + size < gpa || (i && gpa < prev_end))
+			return -EINVAL;
+		prev_end = gpa + size;
+	}
+	for (unsigned int i = 0; i < nr; i++) {
+		struct mem_region *r = &m->region[i];
+		/*
+		 * MAP_NORESERVE: guest RAM is touched lazily, and vmm's memory
+		 * overhead is measured by what the guest actually uses.
+		 */
+		void *p = mmap(NULL, ranges[i][1], PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			guest_mem_destroy(m);
+			return err;
+		}
+		r->gpa = ranges[i][0];
+		r->size = ranges[i][1];
+		r->host = p;
+		m->nr_regions = i + 1;
+		m->ram_size += r->size;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *m)
+{
+	for (unsigned int i = 0; i < m->nr_regions; i++)
+		munmap(m->region[i].host, m->region[i].size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (len == 0 || gpa + len < gpa)
+		return NULL;
+	for (unsigned int i = 0; i < m->nr_regions; i++) {
+		const struct mem_region *r = &m->region[i];
+
+		/* written so that no sum can overflow: gpa >= r->gpa first */
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *p = gpa_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src,
+	      uint64_t len)
+{
+	void *p = gpa_ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest physical memory: a handful of host mappings, one per KVM memory
+ * slot. Every access to guest-physical memory in the VMM goes through
+ * gpa_ptr() (or the copy helpers built on it), which checks that the whole
+ * range [gpa, gpa + len) lies inside one region and that gpa + len does not
+ * overflow. Nothing else computes "host base + gpa".
+ */
+#ifndef VMM_MEMORY_H
+#define VMM_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 4
+
+struct mem_region {
+	uint64_t gpa;   /* guest-physical start */
+	uint64_t size;  /* bytes */
+	uint8_t *host;  /* host mapping of the whole region */
+};
+
+struct guest_mem {
+	struct mem_region region[GUEST_MEM_MAX_REGIONS];
+	unsigned int nr_regions;
+	uint64_t ram_size; /* sum of region sizes */
+};
+
+/*
+ * Map anonymous host memory for each [gpa, gpa + size) range (sorted, not
+ * overlapping, each size a multiple of the host page size).
+ * Returns 0 or -errno; on failure nothing stays mapped.
+ */
+int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
+		   unsigned int nr) __attribute__((warn_unused_result));
+void guest_mem_destroy(struct guest_mem *m);
+
+/*
+ * Host pointer for guest range [gpa, gpa + len), or NULL when len is 0,
+ * the range wraps around, or it is not wholly inside one region.
+ */
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Copy to/from guest memory; 0 or -EFAULT when gpa_ptr() refuses. */
+int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
+	__attribute__((warn_unused_result));
+int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src,
+	      uint64_t len) __attribute__((warn_unused_result));
+
+/* Does [gpa, gpa + len) lie wholly inside guest RAM (one region)? */
+static inline int gpa_range_ok(const struct guest_mem *m, uint64_t gpa,
+			       uint64_t len)
+{
+	return gpa_ptr(m, gpa, len) != NULL;
+}
+
+#endif

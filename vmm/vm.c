@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM's lifecycle. vm_create() is the boot sequence, in order:
+ *
+ *   open /dev/kvm -> create the VM -> guest memory -> irqchip and timers ->
+ *   event loop and console -> devices -> load the kernel -> vCPUs
+ *
+ * and vm_run() starts the vCPUs and runs the event loop until the VM stops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../arch/arch.h"
+#include "../devices/devices.h"
+#include "console.h"
+#include "evloop.h"
+#include "kvm.h"
+#include "log.h"
+#include "vmm.h"
+
+static int open_kvm(struct vm *vm)
+{
+	int api;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+
+		if (err == -ENOENT)
+			error("/dev/kvm does not exist: this host has no KVM "
+			      "(enable virtualization in the firmware and load "
+			      "kvm_intel or kvm_amd)");
+		else if (err == -EACCES || err == -EPERM)
+			error("/dev/kvm: permission denied (run as root or add "
+			      "your user to the 'kvm' group)");
+		else
+			error("/dev/kvm: %s", strerror(-err));
+		return err;
+	}
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	if (api != KVM_API_VERSION) {
+		error("KVM API version %d, expected %d", api, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	/* immediate_exit makes stopping a vCPU race-free */
+	if (!kvm_check_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT) ||
+	    !kvm_check_cap(vm->kvm_fd, KVM_CAP_USER_MEMORY)) {
+		error("this kernel's KVM lacks a required capability "
+		      "(KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_USER_MEMORY)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int create_vm(struct vm *vm)
+{
+	int nr = kvm_check_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+
+	if (nr <= 0)
+		nr = kvm_check_cap(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (nr > 0 && vm->cfg.cpus > (unsigned int)nr) {
+		error("--cpus %u: this host's KVM supports at most %d vCPUs",
+		      vm->cfg.cpus, nr);
+		return -EINVAL;
+	}
+	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
+	return vm->vm_fd < 0 ? vm->vm_fd : 0;
+}
+
+static int setup_memory(struct vm *vm)
+{
+	uint64_t ranges[ARCH_MAX_RAM_RANGES][2];
+	unsigned int nr;
+	int ret;
+
+	ret = arch_ram_ranges(&vm->cfg, ranges, &nr);
+	if (ret)
+		return ret;
+	ret = guest_mem_init(&vm->mem, (const uint64_t (*)[2])ranges, nr);
+	if (ret) {
+		error("cannot allocate %" PRIu64 " MiB of guest memory: %s",
+		      vm->cfg.mem_size >> 20, strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		struct mem_region *r = &vm->mem.region[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		ret = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void on_stop_event(struct vm *vm, void *opaque, uint32_t events)
+{
+	uint64_t v;
+
+	(void)vm;
+	(void)events;
+	if (read(*(int *)opaque, &v, sizeof(v)) < 0)
+		return; /* the loop re-checks vm_stopping() either way */
+}
+
+static int setup_event_loop(struct vm *vm)
+{
+	int ret;
+
+	vm->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vm->stop_efd < 0)
+		return -errno;
+	ret = evloop_create(&vm->loop);
+	if (ret)
+		return ret;
+	ret = evloop_add(vm->loop, vm->stop_efd, EPOLLIN, on_stop_event,
+			 &vm->stop_efd);
+	if (ret)
+		return ret;
+	return console_create(vm, &vm->console);
+}
+
+static int setup_vcpus(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg.cpus; i++) {
+		int ret = vcpu_create(vm, i);
+
+		vm->nr_vcpus = i + 1;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->t.start = t_start;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
+
+	if ((ret = open_kvm(vm)) ||
+	    (ret = create_vm(vm)) ||
+	    (ret = setup_memory(vm)) ||
+	    (ret = arch_vm_init(vm)) ||
+	    (ret = setup_event_loop(vm)) ||
+	    (ret = arch_create_devices(vm)) ||
+	    (ret = arch_load_kernel(vm)) ||
+	    (ret = setup_vcpus(vm)))
+		return ret;
+	return 0;
+}
+
+static void on_signal(struct vm *vm, void *opaque, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	int fd = *(int *)opaque;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
+			sigabbrev_np((int)si.ssi_signo));
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t set;
+	int sfd, ret = 0;
+
+	/*
+	 * SIGINT/TERM/HUP become events of the loop; vCPU threads inherit
+	 * the mask and unblock only their kick signal.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigdelset(&set, SIGUSR1);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || evloop_add(vm->loop, sfd, EPOLLIN, on_signal, &sfd)) {
+		error("signalfd: %s", strerror(errno));
+		if (sfd >= 0)
+			close(sfd);
+		return -errno;
+	}
+
+	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = vcpu_start(&vm->vcpu[i]);
+	if (ret)
+		vm_request_stop(vm, VM_STOP_ERROR, "cannot start vCPUs");
+	else
+		ret = evloop_run(vm, vm->loop);
+
+	vcpu_kick_all(vm);
+	vcpu_join_all(vm);
+	evloop_del(vm->loop, sfd);
+	close(sfd);
+	return ret;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *fmt,
+		     ...)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+	va_list ap;
+
+	if (!__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)why,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return; /* someone else stopped it first: keep their reason */
+	vm->t.stop = monotonic_ns();
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
+	va_end(ap);
+	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
+		debug("stop eventfd: %s", strerror(errno));
+	vcpu_kick_all(vm);
+}
+
+int vm_exit_status(const struct vm *vm)
+{
+	switch (vm_stopping(vm)) {
+	case VM_STOP_POWEROFF:
+	case VM_STOP_RESET:
+	case VM_STOP_USER:
+		return 0;
+	case VM_STOP_CRASH:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+int vm_set_irq(struct vm *vm, unsigned int irq, int level)
+{
+	return arch_set_irq(vm, irq, level);
+}
+
+void vm_mark(struct vm *vm, uint64_t *slot)
+{
+	uint64_t zero = 0;
+
+	if (__atomic_load_n(slot, __ATOMIC_RELAXED))
+		return;
+	__atomic_compare_exchange_n(slot, &zero, monotonic_ns(), false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	(void)vm;
+}
+
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
+{
+	if (vm->nr_cleanup >= sizeof(vm->cleanup) / sizeof(vm->cleanup[0])) {
+		fn(arg);
+		return -ENOSPC;
+	}
+	vm->cleanup[vm->nr_cleanup++] = (struct vm_cleanup){ fn, arg };
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	while (vm->nr_cleanup) {
+		struct vm_cleanup *c = &vm->cleanup[--vm->nr_cleanup];
+
+		c->fn(c->arg);
+	}
+	serial_destroy(vm->serial);
+	vm->serial = NULL;
+	arch_vm_destroy(vm);
+	console_destroy(vm->console);
+	vm->console = NULL;
+	evloop_destroy(vm->loop);
+	vm->loop = NULL;
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	guest_mem_destroy(&vm->mem);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->stop_efd = vm->vm_fd = vm->kvm_fd = -1;
+}
