@@ -73,7 +73,7 @@ int parse_size(const char *s, uint64_t *out)
 	if (*end)
 		return -EINVAL;
 	if (v == 0)
-		return -EINVAL;
+		return -EDOM;
 	if (v > (UINT64_MAX >> shift))
 		return -ERANGE;
 	*out = v << shift;
@@ -138,6 +138,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 
 			if (r == -ERANGE)
 				fail("--mem %s: too large", optarg);
+			if (r == -EDOM)
+				fail("--mem %s: guest memory cannot be zero", optarg);
 			if (r)
 				fail("--mem %s: not a size (examples: 256M, 1G, 512)",
 				     optarg);

@@ -32,7 +32,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 /*
  * A memory size: a number with an optional K, M, G or T suffix (an
  * optional "iB" or "B" may follow); a bare number means MiB, as in
- * kvmtool. Returns 0 or -EINVAL (garbage, zero) or -ERANGE (overflow).
+ * kvmtool. Returns 0, -EINVAL (garbage), -EDOM (zero) or -ERANGE
+ * (overflow).
  */
 int parse_size(const char *s, uint64_t *out);
 

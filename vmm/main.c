@@ -29,14 +29,18 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	if (cfg.verbose)
 		log_set_level(LOG_DEBUG);
 
+	/* start-up errors were reported where they happened: one line */
 	ret = vm_create(&vm, &cfg, t_start);
-	if (!ret)
-		ret = vm_run(&vm);
-	if (ret && !vm_stopping(&vm))
-		vm_request_stop(&vm, VM_STOP_ERROR, "start-up failed");
+	if (ret) {
+		vm_destroy(&vm);
+		return 1;
+	}
+	ret = vm_run(&vm);
 	vm_destroy(&vm);
+	if (ret && !vm_stopping(&vm))
+		return 1;
 
-	if (vm_stopping(&vm) == VM_STOP_ERROR || vm_stopping(&vm) == VM_STOP_CRASH)
+	if (vm_exit_status(&vm))
 		error("%s", vm.stop_msg);
 	else
 		info("%s", vm.stop_msg);

@@ -88,9 +88,9 @@ void vcpu_destroy(struct vcpu *v)
 	v->fd = -1;
 }
 
+/* Registers first, so the cause is the last line the user sees. */
 static void vcpu_fail(struct vcpu *v, const char *what)
 {
-	error("vCPU %u: %s", v->id, what);
 	arch_vcpu_dump(v);
 	vm_request_stop(v->vm, VM_STOP_ERROR, "vCPU %u: %s", v->id, what);
 }
@@ -209,9 +209,8 @@ static void *vcpu_thread(void *arg)
 						 __ATOMIC_RELAXED);
 				continue;
 			}
-			error("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
-			vm_request_stop(vm, VM_STOP_ERROR, "KVM_RUN failed: %s",
-					strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR, "vCPU %u: KVM_RUN: %s",
+					v->id, strerror(errno));
 			break;
 		}
 		v->exits++;

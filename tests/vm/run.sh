@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# VM tests: boot the freestanding test guest on this machine's /dev/kvm
+# with the sanitizer build of vmm, check what it printed and how vmm
+# exited; plus the start-up failures a user can run into.
+#
+# Prints one line per check: PASS: vm.NAME / FAIL: vm.NAME: why /
+# SKIP: vm.NAME: reason. Exit status 1 if anything failed.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+VMM=${VMM:-$BUILD/vmm-san}
+GUEST=${GUEST:-$BUILD/guest/testguest-x86_64}
+TIMEOUT=${TIMEOUT:-120}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+pass() { echo "PASS: vm.$1"; }
+fail() { echo "FAIL: vm.$1: $2"; failed=1; }
+skip() { echo "SKIP: vm.$1: $2"; }
+
+# run NAME VMM-ARGS...: run vmm with the console going only to a log.
+# Sets rc, and leaves $work/NAME.serial and $work/NAME.err.
+run() {
+	local name=$1; shift
+	timeout "$TIMEOUT" "$VMM" run --console none \
+		--serial-log "$work/$name.serial" "$@" \
+		</dev/null >"$work/$name.out" 2>"$work/$name.err"
+	rc=$?
+}
+
+# A guest scenario must print its PASS line and vmm must exit 0.
+# scenario NAME CPUS ARGS... (or ID:NAME to name the check differently)
+scenario() {
+	local name=${1#*:} cpus=$2 id=${1%%:*}; shift 2
+	id="$id.cpus$cpus"
+	run "$id" -k "$GUEST" -c "$cpus" "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$id" "vmm exited $rc: $(tail -n 3 "$work/$id.err" | tr '\n' ' ')"
+	elif ! grep -q "^TESTGUEST PASS $name" "$work/$id.serial"; then
+		fail "$id" "no PASS line; guest said: $(grep TESTGUEST "$work/$id.serial" | head -n 2 | tr '\n' ' ')"
+	elif grep -q "ERROR: AddressSanitizer\|runtime error:" "$work/$id.err"; then
+		fail "$id" "sanitizer report: $(grep -m1 'ERROR\|runtime error' "$work/$id.err")"
+	else
+		pass "$id"
+	fi
+}
+
+# A start-up failure: exit status 1 and exactly one stderr line matching.
+refuse() {
+	local id=$1 pattern=$2; shift 2
+	run "$id" "$@"
+	local lines
+	lines=$(wc -l <"$work/$id.err")
+	if [ "$rc" -ne 1 ]; then
+		fail "$id" "expected exit status 1, got $rc"
+	elif ! grep -q -- "$pattern" "$work/$id.err"; then
+		fail "$id" "stderr lacks '$pattern': $(head -c 300 "$work/$id.err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$id" "expected one line on stderr, got $lines: $(head -c 300 "$work/$id.err")"
+	else
+		pass "$id"
+	fi
+}
+
+if [ ! -x "$VMM" ] || [ ! -f "$GUEST" ]; then
+	fail build "missing $VMM or $GUEST (run make check)"
+	exit 1
+fi
+
+# A kernel image whose header asks for 64 MiB: valid, but too big for 16M.
+make_big_bzimage() {
+	local f=$1
+	head -c 8192 /dev/zero >"$f"
+	put() { printf "$2" | dd of="$f" bs=1 seek=$(($1)) conv=notrunc status=none; }
+	put 0x1f1 '\x01'                 # setup_sects
+	put 0x1fe '\x55\xaa'             # boot_flag
+	put 0x201 '\x66'                 # jump: header ends at 0x268
+	put 0x202 'HdrS'
+	put 0x206 '\x0f\x02'             # protocol 2.15
+	put 0x211 '\x01'                 # LOADED_HIGH
+	put 0x236 '\x01'                 # XLF_KERNEL_64
+	put 0x238 '\xff\x07\x00\x00'     # cmdline_size
+	put 0x258 '\x00\x00\x00\x01\x00\x00\x00\x00' # pref_address 16 MiB
+	put 0x260 '\x00\x00\x00\x04'     # init_size 64 MiB
+}
+
+# --- start-up failures (need no KVM) -------------------------------------
+refuse missing-kernel "No such file or directory" -k "$work/nonexistent"
+head -c 4096 /dev/urandom >"$work/garbage"
+refuse garbage-kernel "not a kernel image" -k "$work/garbage"
+printf "" >"$work/empty"
+refuse empty-kernel "empty file" -k "$work/empty"
+refuse dir-kernel "not a regular file" -k "$work"
+refuse zero-mem "cannot be zero" -k "$GUEST" -m 0
+refuse no-kernel "no kernel given"
+refuse bad-option "unknown option" -k "$GUEST" --frobnicate
+refuse missing-initrd "initrd .*No such file" -k "$GUEST" -i "$work/nonexistent"
+
+if [ ! -e /dev/kvm ]; then
+	for t in kernel-too-big initrd-too-big hello cmdline memory smp boottimer \
+		exits reset badio counter console-quit no-kvm no-kvm-permission; do
+		skip "$t" "/dev/kvm is absent on this machine"
+	done
+	exit $failed
+fi
+if ! { exec 3<>/dev/kvm; } 2>/dev/null; then
+	skip all "/dev/kvm is not accessible to $(id -un)"
+	exit $failed
+fi
+exec 3>&-
+
+make_big_bzimage "$work/big-bzImage"
+refuse kernel-too-big "kernel needs 80 MiB of memory" -k "$work/big-bzImage" -m 16M
+head -c $((20 << 20)) /dev/zero >"$work/big-initrd"
+refuse initrd-too-big "does not fit in guest memory" -k "$GUEST" -i "$work/big-initrd" -m 16M
+
+# /dev/kvm absent (hidden in a private mount namespace) or not permitted
+if unshare -m true 2>/dev/null; then
+	timeout 30 unshare -m sh -c "mount -t tmpfs none /dev && exec '$VMM' run -k '$GUEST'" \
+		</dev/null >/dev/null 2>"$work/no-kvm.err"
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "/dev/kvm does not exist" "$work/no-kvm.err" &&
+	   [ "$(wc -l <"$work/no-kvm.err")" -eq 1 ]; then
+		pass no-kvm
+	else
+		fail no-kvm "rc=$rc: $(head -c 300 "$work/no-kvm.err")"
+	fi
+else
+	skip no-kvm "cannot create a mount namespace here"
+fi
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null &&
+   [ "$(stat -c %a /dev/kvm)" = 600 ]; then
+	cp "$GUEST" "$work/guest" && chmod 755 "$work" && chmod 644 "$work/guest"
+	timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$VMM" run -k "$work/guest" </dev/null >/dev/null 2>"$work/perm.err"
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "/dev/kvm: permission denied" "$work/perm.err"; then
+		pass no-kvm-permission
+	else
+		fail no-kvm-permission "rc=$rc: $(head -c 300 "$work/perm.err")"
+	fi
+else
+	skip no-kvm-permission "needs root, setpriv and a mode-0600 /dev/kvm"
+fi
+
+# --- the test guest's scenarios, on 1 and 2 vCPUs ------------------------
+for cpus in 1 2; do
+	scenario hello "$cpus" -p "test=hello"
+	scenario cmdline "$cpus" -p "test=cmdline"
+	scenario memory "$cpus" -m 128M -p "test=memory mem=128M"
+	scenario smp "$cpus" -p "test=smp cpus=$cpus"
+	scenario boottimer "$cpus" -p "test=boottimer"
+	scenario exits "$cpus" -p "test=exits exits=2000"
+	scenario reset "$cpus" -p "test=reset"
+	scenario badio "$cpus" -p "test=badio"
+done
+
+# the command line arrives byte for byte
+arg='test=cmdline console=ttyS0 quoted="a b" path=/x/y,z=1'
+run cmdline-exact -k "$GUEST" -p "$arg"
+if grep -qxF "cmdline: $arg" <(tr -d '\r' <"$work/cmdline-exact.serial"); then
+	pass cmdline-exact
+else
+	fail cmdline-exact "guest saw: $(grep cmdline: "$work/cmdline-exact.serial")"
+fi
+
+# the boot timer line on stderr, and the guest reads the same figure back
+run boottimer-line -k "$GUEST" -p "test=boottimer"
+if grep -q "^vmm: boot-timer: [0-9.]* ms since vmm start, [0-9.]* ms since first KVM_RUN$" \
+	"$work/boottimer-line.err"; then
+	pass boottimer-line
+else
+	fail boottimer-line "stderr: $(head -c 300 "$work/boottimer-line.err")"
+fi
+
+# the memory map splits around the MMIO hole when --mem passes 3 GiB
+scenario memory-above-4g:memory 1 -m 3200M -p "test=memory mem=3200M"
+
+# a guest that runs until stopped from outside: SIGTERM stops it, exit 0
+timeout "$TIMEOUT" "$VMM" run --console none --serial-log "$work/counter.serial" \
+	-k "$GUEST" -p "test=counter" </dev/null >/dev/null 2>"$work/counter.err" &
+pid=$!
+for _ in $(seq 100); do
+	n=$(grep -c '^counter ' "$work/counter.serial" 2>/dev/null)
+	[ "${n:-0}" -ge 3 ] && break
+	sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+n=$(grep -c '^counter ' "$work/counter.serial")
+if [ "$rc" -eq 0 ] && [ "$n" -ge 3 ] && grep -q "stopped by signal TERM" "$work/counter.err"; then
+	pass counter-sigterm
+else
+	fail counter-sigterm "rc=$rc, $n counter lines, stderr: $(head -c 200 "$work/counter.err")"
+fi
+
+# --console none: nothing on stdout, all of it in the log
+run console-none -k "$GUEST" -p "test=hello"
+if [ ! -s "$work/console-none.out" ] && grep -q "TESTGUEST PASS hello" "$work/console-none.serial"; then
+	pass console-none
+else
+	fail console-none "stdout had $(wc -c <"$work/console-none.out") bytes"
+fi
+
+# console on stdio with stdin a pipe: output on stdout
+timeout "$TIMEOUT" "$VMM" run -k "$GUEST" -p "test=hello" </dev/null \
+	>"$work/stdio.out" 2>"$work/stdio.err"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS hello" "$work/stdio.out"; then
+	pass console-stdio-pipe
+else
+	fail console-stdio-pipe "rc=$rc"
+fi
+
+# on a terminal: raw mode, and Ctrl-A x quits with exit status 0
+if command -v script >/dev/null; then
+	{ sleep 2; printf '\001x'; sleep 5; } |
+		timeout "$TIMEOUT" script -qefc "'$VMM' run -k '$GUEST' -p test=counter" \
+		"$work/tty.typescript" >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q "quit from the console" "$work/tty.typescript" &&
+	   grep -q "^counter " "$work/tty.typescript"; then
+		pass console-quit
+	else
+		fail console-quit "rc=$rc: $(tail -c 300 "$work/tty.typescript")"
+	fi
+else
+	skip console-quit "script(1) is not installed"
+fi
+
+exit $failed
