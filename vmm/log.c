@@ -22,6 +22,8 @@ bool log_enabled(enum log_level lvl)
 }
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
 		[LOG_ERROR] = "error: ",

@@ -146,17 +146,19 @@ static int set_msrs(struct vcpu *v)
 		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 },   /* MTRRs on, WB */
 	};
 	const unsigned int n = sizeof(init) / sizeof(init[0]);
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[sizeof(init) / sizeof(init[0])];
+		uint8_t raw[sizeof(struct kvm_msrs) +
+			    sizeof(init) / sizeof(init[0]) *
+			    sizeof(struct kvm_msr_entry)];
 	} msrs;
 	int ret;
 
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = n;
 	for (unsigned int i = 0; i < n; i++) {
-		msrs.e[i].index = init[i].index;
-		msrs.e[i].data = init[i].value;
+		msrs.hdr.entries[i].index = init[i].index;
+		msrs.hdr.entries[i].data = init[i].value;
 	}
 	ret = kvm_ioctl(v->fd, KVM_SET_MSRS, &msrs);
 	if (ret < 0)
