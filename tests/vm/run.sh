@@ -217,7 +217,36 @@ else
 	fail console-stdio-pipe "rc=$rc"
 fi
 
-# on a terminal: raw mode, and Ctrl-A x quits with exit status 0
+# typed input reaches the guest: from a pipe, byte for byte
+{ sleep 1; printf 'piped line 42\n'; } |
+	timeout "$TIMEOUT" "$VMM" run -k "$GUEST" -p "test=echo" \
+	>"$work/echo-pipe.out" 2>"$work/echo-pipe.err"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^echo: piped line 42" "$work/echo-pipe.out" &&
+   grep -q "TESTGUEST PASS echo" "$work/echo-pipe.out"; then
+	pass console-input-pipe
+else
+	fail console-input-pipe "rc=$rc: $(tail -c 300 "$work/echo-pipe.out")"
+fi
+
+# on a terminal: raw mode (Enter arrives as CR), Ctrl-A Ctrl-A sends one
+# Ctrl-A, and Ctrl-A x quits with exit status 0
+if command -v script >/dev/null; then
+	{ sleep 2; printf 'tty\001\001line\r'; sleep 5; } |
+		timeout "$TIMEOUT" script -qefc "'$VMM' run -k '$GUEST' -p test=echo" \
+		"$work/echo-tty.typescript" >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -aq "^echo: tty.line" "$work/echo-tty.typescript" &&
+	   [ "$(grep -a '^echo: tty' "$work/echo-tty.typescript" | tr -cd '\001' | wc -c)" -eq 1 ]; then
+		pass console-input-tty
+	else
+		fail console-input-tty "rc=$rc: $(tail -c 300 "$work/echo-tty.typescript" | cat -v)"
+	fi
+else
+	skip console-input-tty "script(1) is not installed"
+fi
+
+# on a terminal: Ctrl-A x quits with exit status 0
 if command -v script >/dev/null; then
 	{ sleep 2; printf '\001x'; sleep 5; } |
 		timeout "$TIMEOUT" script -qefc "'$VMM' run -k '$GUEST' -p test=counter" \
