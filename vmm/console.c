@@ -24,7 +24,9 @@ struct console {
 	struct console_esc esc;
 	console_sink_fn sink;
 	void *sink_opaque;
-	uint8_t pending[256]; /* input the sink could not take yet */
+	/* input the sink could not take yet; one more than a read, for an
+	 * escape key carried over from the previous read */
+	uint8_t pending[257];
 	size_t npending;
 };
 
@@ -105,8 +107,6 @@ size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 			continue;
 		}
 		/* not an escape sequence: the guest gets both keys */
-		if (o + 2 > n) /* cannot happen: escape consumed one slot */
-			break;
 		out[o++] = CONSOLE_ESCAPE;
 		out[o++] = b;
 	}
@@ -130,7 +130,7 @@ static void console_input(struct vm *vm, void *opaque, uint32_t events)
 {
 	(void)events;
 	struct console *c = opaque;
-	uint8_t buf[sizeof(c->pending)];
+	uint8_t buf[sizeof(c->pending) - 1];
 	enum console_action act = CONSOLE_PASS;
 	ssize_t n = read(c->in_fd, buf, sizeof(buf));
 
@@ -191,7 +191,7 @@ int console_create(struct vm *vm, struct console **out)
 			goto fail;
 		}
 	}
-	if (vm->cfg.console == CONSOLE_STDIO) {
+	if (vm->cfg.console != CONSOLE_NONE) {
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
 		c->is_tty = isatty(STDIN_FILENO);

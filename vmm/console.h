@@ -23,7 +23,8 @@ struct console_esc {
 };
 enum console_action { CONSOLE_PASS, CONSOLE_QUIT };
 /*
- * Filter n input bytes into out (room for n bytes), returning how many
+ * Filter n input bytes into out (room for n + 1 bytes: a Ctrl-A held over
+ * from the previous call may come out in front), returning how many
  * bytes to hand to the guest. *action becomes CONSOLE_QUIT on Ctrl-A x;
  * bytes after it are dropped.
  */

@@ -246,7 +246,9 @@ unsigned int x86_e820(const struct guest_mem *m, struct e820_entry *e,
 
 		if (r->gpa == 0) {
 			/* the legacy hole: EBDA, VGA, option ROMs, BIOS */
-			e[n++] = (struct e820_entry){ 0, X86_EBDA_START, E820_RAM };
+			e[n++] = (struct e820_entry){
+				0, r->size < X86_EBDA_START ? r->size :
+				X86_EBDA_START, E820_RAM };
 			if (r->size > X86_HIMEM_START && n < max)
 				e[n++] = (struct e820_entry){
 					X86_HIMEM_START,

@@ -58,6 +58,8 @@ static char unit_why[512];
 				       tests[i].name, unit_why);          \
 			else                                              \
 				printf("PASS: %s.%s\n", suite, tests[i].name); \
+			/* LSan/ASan exit without flushing stdio */       \
+			fflush(stdout);                                   \
 			failures += failed;                               \
 		}                                                         \
 		return failures ? 1 : 0;                                  \
