@@ -33,7 +33,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 CORE := vmm/bus.c vmm/cli.c vmm/console.c vmm/evloop.c vmm/kvm.c vmm/log.c \
 	vmm/memory.c vmm/util.c vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
-	devices/serial.c
+	devices/serial.c devices/virtio_blk.c devices/virtio_console.c \
+	devices/virtio_mmio.c devices/virtio_net.c devices/virtqueue.c
 
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \

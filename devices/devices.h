@@ -55,4 +55,19 @@ int cmos_create(struct vm *vm, struct bus *bus, uint64_t base)
 int post_port_create(struct vm *vm, struct bus *bus, uint64_t port)
 	__attribute__((warn_unused_result));
 
+/*
+ * virtio devices over virtio-mmio (virtio_blk.c, virtio_net.c,
+ * virtio_console.c), each in a 4 KiB window at base, interrupting on irq.
+ */
+struct vm_disk;
+struct vm_net;
+int virtio_blk_create(struct vm *vm, struct bus *bus, uint64_t base,
+		      unsigned int irq, const struct vm_disk *cfg)
+	__attribute__((warn_unused_result));
+int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
+		      unsigned int irq, const struct vm_net *cfg)
+	__attribute__((warn_unused_result));
+int virtio_console_create(struct vm *vm, struct bus *bus, uint64_t base,
+			  unsigned int irq) __attribute__((warn_unused_result));
+
 #endif

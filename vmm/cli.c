@@ -33,8 +33,16 @@ const char cli_run_usage[] =
 "                          (default: 256M)\n"
 "  -c, --cpus N            number of vCPUs (default: 1)\n"
 "      --console MODE      stdio: serial console on this terminal (default)\n"
+"                          virtio: virtio console (hvc0) on this terminal;\n"
+"                          the serial port still prints early messages\n"
 "                          none: no console input or output (see --serial-log)\n"
 "      --serial-log FILE   also write everything the guest prints to FILE\n"
+"      --disk PATH[,ro][,id=NAME]\n"
+"                          a virtio-blk disk (repeatable: vda, vdb, ...);\n"
+"                          ro: read-only; id: what GET_ID reports\n"
+"      --net tap=NAME[,mac=MAC]\n"
+"                          a virtio-net NIC on host TAP interface NAME\n"
+"                          (created if absent; repeatable)\n"
 "  -q, --quiet             no informational messages on stderr\n"
 "  -v, --verbose           more messages (unclaimed I/O, exits)\n"
 "  -h, --help              show this text\n"
@@ -95,7 +103,106 @@ static int parse_cpus(const char *s, unsigned int *out)
 	return 0;
 }
 
-enum { OPT_CONSOLE = 256, OPT_SERIAL_LOG };
+/* Split "a,b,c" options: the next comma-separated item of *s. */
+static const char *next_item(const char **s, size_t *len)
+{
+	const char *start = *s, *comma;
+
+	if (!*start)
+		return NULL;
+	comma = strchr(start, ',');
+	*len = comma ? (size_t)(comma - start) : strlen(start);
+	*s = comma ? comma + 1 : start + *len;
+	return start;
+}
+
+#define failp(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+
+int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen)
+{
+	const char *item, *base;
+	size_t len;
+
+	memset(d, 0, sizeof(*d));
+	item = next_item(&s, &len);
+	if (!item || len == 0)
+		failp("--disk: expected PATH[,ro][,id=NAME]");
+	if (len >= sizeof(d->path))
+		failp("--disk: path too long");
+	memcpy(d->path, item, len);
+	while ((item = next_item(&s, &len))) {
+		if (len == 2 && !strncmp(item, "ro", 2)) {
+			d->read_only = true;
+		} else if (len == 2 && !strncmp(item, "rw", 2)) {
+			d->read_only = false;
+		} else if (len > 3 && !strncmp(item, "id=", 3)) {
+			if (len - 3 > VMM_DISK_ID_MAX)
+				failp("--disk %s: id longer than %d bytes",
+				      d->path, VMM_DISK_ID_MAX);
+			memcpy(d->id, item + 3, len - 3);
+		} else {
+			failp("--disk %s: unknown option '%.*s' (ro, id=NAME)",
+			      d->path, (int)len, item);
+		}
+	}
+	if (!d->id[0]) {
+		base = strrchr(d->path, '/');
+		base = base ? base + 1 : d->path;
+		/* GET_ID has 20 bytes: a longer name is cut */
+		len = strlen(base);
+		memcpy(d->id, base, len < VMM_DISK_ID_MAX ? len : VMM_DISK_ID_MAX);
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned int v[6];
+	char buf[18], tail;
+
+	if (len != 17)
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	/* a NIC needs a unicast address */
+	return mac[0] & 1 ? -EINVAL : 0;
+}
+
+int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
+{
+	const char *item;
+	size_t len;
+
+	memset(n, 0, sizeof(*n));
+	while ((item = next_item(&s, &len))) {
+		if (len > 4 && !strncmp(item, "tap=", 4)) {
+			if (len - 4 >= sizeof(n->tap))
+				failp("--net: TAP name longer than %zu bytes",
+				      sizeof(n->tap) - 1);
+			memcpy(n->tap, item + 4, len - 4);
+			n->tap[len - 4] = 0;
+		} else if (len > 4 && !strncmp(item, "mac=", 4)) {
+			if (parse_mac(item + 4, len - 4, n->mac))
+				failp("--net: '%.*s' is not a unicast MAC address "
+				      "(like 52:54:00:12:34:56)", (int)len - 4,
+				      item + 4);
+			n->mac_set = true;
+		} else {
+			failp("--net: unknown option '%.*s' (tap=NAME, mac=MAC)",
+			      (int)len, item);
+		}
+	}
+	if (!n->tap[0])
+		failp("--net: expected tap=NAME[,mac=MAC]");
+	return 0;
+}
+
+enum { OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -105,6 +212,8 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "serial-log", required_argument, NULL, OPT_SERIAL_LOG },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -155,18 +264,46 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				cfg->console = CONSOLE_STDIO;
 			else if (!strcmp(optarg, "none"))
 				cfg->console = CONSOLE_NONE;
+			else if (!strcmp(optarg, "virtio"))
+				cfg->console = CONSOLE_VIRTIO;
 			else
-				fail("--console %s: expected stdio or none", optarg);
+				fail("--console %s: expected stdio, virtio or none",
+				     optarg);
 			break;
 		case OPT_SERIAL_LOG: cfg->serial_log = optarg; break;
+		case OPT_DISK:
+			if (cfg->nr_disks == VMM_MAX_DISKS)
+				fail("--disk: at most %d disks", VMM_MAX_DISKS);
+			if (parse_disk(optarg, &cfg->disk[cfg->nr_disks], err,
+				       errlen))
+				return CLI_ERROR;
+			cfg->nr_disks++;
+			break;
+		case OPT_NET:
+			if (cfg->nr_nets == VMM_MAX_NETS)
+				fail("--net: at most %d interfaces", VMM_MAX_NETS);
+			if (parse_net(optarg, &cfg->net[cfg->nr_nets], err,
+				      errlen))
+				return CLI_ERROR;
+			cfg->nr_nets++;
+			break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
 		case ':':
 			fail("option %s needs a value", argv[optind - 1]);
-		default:
-			fail("unknown option %s (see vmm run --help)",
-			     argv[optind - 1]);
+		default: {
+			/*
+			 * In a cluster like -xq glibc has not moved past the
+			 * argument yet: name the letter, not the argument.
+			 */
+			const char *arg = argv[optind - 1];
+
+			if (optopt && strncmp(arg, "--", 2))
+				fail("unknown option -%c (see vmm run --help)",
+				     optopt);
+			fail("unknown option %s (see vmm run --help)", arg);
+		}
 		}
 	}
 	if (optind < argc)

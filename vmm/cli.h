@@ -37,6 +37,13 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
  */
 int parse_size(const char *s, uint64_t *out);
 
+/*
+ * --disk PATH[,ro][,id=NAME] and --net tap=NAME[,mac=MAC]. Return 0 or
+ * -EINVAL with one line in err.
+ */
+int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen);
+int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen);
+
 extern const char cli_run_usage[];
 extern const char cli_main_usage[];
 

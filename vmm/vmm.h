@@ -23,8 +23,26 @@
 #define VMM_CMDLINE_MAX 4096
 
 enum console_mode {
-	CONSOLE_STDIO, /* serial <-> this terminal (the default) */
-	CONSOLE_NONE,  /* serial output only to --serial-log, no input */
+	CONSOLE_STDIO,  /* serial <-> this terminal (the default) */
+	CONSOLE_NONE,   /* serial output only to --serial-log, no input */
+	CONSOLE_VIRTIO, /* virtio-console (hvc0) <-> this terminal; the
+			   serial port still prints (early boot messages) */
+};
+
+#define VMM_MAX_DISKS 8
+#define VMM_MAX_NETS  4
+#define VMM_DISK_ID_MAX 20 /* virtio-blk GET_ID: 20 bytes */
+
+struct vm_disk {
+	char path[4096];
+	bool read_only;
+	char id[VMM_DISK_ID_MAX + 1]; /* default: the file's base name */
+};
+
+struct vm_net {
+	char tap[16];          /* IFNAMSIZ */
+	uint8_t mac[6];
+	bool mac_set;          /* else derived from the TAP name */
 };
 
 /* What `vmm run` was asked to do (filled by cli.c, checked there). */
@@ -36,6 +54,10 @@ struct vm_config {
 	unsigned int cpus;
 	const char *serial_log;
 	enum console_mode console;
+	struct vm_disk disk[VMM_MAX_DISKS];
+	unsigned int nr_disks;
+	struct vm_net net[VMM_MAX_NETS];
+	unsigned int nr_nets;
 	bool quiet;          /* no informational lines on stderr */
 	int verbose;         /* -v: more log lines */
 };

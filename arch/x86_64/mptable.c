@@ -14,7 +14,7 @@
 #define MP_HDR_SIZE       44
 #define MP_PROC_SIZE      20
 #define MP_ENTRY_SIZE     8
-#define MP_IRQS           16
+#define MP_IRQS           24 /* every IOAPIC pin: virtio uses 5..23 */
 #define APIC_VERSION      0x14
 #define IOAPIC_VERSION    0x11
 

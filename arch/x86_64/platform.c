@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,8 +74,64 @@ int arch_vm_init(struct vm *vm)
 }
 
 /*
+ * virtio-mmio slots: 4 KiB windows from X86_VIRTIO_MMIO_BASE, IRQs from 5
+ * (the IOAPIC has 24 pins; 4 is COM1, 8 the RTC). Linux learns of each
+ * from a virtio_mmio.device= entry appended to the command line.
+ */
+#define X86_VIRTIO_IRQ_BASE 5
+#define X86_VIRTIO_SLOTS    (24 - X86_VIRTIO_IRQ_BASE - 1)
+
+static int virtio_slot(struct vm *vm, unsigned int *n, uint64_t *base,
+		       unsigned int *irq)
+{
+	size_t len = strlen(vm->cmdline);
+	int w;
+
+	if (*n >= X86_VIRTIO_SLOTS)
+		return -ENOSPC;
+	*base = X86_VIRTIO_MMIO_BASE + (uint64_t)*n * 0x1000;
+	*irq = X86_VIRTIO_IRQ_BASE + *n;
+	/* skip IRQ 8 (RTC) */
+	if (*irq >= 8)
+		(*irq)++;
+	w = snprintf(vm->cmdline + len, sizeof(vm->cmdline) - len,
+		     "%svirtio_mmio.device=4K@0x%" PRIx64 ":%u",
+		     len ? " " : "", *base, *irq);
+	if (w < 0 || (size_t)w >= sizeof(vm->cmdline) - len) {
+		vm->cmdline[len] = 0;
+		return -E2BIG;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* Disks, then NICs, then the console: the order the guest enumerates. */
+static int create_virtio_devices(struct vm *vm)
+{
+	unsigned int n = 0, irq;
+	uint64_t base;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vm->cfg.nr_disks && !ret; i++)
+		if (!(ret = virtio_slot(vm, &n, &base, &irq)))
+			ret = virtio_blk_create(vm, &vm->mmio, base, irq,
+						&vm->cfg.disk[i]);
+	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
+		if (!(ret = virtio_slot(vm, &n, &base, &irq)))
+			ret = virtio_net_create(vm, &vm->mmio, base, irq,
+						&vm->cfg.net[i]);
+	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
+	    !(ret = virtio_slot(vm, &n, &base, &irq)))
+		ret = virtio_console_create(vm, &vm->mmio, base, irq);
+	if (ret == -ENOSPC || ret == -E2BIG)
+		error("too many virtio devices for the %s",
+		      ret == -ENOSPC ? "interrupt lines" : "command line");
+	return ret;
+}
+
+/*
  * The platform's device table. Legacy PC devices sit on the port bus at
- * their usual addresses; the boot timer on the MMIO bus.
+ * their usual addresses; the boot timer and virtio on the MMIO bus.
  */
 int arch_create_devices(struct vm *vm)
 {
@@ -89,7 +146,7 @@ int arch_create_devices(struct vm *vm)
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	return create_virtio_devices(vm);
 }
 
 /* Map a whole file read-only. Errors name the file. */

@@ -47,6 +47,14 @@ void puts_serial(const char *s)
 		putc_serial(*s++);
 }
 
+void put_text(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	for (; n && *p; n--, p++)
+		putc_serial(*p >= 0x20 && *p < 0x7f ? (char)*p : '.');
+}
+
 /*
  * memset/memcpy are written so the compiler cannot turn their loops back
  * into calls to themselves (the empty asm makes each store "observable").

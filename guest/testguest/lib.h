@@ -21,6 +21,8 @@
 void serial_init(void);
 void putc_serial(char c);
 void puts_serial(const char *s);
+/* Up to n bytes of s, stopping at a NUL; unprintable bytes as '.'. */
+void put_text(const void *s, size_t n);
 void kprintf(const char *fmt, ...) PRINTF(1, 2);
 void vkprintf(const char *fmt, va_list ap);
 
@@ -66,6 +68,13 @@ void sleep_until_ns(uint64_t deadline);
 
 /* smp.c */
 void test_smp(void);
+
+/* blk.c, vconsole.c, net.c: the virtio scenarios */
+void test_blk(void);
+void test_blk_ro(void);
+void test_hostile_queue(void);
+void test_virtio_console(void);
+void test_net(void);
 
 /* Linker-script symbols: the guest image, from its first to last byte. */
 extern char _image_start[], _image_end[];

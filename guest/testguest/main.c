@@ -142,7 +142,8 @@ static void test_hello(void)
 		"cmdline \"%s\"\n", ram >> 20, ((ram & 0xfffff) * 10) >> 20,
 		ranges, cmdline_get());
 	kprintf("testguest: other scenarios: test=cmdline memory smp "
-		"boottimer exits reset badio counter echo\n");
+		"boottimer exits reset badio counter echo blk blk-ro "
+		"console net hostile-queue\n");
 	pass();
 }
 
@@ -416,6 +417,11 @@ static const struct scenario scenarios[] = {
 	{ "badio",     test_badio,     0 },
 	{ "counter",   test_counter,   0 },
 	{ "echo",      test_echo,      0 },
+	{ "blk",       test_blk,       0 },
+	{ "blk-ro",    test_blk_ro,    0 },
+	{ "console",   test_virtio_console, 0 },
+	{ "net",       test_net,       0 },
+	{ "hostile-queue", test_hostile_queue, 0 },
 };
 
 static void read_start_info(const struct hvm_start_info *si)

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-console (virtio 1.x, 5.3), a single port: the guest's /dev/hvc0
+ * on the VM console, with the same terminal and escape keys as the serial
+ * port. Queue 0 carries input to the guest, queue 1 output from it. Input
+ * waits in a small buffer until the guest posts receive buffers; while
+ * that is full, the console stops reading the terminal.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmm/console.h"
+#include "../vmm/vmm.h"
+#include "devices.h"
+#include "virtio.h"
+
+#define VIRTIO_ID_CONSOLE 3
+#define CONSOLE_QUEUE_SIZE 64
+#define RXQ 0
+#define TXQ 1
+#define CONSOLE_CONFIG_SIZE 12 /* cols, rows, max_nr_ports, emerg_wr */
+#define PENDING_SIZE 4096
+
+struct virtio_console {
+	struct virtio_dev *dev;
+	struct virtq_chain chain;
+	uint8_t pending[PENDING_SIZE]; /* input not yet in a guest buffer */
+	size_t npending;
+	bool was_full;
+	uint8_t out[4096];
+	uint64_t rx_bytes, tx_bytes;
+};
+
+static size_t console_config_size(struct virtio_dev *d)
+{
+	(void)d;
+	return CONSOLE_CONFIG_SIZE;
+}
+
+static void console_config_read(struct virtio_dev *d, uint64_t off,
+				uint8_t *data, uint32_t len)
+{
+	uint8_t cfg[CONSOLE_CONFIG_SIZE] = { 0 };
+
+	(void)d;
+	cfg[4] = 1; /* max_nr_ports (only meaningful with MULTIPORT) */
+	memcpy(data, cfg + off, len);
+}
+
+/* Move pending input into receive buffers. d->lock held. */
+static void deliver_input(struct virtio_dev *d, struct virtio_console *c)
+{
+	struct virtq *q = &d->vq[RXQ];
+	bool pushed = false;
+	int r = 0;
+
+	while (c->npending && (r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
+		size_t n = virtq_chain_write(&c->chain, 0, c->pending,
+					     c->npending);
+
+		memmove(c->pending, c->pending + n, c->npending - n);
+		c->npending -= n;
+		c->rx_bytes += n;
+		virtq_push(q, c->chain.head, (uint32_t)n);
+		pushed = true;
+	}
+	if (r < 0)
+		virtio_set_broken(d, "malformed receive buffer");
+	if (pushed)
+		virtio_notify_used(d, RXQ);
+}
+
+static void transmit(struct virtio_dev *d, struct virtio_console *c)
+{
+	struct virtq *q = &d->vq[TXQ];
+	bool pushed = false;
+	int r;
+
+	while ((r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
+		uint64_t off = 0;
+		size_t n;
+
+		while ((n = virtq_chain_read(&c->chain, off, c->out,
+					     sizeof(c->out))) > 0) {
+			console_write(d->vm->console, c->out, n);
+			off += n;
+		}
+		c->tx_bytes += off;
+		virtq_push(q, c->chain.head, 0);
+		pushed = true;
+	}
+	if (r < 0)
+		virtio_set_broken(d, "malformed transmit buffer");
+	if (pushed)
+		virtio_notify_used(d, TXQ);
+}
+
+static void console_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_console *c = d->priv;
+	bool drained = false;
+
+	pthread_mutex_lock(&d->lock);
+	if (q == TXQ) {
+		transmit(d, c);
+	} else {
+		deliver_input(d, c);
+		drained = c->was_full && c->npending < PENDING_SIZE;
+		if (drained)
+			c->was_full = false;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (drained)
+		console_sink_ready(d->vm->console);
+}
+
+/* Console input (event-loop thread): buffer it, hand it over if we can. */
+static size_t console_sink(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct virtio_dev *d = opaque;
+	struct virtio_console *c = d->priv;
+	size_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = PENDING_SIZE - c->npending;
+	if (n > len)
+		n = len;
+	memcpy(c->pending + c->npending, buf, n);
+	c->npending += n;
+	if (n < len)
+		c->was_full = true;
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(d->status & VIRTIO_STATUS_NEEDS_RESET))
+		deliver_input(d, c);
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+static void vcon_destroy(void *priv)
+{
+	free(priv);
+}
+
+static const struct virtio_dev_ops virtio_console_ops = {
+	.name = "virtio-console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.num_queues = 2,
+	.queue_max = CONSOLE_QUEUE_SIZE,
+	.config_size = console_config_size,
+	.config_read = console_config_read,
+	.queue_notify = console_queue_notify,
+	.destroy = vcon_destroy,
+};
+
+int virtio_console_create(struct vm *vm, struct bus *bus, uint64_t base,
+			  unsigned int irq)
+{
+	struct virtio_console *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_console_ops, c,
+				 &c->dev);
+	if (ret)
+		return ret;
+	/* typed input now goes to hvc0 instead of the serial port */
+	if (vm->console)
+		console_set_sink(vm->console, console_sink, c->dev);
+	return 0;
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Test guest: the virtio-blk scenarios.
+ *
+ *   blk            capacity, read / write / flush / vectored read / GET_ID
+ *                  and an out-of-range read on the first virtio-blk device;
+ *                  the host prepares sector 0 to hold bytes i % 256
+ *   blk-ro         the same device read-only: reads work, writes fail
+ *   hostile-queue  a buggy driver: invalid queue sizes, a buffer outside
+ *                  guest RAM, a looping chain; the device must refuse or
+ *                  report NEEDS_RESET, and work again after a reset
+ *
+ * A request is a chain: 16-byte header (readable), data (readable for
+ * writes, writable for reads), 1-byte status (writable).
+ */
+#include "hw.h"
+#include "lib.h"
+#include "virtio.h"
+
+#define VIRTIO_BLK_F_RO     5
+#define VIRTIO_BLK_F_FLUSH  9
+
+#define VIRTIO_BLK_T_IN     0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
+#define VIRTIO_BLK_T_GET_ID 8
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define SECTOR_SIZE         512
+#define BLK_TIMEOUT_NS      5000000000UL
+#define HOSTILE_TIMEOUT_NS  1000000000UL
+#define HOSTILE_BAD_ADDR    0x7fff00000000UL
+
+struct virtio_blk_req_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+static struct virtq blkq;
+static struct virtio_blk_req_hdr req_hdr __attribute__((aligned(16)));
+static uint8_t req_status;
+static uint8_t sector_buf[SECTOR_SIZE] __attribute__((aligned(16)));
+static uint8_t saved_buf[SECTOR_SIZE] __attribute__((aligned(16)));
+static char id_buf[VIRTIO_BLK_ID_BYTES + 1];
+
+static const char *blk_status_name(int s)
+{
+	switch (s) {
+	case VIRTIO_BLK_S_OK:     return "OK";
+	case VIRTIO_BLK_S_IOERR:  return "IOERR";
+	case VIRTIO_BLK_S_UNSUPP: return "UNSUPP";
+	default:                  return "not a virtio-blk status";
+	}
+}
+
+/*
+ * One request: the header, the data split into `pieces` equal descriptors
+ * (0 for none), the status byte. Returns the status the device wrote, or
+ * a VIRTQ_* error.
+ */
+static int blk_request(struct virtio_dev *d, uint32_t type, uint64_t sector,
+		       void *data, uint32_t len, unsigned int pieces)
+{
+	struct virtio_buf b[2 + 2];
+	unsigned int n = 0;
+	int r;
+
+	if (pieces > 2)
+		pieces = 2;
+	req_hdr.type = type;
+	req_hdr.reserved = 0;
+	req_hdr.sector = sector;
+	b[n++] = (struct virtio_buf){ (uintptr_t)&req_hdr, sizeof(req_hdr), 0 };
+	for (unsigned int i = 0; i < pieces; i++)
+		b[n++] = (struct virtio_buf){
+			(uintptr_t)data + i * (len / pieces), len / pieces,
+			type != VIRTIO_BLK_T_OUT };
+	req_status = 0xff;
+	b[n++] = (struct virtio_buf){ (uintptr_t)&req_status, 1, 1 };
+	r = virtq_transfer(d, &blkq, b, n, BLK_TIMEOUT_NS, NULL);
+	if (r < 0)
+		return r;
+	return *(volatile uint8_t *)&req_status;
+}
+
+/* The request must have completed with VIRTIO_BLK_S_OK. */
+static void expect_ok(const struct virtio_dev *d, int r, const char *what)
+{
+	if (r < 0)
+		fail("%s: %s (Status 0x%x)", what, virtq_strerror(r),
+		     virtio_get_status(d));
+	if (r != VIRTIO_BLK_S_OK)
+		fail("%s: status %d (%s)", what, r, blk_status_name(r));
+}
+
+/* Index of the first byte i of buf that is not (i % 256) ^ x, or -1. */
+static int pattern_mismatch(const uint8_t *buf, uint8_t x)
+{
+	for (int i = 0; i < SECTOR_SIZE; i++)
+		if (buf[i] != (uint8_t)(i ^ x))
+			return i;
+	return -1;
+}
+
+static void blk_open(struct virtio_dev *d, uint64_t wanted)
+{
+	const char *err;
+
+	if (virtio_find(VIRTIO_ID_BLOCK, 0, d))
+		fail("no virtio-blk device");
+	if ((err = virtio_start(d, wanted, &blkq, 1)))
+		fail("virtio-blk set-up: %s", err);
+	kprintf("%s: features offered 0x%lx, accepted 0x%lx, queue size %u\n",
+		current_test, d->offered, d->features, blkq.size);
+}
+
+void test_blk(void)
+{
+	struct virtio_dev d;
+	uint64_t capacity;
+	int r, bad;
+
+	time_init();
+	blk_open(&d, 1ULL << VIRTIO_BLK_F_FLUSH);
+	capacity = virtio_config64(&d, 0);
+	kprintf("blk: capacity=%lu sectors (%lu KiB)\n", capacity,
+		capacity / 2);
+	if (capacity < 2)
+		fail("capacity %lu: need at least 2 sectors", capacity);
+
+	memset(sector_buf, 0xee, SECTOR_SIZE);
+	r = blk_request(&d, VIRTIO_BLK_T_IN, 0, sector_buf, SECTOR_SIZE, 1);
+	expect_ok(&d, r, "read sector 0");
+	if ((bad = pattern_mismatch(sector_buf, 0)) >= 0)
+		fail("sector 0 byte %d is 0x%x, expected 0x%x (i %% 256)", bad,
+		     sector_buf[bad], bad & 0xff);
+	kprintf("blk: read sector 0: OK, holds bytes i %% 256\n");
+
+	for (int i = 0; i < SECTOR_SIZE; i++)
+		sector_buf[i] = (uint8_t)~i;
+	r = blk_request(&d, VIRTIO_BLK_T_OUT, 1, sector_buf, SECTOR_SIZE, 1);
+	expect_ok(&d, r, "write sector 1");
+	kprintf("blk: wrote sector 1 (bytes ~i): OK\n");
+
+	if (virtio_has(&d, VIRTIO_BLK_F_FLUSH)) {
+		r = blk_request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
+		expect_ok(&d, r, "flush");
+		kprintf("blk: flush: OK\n");
+	} else {
+		kprintf("blk: flush: VIRTIO_BLK_F_FLUSH not offered, "
+			"skipped\n");
+	}
+
+	memset(sector_buf, 0, SECTOR_SIZE);
+	r = blk_request(&d, VIRTIO_BLK_T_IN, 1, sector_buf, SECTOR_SIZE, 2);
+	expect_ok(&d, r, "read sector 1 (2 data descriptors)");
+	if ((bad = pattern_mismatch(sector_buf, 0xff)) >= 0)
+		fail("sector 1 byte %d reads back 0x%x, wrote 0x%x", bad,
+		     sector_buf[bad], (uint8_t)~bad);
+	kprintf("blk: read sector 1 back through 2 x 256-byte descriptors: "
+		"OK, matches\n");
+
+	memset(id_buf, 0, sizeof(id_buf));
+	r = blk_request(&d, VIRTIO_BLK_T_GET_ID, 0, id_buf,
+			VIRTIO_BLK_ID_BYTES, 1);
+	expect_ok(&d, r, "GET_ID");
+	kprintf("blk: id=");
+	put_text(id_buf, VIRTIO_BLK_ID_BYTES);
+	kprintf("\n");
+
+	r = blk_request(&d, VIRTIO_BLK_T_IN, capacity, sector_buf,
+			SECTOR_SIZE, 1);
+	if (r < 0)
+		fail("read past the end: %s", virtq_strerror(r));
+	kprintf("blk: read at sector %lu (one past the end): status %d "
+		"(%s)\n", capacity, r, blk_status_name(r));
+	if (r != VIRTIO_BLK_S_IOERR)
+		fail("read past the end: status %d (%s), expected IOERR", r,
+		     blk_status_name(r));
+	pass();
+}
+
+void test_blk_ro(void)
+{
+	struct virtio_dev d;
+	int r;
+
+	time_init();
+	blk_open(&d, 1ULL << VIRTIO_BLK_F_RO);
+	if (!virtio_has(&d, VIRTIO_BLK_F_RO))
+		fail("device does not offer VIRTIO_BLK_F_RO");
+	kprintf("blk-ro: VIRTIO_BLK_F_RO offered\n");
+
+	r = blk_request(&d, VIRTIO_BLK_T_IN, 0, sector_buf, SECTOR_SIZE, 1);
+	expect_ok(&d, r, "read sector 0");
+	kprintf("blk-ro: read sector 0: OK%s\n",
+		pattern_mismatch(sector_buf, 0) < 0 ?
+			", holds bytes i % 256" : "");
+
+	r = blk_request(&d, VIRTIO_BLK_T_IN, 1, saved_buf, SECTOR_SIZE, 1);
+	expect_ok(&d, r, "read sector 1");
+	for (int i = 0; i < SECTOR_SIZE; i++)
+		sector_buf[i] = (uint8_t)~saved_buf[i];
+	r = blk_request(&d, VIRTIO_BLK_T_OUT, 1, sector_buf, SECTOR_SIZE, 1);
+	if (r < 0)
+		fail("write sector 1: %s", virtq_strerror(r));
+	kprintf("blk-ro: write sector 1: status %d (%s)\n", r,
+		blk_status_name(r));
+	if (r != VIRTIO_BLK_S_IOERR && r != VIRTIO_BLK_S_UNSUPP)
+		fail("write to a read-only disk: status %d (%s), expected "
+		     "IOERR or UNSUPP", r, blk_status_name(r));
+
+	r = blk_request(&d, VIRTIO_BLK_T_IN, 1, sector_buf, SECTOR_SIZE, 1);
+	expect_ok(&d, r, "read sector 1 again");
+	if (memcmp(sector_buf, saved_buf, SECTOR_SIZE))
+		fail("the refused write changed sector 1");
+	kprintf("blk-ro: sector 1 unchanged\n");
+	pass();
+}
+
+/* ---- hostile-queue ---- */
+
+static void write64(const struct virtio_dev *d, uint32_t reg, uint64_t v)
+{
+	virtio_write(d, reg, (uint32_t)v);
+	virtio_write(d, reg + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * Queue 0 with QueueNum = num (invalid) and otherwise proper rings: does
+ * the device refuse QueueReady? 1 if it did. Resets the device after.
+ */
+static int try_bad_queue_num(struct virtio_dev *d, uint32_t num,
+			     const char *why)
+{
+	const char *err = virtio_negotiate(d, 0);
+	uint32_t ready, max;
+
+	if (err)
+		fail("ready: %s", err);
+	virtio_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	max = virtio_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	virtio_write(d, VIRTIO_MMIO_QUEUE_NUM, num);
+	write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uintptr_t)blkq.desc);
+	write64(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uintptr_t)&blkq.avail);
+	write64(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uintptr_t)&blkq.used);
+	virtio_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	ready = virtio_read(d, VIRTIO_MMIO_QUEUE_READY);
+	kprintf("hostile: ready: QueueNum=%u (%s, QueueNumMax %u): QueueReady "
+		"reads %u (%s), Status 0x%x\n", num, why, max, ready,
+		ready ? "accepted" : "refused", virtio_get_status(d));
+	if (virtio_reset(d))
+		fail("ready: device did not reset afterwards");
+	return ready == 0;
+}
+
+/* Wait for the device to notice what was just kicked. 1 if NEEDS_RESET. */
+static int expect_needs_reset(struct virtio_dev *d, const char *step)
+{
+	uint32_t st;
+	int r = virtq_wait(d, &blkq, HOSTILE_TIMEOUT_NS, NULL);
+
+	st = virtio_get_status(d);
+	kprintf("hostile: %s: ", step);
+	if (r >= 0)
+		kprintf("request completed (status byte %u); ",
+			*(volatile uint8_t *)&req_status);
+	else
+		kprintf("%s; ", virtq_strerror(r));
+	kprintf("Status 0x%x (%s)\n", st, st & VIRTIO_S_NEEDS_RESET ?
+		"NEEDS_RESET" : "no NEEDS_RESET");
+	virtio_ack_interrupt(d);
+	return (st & VIRTIO_S_NEEDS_RESET) != 0;
+}
+
+static int hostile_start(struct virtio_dev *d, const char *step)
+{
+	const char *err = virtio_start(d, 0, &blkq, 1);
+
+	if (err)
+		kprintf("hostile: %s: set-up failed: %s\n", step, err);
+	return err == NULL;
+}
+
+void test_hostile_queue(void)
+{
+	struct virtio_dev d;
+	const char *failed[4];
+	unsigned int nfailed = 0;
+	uint32_t max;
+	int ok;
+
+	time_init();
+	if (virtio_find(VIRTIO_ID_BLOCK, 0, &d))
+		fail("no virtio-blk device");
+
+	/* 1: invalid queue sizes must not become ready. */
+	if (virtio_negotiate(&d, 0))
+		fail("ready: device set-up failed");
+	virtio_write(&d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	max = virtio_read(&d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	ok = try_bad_queue_num(&d, 3, "not a power of two");
+	ok &= try_bad_queue_num(&d, max * 2, "larger than QueueNumMax");
+	if (!ok)
+		failed[nfailed++] = "ready";
+
+	/* 2: a buffer outside guest RAM. */
+	ok = hostile_start(&d, "bad-address");
+	if (ok) {
+		struct virtio_buf b[3] = {
+			{ (uintptr_t)&req_hdr, sizeof(req_hdr), 0 },
+			{ HOSTILE_BAD_ADDR, SECTOR_SIZE, 1 },
+			{ (uintptr_t)&req_status, 1, 1 },
+		};
+
+		req_hdr = (struct virtio_blk_req_hdr){ VIRTIO_BLK_T_IN, 0, 0 };
+		req_status = 0xff;
+		kprintf("hostile: bad-address: reading sector 0 into 0x%lx\n",
+			HOSTILE_BAD_ADDR);
+		if (virtq_add(&blkq, b, 3) < 0)
+			fail("bad-address: virtq_add failed");
+		virtq_kick(&d, &blkq);
+		ok = expect_needs_reset(&d, "bad-address");
+	}
+	if (!ok)
+		failed[nfailed++] = "bad-address";
+
+	/* 3: a chain that loops: 0 -> 1 -> 0 -> ... */
+	ok = hostile_start(&d, "loop");
+	if (ok) {
+		kprintf("hostile: loop: Status read 0 after reset; submitting "
+			"chain 0 -> 1 -> 0\n");
+		blkq.desc[0] = (struct virtq_desc){ (uintptr_t)&req_hdr,
+			sizeof(req_hdr), VIRTQ_DESC_F_NEXT, 1 };
+		blkq.desc[1] = (struct virtq_desc){ (uintptr_t)&req_hdr,
+			sizeof(req_hdr), VIRTQ_DESC_F_NEXT, 0 };
+		virtq_publish(&blkq, 0);
+		virtq_kick(&d, &blkq);
+		ok = expect_needs_reset(&d, "loop");
+	}
+	if (!ok)
+		failed[nfailed++] = "loop";
+
+	/* 4: after a reset the device works again. */
+	ok = hostile_start(&d, "recovery");
+	if (ok) {
+		int r;
+
+		memset(sector_buf, 0xee, SECTOR_SIZE);
+		r = blk_request(&d, VIRTIO_BLK_T_IN, 0, sector_buf,
+				SECTOR_SIZE, 1);
+		if (r < 0)
+			kprintf("hostile: recovery: read of sector 0: %s "
+				"(Status 0x%x)\n", virtq_strerror(r),
+				virtio_get_status(&d));
+		else
+			kprintf("hostile: recovery: read of sector 0 after "
+				"reset: status %d (%s), data %02x %02x %02x "
+				"%02x ...\n", r, blk_status_name(r),
+				sector_buf[0], sector_buf[1], sector_buf[2],
+				sector_buf[3]);
+		ok = r == VIRTIO_BLK_S_OK;
+	}
+	if (!ok)
+		failed[nfailed++] = "recovery";
+
+	virtio_reset(&d);
+	if (nfailed) {
+		kprintf("TESTGUEST FAIL %s: step(s)", current_test);
+		for (unsigned int i = 0; i < nfailed; i++)
+			kprintf(" %s", failed[i]);
+		kprintf(" did not see the expected device reaction\n");
+		shutdown();
+	}
+	pass();
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Test guest: the virtio-mmio driver (see virtio.h). Follows the virtio 1.x
+ * initialisation sequence (3.1.1) and the split virtqueue rules (2.7);
+ * everything is polled.
+ *
+ * Ordering: x86 keeps stores in program order and loads in program order,
+ * so compiler barriers are enough between filling descriptors, the avail
+ * ring entry and avail.idx, and between reading used.idx and the used
+ * entries. The QueueNotify write is an MMIO exit, which is serialising.
+ */
+#include "hw.h"
+#include "lib.h"
+#include "virtio.h"
+
+#define DEFAULT_BASE   0xd0001000UL   /* arch/x86_64/layout.h */
+#define DEFAULT_STRIDE 0x1000UL
+#define DEFAULT_COUNT  16
+#define MAX_COUNT      64
+
+#define RESET_TIMEOUT_NS   1000000000UL
+#define STATUS_CHECK_NS    10000000UL   /* NEEDS_RESET check while polling */
+#define SPINS_PER_CHECK    256          /* polls between clock reads */
+
+const char *virtio_id_name(uint32_t device_id)
+{
+	switch (device_id) {
+	case VIRTIO_ID_NET:     return "virtio-net";
+	case VIRTIO_ID_BLOCK:   return "virtio-blk";
+	case VIRTIO_ID_CONSOLE: return "virtio-console";
+	default:                return "virtio device";
+	}
+}
+
+uint32_t virtio_read(const struct virtio_dev *d, uint32_t reg)
+{
+	return mmio_read32(d->base + reg);
+}
+
+void virtio_write(const struct virtio_dev *d, uint32_t reg, uint32_t v)
+{
+	mmio_write32(d->base + reg, v);
+}
+
+uint32_t virtio_get_status(const struct virtio_dev *d)
+{
+	return virtio_read(d, VIRTIO_MMIO_STATUS);
+}
+
+static void set_status(struct virtio_dev *d, uint32_t bits)
+{
+	d->status |= bits;
+	virtio_write(d, VIRTIO_MMIO_STATUS, d->status);
+}
+
+/* ---- probing ---- */
+
+static uint64_t probe_param(const char *key, uint64_t dflt)
+{
+	uint64_t v;
+
+	switch (param_u64(key, &v)) {
+	case 1:
+		return v;
+	case -1:
+		fail("bad %s= value", key);
+	default:
+		return dflt;
+	}
+}
+
+int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *d)
+{
+	uint64_t base = probe_param("virtio_base", DEFAULT_BASE);
+	uint64_t stride = probe_param("virtio_stride", DEFAULT_STRIDE);
+	uint64_t count = probe_param("virtio_count", DEFAULT_COUNT);
+	unsigned int seen = 0, slot;
+
+	if (count > MAX_COUNT)
+		count = MAX_COUNT;
+	if (!stride || (stride & 3) || (base & 3) || base < 0xc0000000UL ||
+	    base + count * stride > FOUR_GIB)
+		fail("virtio windows at 0x%lx + n * 0x%lx (n < %lu) are not "
+		     "in the 3-4 GiB MMIO hole", base, stride, count);
+
+	for (slot = 0; slot < count; slot++) {
+		uint64_t a = base + slot * stride;
+		uint32_t id;
+
+		if (mmio_read32(a + VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
+			break;
+		id = mmio_read32(a + VIRTIO_MMIO_DEVICE_ID);
+		if (id != device_id || seen++ != nth)
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->base = a;
+		d->slot = slot;
+		d->device_id = id;
+		d->version = mmio_read32(a + VIRTIO_MMIO_VERSION);
+		d->vendor_id = mmio_read32(a + VIRTIO_MMIO_VENDOR_ID);
+		kprintf("virtio: %s #%u at 0x%lx (window %u), virtio-mmio "
+			"version %u, vendor 0x%x\n", virtio_id_name(id), nth,
+			a, slot, d->version, d->vendor_id);
+		return 0;
+	}
+	kprintf("virtio: no %s #%u (device id %u) among %u virtio-mmio "
+		"window(s) at 0x%lx, stride 0x%lx\n", virtio_id_name(device_id),
+		nth, device_id, slot, base, stride);
+	return -1;
+}
+
+/* ---- initialisation ---- */
+
+int virtio_reset(struct virtio_dev *d)
+{
+	uint64_t deadline;
+	unsigned int n = 0;
+
+	d->status = 0;
+	virtio_write(d, VIRTIO_MMIO_STATUS, 0);
+	if (!virtio_get_status(d))
+		return 0;
+	deadline = now_ns() + RESET_TIMEOUT_NS;
+	while (virtio_get_status(d)) {
+		if (++n % 16 == 0 && now_ns() > deadline)
+			return -1;
+		cpu_relax();
+	}
+	return 0;
+}
+
+const char *virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
+{
+	uint32_t lo, hi, st;
+
+	if (d->version != 2)
+		return d->version == 1 ?
+			"legacy virtio-mmio (version 1) is not supported" :
+			"unknown virtio-mmio version";
+	if (virtio_reset(d))
+		return "device did not reset (Status not 0 after writing 0)";
+	set_status(d, VIRTIO_S_ACKNOWLEDGE);
+	set_status(d, VIRTIO_S_DRIVER);
+
+	virtio_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	lo = virtio_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+	virtio_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	hi = virtio_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+	d->offered = (uint64_t)hi << 32 | lo;
+	if (!(d->offered & (1ULL << VIRTIO_F_VERSION_1))) {
+		set_status(d, VIRTIO_S_FAILED);
+		return "device does not offer VIRTIO_F_VERSION_1";
+	}
+	d->features = (d->offered & wanted) | (1ULL << VIRTIO_F_VERSION_1);
+	virtio_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	virtio_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)d->features);
+	virtio_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	virtio_write(d, VIRTIO_MMIO_DRIVER_FEATURES,
+		     (uint32_t)(d->features >> 32));
+
+	set_status(d, VIRTIO_S_FEATURES_OK);
+	st = virtio_get_status(d);
+	if (!(st & VIRTIO_S_FEATURES_OK)) {
+		kprintf("virtio: Status reads 0x%x after FEATURES_OK\n", st);
+		set_status(d, VIRTIO_S_FAILED);
+		return "device did not accept our features (FEATURES_OK "
+		       "did not stick)";
+	}
+	return NULL;
+}
+
+static uint16_t pow2_floor(uint32_t n)
+{
+	uint16_t p = 1;
+
+	while ((uint32_t)p * 2 <= n && p < 0x8000)
+		p *= 2;
+	return p;
+}
+
+static void virtq_init(struct virtq *q, unsigned int index, uint16_t size)
+{
+	memset(q, 0, sizeof(*q));
+	q->index = index;
+	q->size = size;
+	for (uint16_t i = 0; i < size; i++)
+		q->desc[i].next = (uint16_t)(i + 1);
+	q->free_head = 0;
+	q->num_free = size;
+}
+
+static void write64(struct virtio_dev *d, uint32_t reg_lo, uint64_t v)
+{
+	virtio_write(d, reg_lo, (uint32_t)v);
+	virtio_write(d, reg_lo + 4, (uint32_t)(v >> 32));
+}
+
+const char *virtio_queue_setup(struct virtio_dev *d, struct virtq *q,
+			       unsigned int index, uint16_t size)
+{
+	uint32_t max;
+	uint16_t n;
+
+	virtio_write(d, VIRTIO_MMIO_QUEUE_SEL, index);
+	if (virtio_read(d, VIRTIO_MMIO_QUEUE_READY))
+		return "queue is already ready before set-up";
+	max = virtio_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	if (!max)
+		return "queue does not exist (QueueNumMax 0)";
+	if (size > VIRTQ_SIZE)
+		size = VIRTQ_SIZE;
+	n = pow2_floor(max < size ? max : size);
+	virtq_init(q, index, n);
+
+	virtio_write(d, VIRTIO_MMIO_QUEUE_NUM, n);
+	write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uintptr_t)q->desc);
+	write64(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uintptr_t)&q->avail);
+	write64(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uintptr_t)&q->used);
+	virtio_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	if (virtio_read(d, VIRTIO_MMIO_QUEUE_READY) != 1)
+		return "QueueReady does not read 1 after a valid set-up";
+	return NULL;
+}
+
+void virtio_driver_ok(struct virtio_dev *d)
+{
+	set_status(d, VIRTIO_S_DRIVER_OK);
+}
+
+const char *virtio_start(struct virtio_dev *d, uint64_t wanted,
+			 struct virtq *q, unsigned int nq)
+{
+	const char *err = virtio_negotiate(d, wanted);
+
+	for (unsigned int i = 0; !err && i < nq; i++)
+		if ((err = virtio_queue_setup(d, &q[i], i, VIRTQ_SIZE))) {
+			kprintf("virtio: queue %u: %s\n", i, err);
+			set_status(d, VIRTIO_S_FAILED);
+		}
+	if (err)
+		return err;
+	virtio_driver_ok(d);
+	return NULL;
+}
+
+/* ---- configuration space ---- */
+
+#define CONFIG_RETRIES 10
+
+uint32_t virtio_config32(const struct virtio_dev *d, uint32_t off)
+{
+	uint32_t gen, v;
+	int n = 0;
+
+	do {
+		gen = virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION);
+		v = virtio_read(d, VIRTIO_MMIO_CONFIG + off);
+	} while (gen != virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION) &&
+		 ++n < CONFIG_RETRIES);
+	return v;
+}
+
+uint64_t virtio_config64(const struct virtio_dev *d, uint32_t off)
+{
+	uint32_t gen, lo, hi;
+	int n = 0;
+
+	do {
+		gen = virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION);
+		lo = virtio_read(d, VIRTIO_MMIO_CONFIG + off);
+		hi = virtio_read(d, VIRTIO_MMIO_CONFIG + off + 4);
+	} while (gen != virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION) &&
+		 ++n < CONFIG_RETRIES);
+	return (uint64_t)hi << 32 | lo;
+}
+
+void virtio_config_bytes(const struct virtio_dev *d, uint32_t off,
+			 uint8_t *out, size_t n)
+{
+	uint32_t gen;
+	int tries = 0;
+
+	do {
+		gen = virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION);
+		for (size_t i = 0; i < n; i++)
+			out[i] = mmio_read8(d->base + VIRTIO_MMIO_CONFIG +
+					    off + i);
+	} while (gen != virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION) &&
+		 ++tries < CONFIG_RETRIES);
+}
+
+void virtio_ack_interrupt(const struct virtio_dev *d)
+{
+	uint32_t isr = virtio_read(d, VIRTIO_MMIO_INTERRUPT_STATUS);
+
+	if (isr)
+		virtio_write(d, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+}
+
+/* ---- virtqueues ---- */
+
+void virtq_publish(struct virtq *q, uint16_t head)
+{
+	q->avail.ring[q->avail_idx & (q->size - 1)] = head;
+	barrier();   /* the entry before the index that exposes it */
+	q->avail_idx++;
+	*(volatile uint16_t *)&q->avail.idx = q->avail_idx;
+}
+
+int virtq_add(struct virtq *q, const struct virtio_buf *b, unsigned int n)
+{
+	uint16_t head = q->free_head, i = head;
+
+	if (!n || n > q->num_free)
+		return VIRTQ_FULL;
+	for (unsigned int k = 0; k < n; k++) {
+		struct virtq_desc *dsc = &q->desc[i];
+
+		dsc->addr = b[k].addr;
+		dsc->len = b[k].len;
+		dsc->flags = (uint16_t)((b[k].writable ? VIRTQ_DESC_F_WRITE : 0) |
+					(k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		/* .next already links to the next free descriptor */
+		i = dsc->next;
+	}
+	q->free_head = i;
+	q->num_free = (uint16_t)(q->num_free - n);
+	q->in_flight[head] = 1;
+	virtq_publish(q, head);
+	return head;
+}
+
+void virtq_kick(const struct virtio_dev *d, const struct virtq *q)
+{
+	barrier();
+	virtio_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+}
+
+/* Give a used chain's descriptors back to the free list. */
+static void free_chain(struct virtq *q, uint16_t head)
+{
+	uint16_t i = head, n = 1;
+
+	while ((q->desc[i].flags & VIRTQ_DESC_F_NEXT) && n < q->size) {
+		i = q->desc[i].next;
+		n++;
+	}
+	q->desc[i].next = q->free_head;
+	q->free_head = head;
+	q->num_free = (uint16_t)(q->num_free + n);
+	q->in_flight[head] = 0;
+}
+
+int virtq_poll(struct virtq *q, uint32_t *len)
+{
+	volatile struct virtq_used_elem *e;
+	uint32_t id;
+
+	if (*(volatile uint16_t *)&q->used.idx == q->last_used)
+		return VIRTQ_NONE;
+	barrier();   /* the index before the entry it exposes */
+	e = &q->used.ring[q->last_used & (q->size - 1)];
+	id = e->id;
+	if (len)
+		*len = e->len;
+	q->last_used++;
+	if (id >= q->size || !q->in_flight[id])
+		return VIRTQ_BAD_ID;
+	free_chain(q, (uint16_t)id);
+	return (int)id;
+}
+
+int virtq_wait(const struct virtio_dev *d, struct virtq *q,
+	       uint64_t timeout_ns, uint32_t *len)
+{
+	uint64_t now = now_ns();
+	uint64_t deadline = now + timeout_ns;
+	uint64_t next_check = now + STATUS_CHECK_NS;
+
+	for (unsigned int spins = 0;; spins++) {
+		int r = virtq_poll(q, len);
+
+		if (r != VIRTQ_NONE) {
+			virtio_ack_interrupt(d);
+			return r;
+		}
+		if (spins % SPINS_PER_CHECK == SPINS_PER_CHECK - 1) {
+			now = now_ns();
+			if (now >= next_check || now > deadline) {
+				if (virtio_get_status(d) & VIRTIO_S_NEEDS_RESET)
+					return VIRTQ_BROKEN;
+				next_check = now + STATUS_CHECK_NS;
+			}
+			if (now > deadline)
+				return VIRTQ_TIMEOUT;
+		}
+		cpu_relax();
+	}
+}
+
+int virtq_transfer(const struct virtio_dev *d, struct virtq *q,
+		   const struct virtio_buf *b, unsigned int n,
+		   uint64_t timeout_ns, uint32_t *len)
+{
+	int head = virtq_add(q, b, n), r;
+
+	if (head < 0)
+		return head;
+	virtq_kick(d, q);
+	do
+		r = virtq_wait(d, q, timeout_ns, len);
+	while (r >= 0 && r != head);   /* some older chain: not ours */
+	return r;
+}
+
+const char *virtq_strerror(int err)
+{
+	switch (err) {
+	case VIRTQ_NONE:    return "nothing used";
+	case VIRTQ_TIMEOUT: return "timed out waiting for the used ring";
+	case VIRTQ_BROKEN:  return "device set NEEDS_RESET";
+	case VIRTQ_BAD_ID:  return "used ring returned an id we never "
+				   "submitted";
+	case VIRTQ_FULL:    return "no free descriptors";
+	default:            return err >= 0 ? "ok" : "?";
+	}
+}
