@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "../vmm/log.h"
@@ -41,6 +42,14 @@ static void boottimer_io(void *dev, uint64_t offset, uint8_t *data,
 						 __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
 			return;
+		{
+			struct rusage ru;
+
+			getrusage(RUSAGE_SELF, &ru);
+			vm->t.cpu_at_boot_timer_us =
+				(uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+				(uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+		}
 		info("boot-timer: %.3f ms since vmm start, %.3f ms since first KVM_RUN",
 		     (double)(t - vm->t.start) / 1e6,
 		     (double)(t - vm->t.first_run) / 1e6);

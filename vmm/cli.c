@@ -222,6 +222,15 @@ static const struct option run_options[] = {
 
 #define fail(...) do { snprintf(err, errlen, __VA_ARGS__); return CLI_ERROR; } while (0)
 
+/* Copy an option's value into a config buffer, refusing what does not fit. */
+#define COPY_ARG(opt, dst)                                                \
+	do {                                                              \
+		if (strlen(optarg) >= sizeof(dst))                        \
+			fail("%s: longer than %zu bytes", opt,            \
+			     sizeof(dst) - 1);                            \
+		memcpy(dst, optarg, strlen(optarg) + 1);                  \
+	} while (0)
+
 enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 			      char *err, size_t errlen)
 {
@@ -230,7 +239,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_size = VMM_DEFAULT_MEM;
 	cfg->cpus = 1;
-	cfg->cmdline = VMM_DEFAULT_CMDLINE;
+	snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", VMM_DEFAULT_CMDLINE);
 	cfg->console = CONSOLE_STDIO;
 
 	/* getopt keeps state in globals: reset it so parsing is repeatable */
@@ -239,9 +248,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:qvh", run_options,
 				NULL)) != -1) {
 		switch (c) {
-		case 'k': cfg->kernel = optarg; break;
-		case 'i': cfg->initrd = optarg; break;
-		case 'p': cfg->cmdline = optarg; break;
+		case 'k': COPY_ARG("--kernel", cfg->kernel); break;
+		case 'i': COPY_ARG("--initrd", cfg->initrd); break;
+		case 'p': COPY_ARG("--cmdline", cfg->cmdline); break;
 		case 'm': {
 			int r = parse_size(optarg, &cfg->mem_size);
 
@@ -270,7 +279,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				fail("--console %s: expected stdio, virtio or none",
 				     optarg);
 			break;
-		case OPT_SERIAL_LOG: cfg->serial_log = optarg; break;
+		case OPT_SERIAL_LOG: COPY_ARG("--serial-log", cfg->serial_log); break;
 		case OPT_DISK:
 			if (cfg->nr_disks == VMM_MAX_DISKS)
 				fail("--disk: at most %d disks", VMM_MAX_DISKS);
@@ -308,7 +317,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	}
 	if (optind < argc)
 		fail("unexpected argument '%s' (see vmm run --help)", argv[optind]);
-	if (!cfg->kernel)
+	if (!cfg->kernel[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
 	if (cfg->mem_size < VMM_MIN_MEM)
 		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);
@@ -316,7 +325,5 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		fail("--mem: must be a whole number of MiB");
 	if (cfg->mem_size > VMM_MAX_MEM)
 		fail("--mem: at most %llu GiB is supported", VMM_MAX_MEM >> 30);
-	if (strlen(cfg->cmdline) >= VMM_CMDLINE_MAX)
-		fail("--cmdline: longer than %d bytes", VMM_CMDLINE_MAX - 1);
 	return CLI_OK;
 }

@@ -181,7 +181,7 @@ int console_create(struct vm *vm, struct console **out)
 		ret = -errno;
 		goto fail;
 	}
-	if (vm->cfg.serial_log) {
+	if (vm->cfg.serial_log[0]) {
 		c->log_fd = open(vm->cfg.serial_log,
 				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->log_fd < 0) {

@@ -30,7 +30,9 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		log_set_level(LOG_DEBUG);
 
 	/* start-up errors were reported where they happened: one line */
-	ret = vm_create(&vm, &cfg, t_start);
+	ret = vm_init(&vm, &cfg, t_start);
+	if (!ret)
+		ret = vm_boot(&vm);
 	if (ret) {
 		vm_destroy(&vm);
 		return 1;

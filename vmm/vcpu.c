@@ -201,6 +201,10 @@ static void *vcpu_thread(void *arg)
 	while (!vm_stopping(vm)) {
 		int ret;
 
+		if (__atomic_load_n(&vm->pause_requested, __ATOMIC_ACQUIRE))
+			vcpu_park(v);
+		if (vm_stopping(vm))
+			break;
 		vm_mark(vm, &vm->t.first_run);
 		ret = ioctl(v->fd, KVM_RUN, NULL);
 		if (ret < 0) {
@@ -218,6 +222,21 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_signal(&vm->parked_cond);
+	while (vm->pause_requested && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* a kick that arrived while parked must not end the next KVM_RUN */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
 }
 
 static void vcpu_kick_handler(int sig)

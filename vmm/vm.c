@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The VM's lifecycle. vm_create() is the boot sequence, in order:
+ * The VM's lifecycle. vm_init() makes the event loop (signals, later the
+ * control socket), which may run before boot to take configuration.
+ * vm_boot() is the boot sequence, in order:
  *
  *   open /dev/kvm -> create the VM -> guest memory -> irqchip and timers ->
- *   event loop and console -> devices -> load the kernel -> vCPUs
+ *   console -> devices -> load the kernel -> vCPUs
  *
  * and vm_run() starts the vCPUs and runs the event loop until the VM stops.
  */
@@ -118,6 +120,42 @@ static void on_stop_event(struct vm *vm, void *opaque, uint32_t events)
 		return; /* the loop re-checks vm_stopping() either way */
 }
 
+static void on_signal(struct vm *vm, void *opaque, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	int fd = *(int *)opaque;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
+			sigabbrev_np((int)si.ssi_signo));
+}
+
+/*
+ * SIGINT/TERM/HUP become events of the loop. Blocked before any thread
+ * exists, so every thread inherits the mask; vCPU threads unblock only
+ * their kick signal.
+ */
+static int setup_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigdelset(&set, SIGUSR1);
+	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (vm->signal_fd < 0)
+		return -errno;
+	return evloop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal,
+			  &vm->signal_fd);
+}
+
 static int setup_event_loop(struct vm *vm)
 {
 	int ret;
@@ -132,7 +170,7 @@ static int setup_event_loop(struct vm *vm)
 			 &vm->stop_efd);
 	if (ret)
 		return ret;
-	return console_create(vm, &vm->console);
+	return setup_signals(vm);
 }
 
 static int setup_vcpus(struct vm *vm)
@@ -147,23 +185,36 @@ static int setup_vcpus(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
+int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 {
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	vm->t.start = t_start;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->signal_fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
+	ret = setup_event_loop(vm);
+	if (ret)
+		error("cannot set up the event loop: %s", strerror(-ret));
+	return ret;
+}
 
+int vm_boot(struct vm *vm)
+{
+	int ret;
+
+	vm_mark(vm, &vm->t.instance_start);
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.cmdline);
 	if ((ret = open_kvm(vm)) ||
 	    (ret = create_vm(vm)) ||
 	    (ret = setup_memory(vm)) ||
 	    (ret = arch_vm_init(vm)) ||
-	    (ret = setup_event_loop(vm)) ||
+	    (ret = console_create(vm, &vm->console)) ||
 	    (ret = arch_create_devices(vm)) ||
 	    (ret = arch_load_kernel(vm)) ||
 	    (ret = setup_vcpus(vm)))
@@ -171,43 +222,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	return 0;
 }
 
-static void on_signal(struct vm *vm, void *opaque, uint32_t events)
-{
-	struct signalfd_siginfo si;
-	int fd = *(int *)opaque;
-
-	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
-			sigabbrev_np((int)si.ssi_signo));
-}
-
 int vm_run(struct vm *vm)
 {
-	sigset_t set;
-	int sfd, ret = 0;
+	int ret = 0;
 
-	/*
-	 * SIGINT/TERM/HUP become events of the loop; vCPU threads inherit
-	 * the mask and unblock only their kick signal.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigdelset(&set, SIGUSR1);
-	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0 || evloop_add(vm->loop, sfd, EPOLLIN, on_signal, &sfd)) {
-		error("signalfd: %s", strerror(errno));
-		if (sfd >= 0)
-			close(sfd);
-		return -errno;
-	}
-
+	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpu[i]);
 	if (ret)
@@ -217,9 +236,60 @@ int vm_run(struct vm *vm)
 
 	vcpu_kick_all(vm);
 	vcpu_join_all(vm);
-	evloop_del(vm->loop, sfd);
-	close(sfd);
+	__atomic_store_n(&vm->state, VM_STATE_STOPPED, __ATOMIC_RELEASE);
 	return ret;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int running = 0;
+
+	if (vm_state(vm) == VM_STATE_PAUSED)
+		return 0;
+	if (vm_state(vm) != VM_STATE_RUNNING)
+		return -EINVAL;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		running += vm->vcpu[i].started;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	vcpu_kick_all(vm);
+	/* paused means: no vCPU is inside KVM_RUN */
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < running && !vm_stopping(vm))
+		pthread_cond_wait(&vm->parked_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (vm_stopping(vm))
+		return -EINVAL;
+	__atomic_store_n(&vm->state, VM_STATE_PAUSED, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm_state(vm) == VM_STATE_RUNNING)
+		return 0;
+	if (vm_state(vm) != VM_STATE_PAUSED)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = false;
+	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+void vm_add_counter(struct vm *vm, const char *group, const char *name,
+		    const uint64_t *value)
+{
+	struct vm_counter *c;
+
+	if (vm->nr_counters >= VMM_MAX_COUNTERS)
+		return;
+	c = &vm->counter[vm->nr_counters++];
+	snprintf(c->group, sizeof(c->group), "%s", group);
+	c->name = name;
+	c->value = value;
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *fmt,
@@ -239,6 +309,11 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *fmt,
 	va_end(ap);
 	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
 		debug("stop eventfd: %s", strerror(errno));
+	/* parked vCPUs and a waiting vm_pause() must see the stop */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	vcpu_kick_all(vm);
 }
 
@@ -303,9 +378,14 @@ void vm_destroy(struct vm *vm)
 	guest_mem_destroy(&vm->mem);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->stop_efd = vm->vm_fd = vm->kvm_fd = -1;
+	pthread_cond_destroy(&vm->parked_cond);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
 }

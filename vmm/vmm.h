@@ -21,6 +21,8 @@
 #define VMM_VERSION "0.1.0"
 #define VMM_MAX_CPUS 64
 #define VMM_CMDLINE_MAX 4096
+#define VMM_PATH_MAX 4096
+#define VMM_SOCK_PATH_MAX 108 /* sun_path */
 
 enum console_mode {
 	CONSOLE_STDIO,  /* serial <-> this terminal (the default) */
@@ -45,14 +47,17 @@ struct vm_net {
 	bool mac_set;          /* else derived from the TAP name */
 };
 
-/* What `vmm run` was asked to do (filled by cli.c, checked there). */
+/*
+ * What `vmm run` was asked to do: filled by cli.c and checked there, and
+ * before boot also by the control API. Strings are owned; "" = not set.
+ */
 struct vm_config {
-	const char *kernel;
-	const char *initrd;
-	const char *cmdline;
+	char kernel[VMM_PATH_MAX];
+	char initrd[VMM_PATH_MAX];
+	char cmdline[VMM_CMDLINE_MAX];
 	uint64_t mem_size;   /* bytes */
 	unsigned int cpus;
-	const char *serial_log;
+	char serial_log[VMM_PATH_MAX];
 	enum console_mode console;
 	struct vm_disk disk[VMM_MAX_DISKS];
 	unsigned int nr_disks;
@@ -60,6 +65,14 @@ struct vm_config {
 	unsigned int nr_nets;
 	bool quiet;          /* no informational lines on stderr */
 	int verbose;         /* -v: more log lines */
+
+	/* control */
+	char api_sock[VMM_SOCK_PATH_MAX]; /* --api-sock */
+	unsigned int api_sock_mode;       /* --api-sock-mode (0600) */
+	char config_file[VMM_PATH_MAX];   /* --config-file */
+	char metrics_path[VMM_PATH_MAX];  /* --metrics-path */
+	char id[64];                      /* --id: the instance's name */
+	bool boot_timer_line;             /* --boot-timer: timeline at exit */
 };
 
 /* Why the VM stopped; the first reason recorded wins. */
@@ -75,11 +88,30 @@ enum vm_stop_reason {
 /* Monotonic timestamps in ns (CLOCK_MONOTONIC); 0 = not yet. */
 struct vm_timeline {
 	uint64_t start;        /* vmm's main() began */
+	uint64_t api_ready;    /* the control socket accepts connections */
+	uint64_t instance_start; /* boot began (InstanceStart, or at once) */
 	uint64_t first_run;    /* first KVM_RUN entered */
 	uint64_t first_serial; /* first byte the guest sent to the serial port */
 	uint64_t boot_timer;   /* guest wrote the boot-timer magic */
-	uint64_t stop;         /* stop requested */
+	uint64_t stop;         /* stop requested (power-off, reset, ...) */
+	uint64_t cpu_at_boot_timer_us; /* vmm's own CPU time at the signal */
 };
+
+/* Where a VM is in its life; the control API's actions depend on it. */
+enum vm_state {
+	VM_STATE_NOT_STARTED, /* configuring: waiting for InstanceStart */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+	VM_STATE_STOPPED,
+};
+
+/* A named counter a device exposes for metrics (read without locking). */
+struct vm_counter {
+	char group[24];      /* "blk0", "net0", "serial" */
+	const char *name;    /* "reads", "rx_bytes": a string literal */
+	const uint64_t *value;
+};
+#define VMM_MAX_COUNTERS 128
 
 struct vcpu {
 	struct vm *vm;
@@ -97,6 +129,7 @@ struct vcpu {
 struct serial;
 struct console;
 struct evloop;
+struct api;
 
 struct vm {
 	struct vm_config cfg;
@@ -122,6 +155,18 @@ struct vm {
 
 	struct vm_timeline t;
 
+	/* state and pause: vcpu threads park on pause_cond while paused */
+	int state;                  /* enum vm_state, accessed atomically */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;  /* vcpus wait here; resume broadcasts */
+	pthread_cond_t parked_cond; /* pause waits here for all to park */
+	bool pause_requested;
+	unsigned int nr_parked;
+
+	struct vm_counter counter[VMM_MAX_COUNTERS];
+	unsigned int nr_counters;
+	struct api *api;            /* control socket, or NULL */
+
 	/* things to free when the VM goes away, last registered first */
 	struct vm_cleanup {
 		void (*fn)(void *);
@@ -133,11 +178,17 @@ struct vm {
 	int stop_reason;       /* enum vm_stop_reason, accessed atomically */
 	char stop_msg[256];
 	int stop_efd;          /* eventfd: wakes the event loop on stop */
+	int signal_fd;         /* SIGINT/TERM/HUP as events */
 };
 
-/* vm.c: the lifecycle. Each returns 0 or -errno and logs the cause. */
-int vm_create(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
+/*
+ * vm.c: the lifecycle. Each returns 0 or -errno and logs the cause.
+ * vm_init: event loop and signals (no KVM yet); vm_boot: everything else,
+ * from vm->cfg; vm_run: until the VM stops; vm_destroy: after any of them.
+ */
+int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	__attribute__((warn_unused_result));
+int vm_boot(struct vm *vm) __attribute__((warn_unused_result));
 int vm_run(struct vm *vm) __attribute__((warn_unused_result));
 void vm_destroy(struct vm *vm);
 /* Process exit status for how the VM ended (0 for poweroff/reset/user). */
@@ -165,10 +216,27 @@ int vm_set_irq(struct vm *vm, unsigned int irq, int level);
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
 	__attribute__((warn_unused_result));
 
+/* Expose a device counter in metrics; silently ignored when full. */
+void vm_add_counter(struct vm *vm, const char *group, const char *name,
+		    const uint64_t *value);
+
+/*
+ * Stop every vCPU (out of KVM_RUN, parked) / let them run again. Both
+ * are idempotent and return 0 or -EINVAL when the VM is not running/paused.
+ * Call from the event-loop thread.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+static inline enum vm_state vm_state(const struct vm *vm)
+{
+	return (enum vm_state)__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
+
 /* Record a timeline event once (first call wins). */
 void vm_mark(struct vm *vm, uint64_t *slot);
 
-/* vcpu.c */
+/* vcpu.c; vcpu_park() is the vCPU side of vm_pause() */
+void vcpu_park(struct vcpu *v);
 int vcpu_create(struct vm *vm, unsigned int id)
 	__attribute__((warn_unused_result));
 int vcpu_start(struct vcpu *vcpu) __attribute__((warn_unused_result));

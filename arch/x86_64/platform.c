@@ -231,7 +231,7 @@ int arch_load_kernel(struct vm *vm)
 		      cmdlen, xa->kernel.cmdline_max);
 		return -E2BIG;
 	}
-	if (vm->cfg.initrd && (ret = load_initrd(vm, xa)))
+	if (vm->cfg.initrd[0] && (ret = load_initrd(vm, xa)))
 		return ret;
 	ret = gpa_write(&vm->mem, X86_CMDLINE_ADDR, vm->cmdline, cmdlen + 1);
 	if (!ret)

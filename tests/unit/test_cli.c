@@ -173,10 +173,10 @@ TEST(run_defaults)
 	CHECK_EQ(cfg.mem_size, 256 * MIB);
 	CHECK_EQ(cfg.mem_size, VMM_DEFAULT_MEM);
 	CHECK_EQ(cfg.cpus, 1);
-	CHECK(cfg.cmdline && !strcmp(cfg.cmdline, VMM_DEFAULT_CMDLINE));
+	CHECK(!strcmp(cfg.cmdline, VMM_DEFAULT_CMDLINE));
 	CHECK(!strcmp(cfg.cmdline, "console=ttyS0 reboot=k panic=-1"));
-	CHECK(cfg.initrd == NULL);
-	CHECK(cfg.serial_log == NULL);
+	CHECK(cfg.initrd[0] == 0);
+	CHECK(cfg.serial_log[0] == 0);
 	CHECK_EQ(cfg.console, CONSOLE_STDIO);
 	CHECK(!cfg.quiet);
 	CHECK_EQ(cfg.verbose, 0);
