@@ -26,26 +26,51 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -ljson-c -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
-CORE := vmm/bus.c vmm/cli.c vmm/console.c vmm/evloop.c vmm/kvm.c vmm/log.c \
-	vmm/memory.c vmm/util.c vmm/vcpu.c vmm/vm.c
+CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/console.c vmm/ctl.c vmm/evloop.c \
+	vmm/http.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
+	vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 	devices/serial.c devices/virtio_blk.c devices/virtio_console.c \
 	devices/virtio_mmio.c devices/virtio_net.c devices/virtqueue.c
 
+# The arch block. `make ARCH=aarch64` on another machine cross-builds with
+# Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib
+# and json-c from dpkg --add-architecture arm64; `make ARCH=aarch64
+# static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
+HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
 	arch/x86_64/platform.c
+else ifeq ($(ARCH),aarch64)
+ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gic.c \
+	arch/aarch64/image.c arch/aarch64/layout.c arch/aarch64/platform.c
+# the device tree (libfdt) and Image.gz (zlib)
+LDLIBS += -lfdt -lz
 else
-$(error ARCH=$(ARCH) is not supported yet (x86_64))
+$(error ARCH=$(ARCH) is not supported (x86_64, aarch64))
 endif
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS_COMPILE ?= $(ARCH)-linux-gnu-
+ifneq ($(origin CC),command line)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(BUILD),build)
+BUILD := build/$(ARCH)
+endif
+endif
+
+# The aarch64 loader, device tree and layout rules are pure C: the unit
+# tests (test_arm64_*) build them for this machine whatever ARCH is.
+ARM64_PURE := arch/aarch64/fdt.c arch/aarch64/image.c arch/aarch64/layout.c
 
 LIB_SRCS := $(CORE) $(DEVICES) $(ARCH_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+ARM64_PURE_SAN := $(filter-out $(SAN_OBJS),$(ARM64_PURE:%.c=$(BUILD)/san/%.o))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
@@ -79,6 +104,12 @@ $(BUILD)/san/%.o: %.c
 $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
+
+$(BUILD)/san/tests/test_arm64_%: tests/unit/test_arm64_%.c tests/unit/unit.h \
+		$(SAN_OBJS) $(ARM64_PURE_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) \
+		$(ARM64_PURE_SAN) $(LDLIBS) -lfdt -lz
 
 unit: $(UNIT_BINS)
 

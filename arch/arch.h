@@ -16,6 +16,14 @@ struct vm_config;
 #define ARCH_MAX_RAM_RANGES 4
 
 /*
+ * Before KVM_CREATE_VM: refuse the options of vm->cfg this arch does not
+ * have, and give KVM_CREATE_VM's machine type (x86-64: 0; aarch64: the
+ * IPA size, when the default 40 bits do not fit the memory layout).
+ */
+int arch_vm_type(struct vm *vm, unsigned long *type)
+	__attribute__((warn_unused_result));
+
+/*
  * The guest RAM ranges ({gpa, size}) for cfg->mem_size bytes, e.g. split
  * around the x86 MMIO hole. Pure: no KVM, no allocation.
  */
@@ -39,8 +47,20 @@ int arch_load_kernel(struct vm *vm) __attribute__((warn_unused_result));
 /* Per-vCPU setup before its first KVM_RUN: CPUID, MSRs, registers. */
 int arch_vcpu_init(struct vcpu *vcpu) __attribute__((warn_unused_result));
 
+/*
+ * After every vCPU exists and before the first KVM_RUN: what needs all of
+ * them (aarch64: the device tree naming their MPIDRs, VGIC init).
+ */
+int arch_vcpus_created(struct vm *vm) __attribute__((warn_unused_result));
+
 /* Print a vCPU's registers to stderr (after an error exit). */
 void arch_vcpu_dump(struct vcpu *vcpu);
+
+/*
+ * Ask the guest to shut down the way a user at its keyboard would
+ * (x86: Ctrl-Alt-Del on the i8042). 0 or -errno.
+ */
+int arch_send_ctrl_alt_del(struct vm *vm);
 
 /* Drive an interrupt line of the in-kernel irqchip. */
 int arch_set_irq(struct vm *vm, unsigned int irq, int level);

@@ -39,11 +39,16 @@ int boottimer_create(struct vm *vm, struct bus *bus, uint64_t base)
 	__attribute__((warn_unused_result));
 
 /*
- * i8042 keyboard controller, just enough for the reset line (i8042.c):
- * writing 0xfe to the command port resets the machine (vmm exits 0).
+ * i8042 keyboard controller with a minimal PS/2 keyboard (i8042.c):
+ * writing 0xfe to the command port resets the machine (vmm exits 0);
+ * i8042_ctrl_alt_del() types Ctrl-Alt-Del (IRQ 1), so a guest can shut
+ * down cleanly; -EBUSY when the guest is not reading its keyboard.
  */
+struct i8042;
 int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
-		 uint64_t cmd_port) __attribute__((warn_unused_result));
+		 uint64_t cmd_port, struct i8042 **out)
+	__attribute__((warn_unused_result));
+int i8042_ctrl_alt_del(struct i8042 *k);
 
 /*
  * Ports a PC guest touches constantly where a cheap answer beats an exit

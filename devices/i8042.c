@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * i8042 keyboard controller without a keyboard: the controller commands a
- * PC guest issues while probing and rebooting, and the CPU reset line
- * (command 0xfe, or an output-port write clearing bit 0). A reset stops
- * the VM; vmm exits 0.
+ * i8042 keyboard controller with a minimal keyboard: what a PC guest's
+ * driver needs to probe it, the CPU reset line (command 0xfe, or an
+ * output-port write clearing bit 0), and Ctrl-Alt-Del injection so the
+ * host can ask the guest to shut down cleanly. A reset stops the VM.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,26 +16,55 @@
 #define STATUS_SYS     0x04 /* system flag: self test passed */
 #define STATUS_CMD     0x08 /* last write was to the command port */
 
+#define CTR_KBD_INT    0x01 /* interrupt on keyboard data */
+#define CTR_KBD_OFF    0x10
+#define CTR_AUX_OFF    0x20
+#define CTR_XLATE      0x40 /* translate to scancode set 1 */
+
 #define CMD_READ_CTR   0x20
 #define CMD_WRITE_CTR  0x60
+#define CMD_AUX_OFF    0xa7
+#define CMD_AUX_ON     0xa8
+#define CMD_AUX_TEST   0xa9
 #define CMD_SELF_TEST  0xaa
 #define CMD_KBD_TEST   0xab
+#define CMD_KBD_OFF    0xad
+#define CMD_KBD_ON     0xae
 #define CMD_READ_OUTP  0xd0
 #define CMD_WRITE_OUTP 0xd1
+#define CMD_WRITE_KBD_OUT 0xd2
 #define CMD_RESET      0xfe
+
+#define KBD_ACK        0xfa
+#define KBD_IRQ        1
+#define FIFO_SIZE      32
 
 struct i8042 {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint8_t status, ctr, outp;
-	uint8_t out;          /* output buffer, valid when STATUS_OBF */
-	uint8_t pending_cmd;  /* command waiting for its data byte, or 0 */
+	uint8_t pending_cmd;   /* controller command waiting for its data */
+	uint8_t pending_kbd;   /* keyboard command waiting for its data */
+	uint8_t fifo[FIFO_SIZE];
+	unsigned int head, count;
 };
 
 static void i8042_put(struct i8042 *k, uint8_t v)
 {
-	k->out = v;
+	if (k->count == FIFO_SIZE)
+		return; /* a real keyboard drops keys too when nobody reads */
+	k->fifo[(k->head + k->count) % FIFO_SIZE] = v;
+	k->count++;
 	k->status |= STATUS_OBF;
+}
+
+/* An edge on IRQ 1 while keyboard data waits and interrupts are on. */
+static void i8042_irq(struct i8042 *k)
+{
+	if (k->count && (k->ctr & CTR_KBD_INT)) {
+		vm_set_irq(k->vm, KBD_IRQ, 1);
+		vm_set_irq(k->vm, KBD_IRQ, 0);
+	}
 }
 
 static void i8042_reset(struct i8042 *k)
@@ -51,13 +80,60 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case CMD_READ_OUTP:  i8042_put(k, k->outp); break;
 	case CMD_SELF_TEST:  i8042_put(k, 0x55); k->status |= STATUS_SYS; break;
 	case CMD_KBD_TEST:   i8042_put(k, 0x00); break;
+	case CMD_AUX_TEST:   i8042_put(k, 0xff); break; /* no mouse port */
+	case CMD_KBD_OFF:    k->ctr |= CTR_KBD_OFF; break;
+	case CMD_KBD_ON:     k->ctr &= (uint8_t)~CTR_KBD_OFF; break;
+	case CMD_AUX_OFF:    k->ctr |= CTR_AUX_OFF; break;
+	case CMD_AUX_ON:     k->ctr &= (uint8_t)~CTR_AUX_OFF; break;
 	case CMD_WRITE_CTR:
-	case CMD_WRITE_OUTP: k->pending_cmd = cmd; break;
+	case CMD_WRITE_OUTP:
+	case CMD_WRITE_KBD_OUT:
+		k->pending_cmd = cmd;
+		break;
 	case CMD_RESET:      i8042_reset(k); break;
 	default:
 		/* 0xf0-0xff pulse output lines; bit 0 low is the reset line */
 		if (cmd >= 0xf0 && !(cmd & 1))
 			i8042_reset(k);
+		break;
+	}
+}
+
+/* A byte for the keyboard itself: answer like a PS/2 keyboard. */
+static void kbd_command(struct i8042 *k, uint8_t v)
+{
+	if (k->pending_kbd) {
+		/* the data byte of LED, typematic or scancode-set commands */
+		if (k->pending_kbd == 0xf0 && v == 0) {
+			i8042_put(k, KBD_ACK);
+			i8042_put(k, k->ctr & CTR_XLATE ? 0x41 : 0x02);
+		} else {
+			i8042_put(k, KBD_ACK);
+		}
+		k->pending_kbd = 0;
+		return;
+	}
+	switch (v) {
+	case 0xff: /* reset: ACK, then self-test passed */
+		i8042_put(k, KBD_ACK);
+		i8042_put(k, 0xaa);
+		break;
+	case 0xf2: /* identify: an MF2 keyboard */
+		i8042_put(k, KBD_ACK);
+		i8042_put(k, 0xab);
+		i8042_put(k, k->ctr & CTR_XLATE ? 0x41 : 0x83);
+		break;
+	case 0xee: /* echo */
+		i8042_put(k, 0xee);
+		break;
+	case 0xed: /* set LEDs */
+	case 0xf0: /* scancode set */
+	case 0xf3: /* typematic rate */
+		k->pending_kbd = v;
+		i8042_put(k, KBD_ACK);
+		break;
+	default: /* enable, disable, defaults, ...: just acknowledge */
+		i8042_put(k, KBD_ACK);
 		break;
 	}
 }
@@ -74,8 +150,12 @@ static void i8042_data_write(struct i8042 *k, uint8_t v)
 		if (!(v & 1))
 			i8042_reset(k);
 		break;
+	case CMD_WRITE_KBD_OUT:
+		i8042_put(k, v);
+		break;
 	default:
-		break; /* a byte for the keyboard: there is none */
+		kbd_command(k, v);
+		break;
 	}
 	k->pending_cmd = 0;
 }
@@ -90,10 +170,14 @@ static void i8042_data_io(void *dev, uint64_t offset, uint8_t *data,
 	pthread_mutex_lock(&k->lock);
 	if (is_write) {
 		i8042_data_write(k, data[0]);
-	} else {
-		data[0] = k->out;
-		k->status &= (uint8_t)~STATUS_OBF;
+	} else if (k->count) {
+		data[0] = k->fifo[k->head];
+		k->head = (k->head + 1) % FIFO_SIZE;
+		if (!--k->count)
+			k->status &= (uint8_t)~STATUS_OBF;
 	}
+	/* more to read: another edge, one byte per interrupt like hardware */
+	i8042_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -112,6 +196,36 @@ static void i8042_cmd_io(void *dev, uint64_t offset, uint8_t *data,
 	pthread_mutex_unlock(&k->lock);
 }
 
+int i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* press Ctrl, Alt, Delete; release them in reverse */
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53,
+					0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+					0x71, 0xf0, 0x11, 0xf0, 0x14 };
+	const uint8_t *seq;
+	size_t n;
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->ctr & CTR_XLATE) {
+		seq = set1;
+		n = sizeof(set1);
+	} else {
+		seq = set2;
+		n = sizeof(set2);
+	}
+	if (k->count + n > FIFO_SIZE) {
+		ret = -EBUSY; /* the guest is not reading its keyboard */
+	} else {
+		for (size_t i = 0; i < n; i++)
+			i8042_put(k, seq[i]);
+		i8042_irq(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
 static void i8042_free(void *p)
 {
 	struct i8042 *k = p;
@@ -121,7 +235,7 @@ static void i8042_free(void *p)
 }
 
 int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
-		 uint64_t cmd_port)
+		 uint64_t cmd_port, struct i8042 **out)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
 	int ret;
@@ -132,11 +246,14 @@ int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
 	pthread_mutex_init(&k->lock, NULL);
 	k->status = STATUS_SYS;
 	k->outp = 0x01; /* reset line not asserted */
+	/* what a PC BIOS leaves: keyboard interrupt on, translation on */
+	k->ctr = CTR_KBD_INT | CTR_XLATE | CTR_AUX_OFF;
 	ret = vm_add_cleanup(vm, i8042_free, k);
 	if (ret)
 		return ret;
 	ret = bus_register(bus, data_port, 1, "i8042-data", i8042_data_io, k);
 	if (ret)
 		return ret;
+	*out = k;
 	return bus_register(bus, cmd_port, 1, "i8042-cmd", i8042_cmd_io, k);
 }

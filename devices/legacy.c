@@ -101,18 +101,27 @@ int cmos_create(struct vm *vm, struct bus *bus, uint64_t base)
 	return bus_register(bus, base, 2, "cmos", cmos_io, c);
 }
 
+/* Counts writes (metrics: "post"/"writes"); reads return zeros. */
 static void post_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 		    bool is_write)
 {
-	(void)dev;
 	(void)offset;
 	(void)data;
 	(void)len;
-	(void)is_write; /* reads return zeros (bus_access cleared data) */
+	if (is_write)
+		__atomic_fetch_add((uint64_t *)dev, 1, __ATOMIC_RELAXED);
 }
 
 int post_port_create(struct vm *vm, struct bus *bus, uint64_t port)
 {
-	(void)vm;
-	return bus_register(bus, port, 1, "post", post_io, NULL);
+	uint64_t *writes = calloc(1, sizeof(*writes));
+	int ret;
+
+	if (!writes)
+		return -ENOMEM;
+	ret = vm_add_cleanup(vm, free, writes);
+	if (ret)
+		return ret;
+	vm_add_counter(vm, "post", "writes", writes);
+	return bus_register(bus, port, 1, "post", post_io, writes);
 }

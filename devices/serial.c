@@ -298,6 +298,8 @@ int serial_create(struct vm *vm, struct bus *bus, uint64_t base,
 	}
 	if (vm->console)
 		console_set_sink(vm->console, serial_console_sink, s);
+	vm_add_counter(vm, "serial", "tx_bytes", &s->tx_bytes);
+	vm_add_counter(vm, "serial", "rx_bytes", &s->rx_bytes);
 	*out = s;
 	return 0;
 }

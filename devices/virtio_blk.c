@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -366,6 +367,7 @@ int virtio_blk_create(struct vm *vm, struct bus *bus, uint64_t base,
 		      unsigned int irq, const struct vm_disk *cfg)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
+	char group[32];
 	int ret;
 
 	if (!b)
@@ -379,5 +381,15 @@ int virtio_blk_create(struct vm *vm, struct bus *bus, uint64_t base,
 		return ret;
 	}
 	blk_fill_config(b);
-	return virtio_mmio_create(vm, bus, base, irq, &virtio_blk_ops, b, &b->dev);
+	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_blk_ops, b, &b->dev);
+	if (ret)
+		return ret;
+	snprintf(group, sizeof(group), "blk:%s", cfg->id);
+	vm_add_counter(vm, group, "reads", &b->reads);
+	vm_add_counter(vm, group, "writes", &b->writes);
+	vm_add_counter(vm, group, "read_bytes", &b->read_bytes);
+	vm_add_counter(vm, group, "write_bytes", &b->write_bytes);
+	vm_add_counter(vm, group, "flushes", &b->flushes);
+	vm_add_counter(vm, group, "errors", &b->errors);
+	return 0;
 }

@@ -165,6 +165,8 @@ int virtio_console_create(struct vm *vm, struct bus *bus, uint64_t base,
 				 &c->dev);
 	if (ret)
 		return ret;
+	vm_add_counter(vm, "console", "rx_bytes", &c->rx_bytes);
+	vm_add_counter(vm, "console", "tx_bytes", &c->tx_bytes);
 	/* typed input now goes to hvc0 instead of the serial port */
 	if (vm->console)
 		console_set_sink(vm->console, console_sink, c->dev);

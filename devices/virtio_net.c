@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -686,6 +687,7 @@ int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
 		      unsigned int irq, const struct vm_net *cfg)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
+	char group[32];
 	int ret;
 
 	if (!n)
@@ -720,6 +722,16 @@ int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
 	debug("TAP %s: MAC %02x:%02x:%02x:%02x:%02x:%02x, features 0x%" PRIx64,
 	      n->name, n->config[0], n->config[1], n->config[2], n->config[3],
 	      n->config[4], n->config[5], n->offer);
-	return virtio_mmio_create(vm, bus, base, irq, &virtio_net_ops, n,
+	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_net_ops, n,
 				  &n->dev);
+	if (ret)
+		return ret;
+	snprintf(group, sizeof(group), "net:%s", cfg->tap);
+	vm_add_counter(vm, group, "rx_packets", &n->stats.rx_packets);
+	vm_add_counter(vm, group, "rx_bytes", &n->stats.rx_bytes);
+	vm_add_counter(vm, group, "rx_drops", &n->stats.rx_drops);
+	vm_add_counter(vm, group, "tx_packets", &n->stats.tx_packets);
+	vm_add_counter(vm, group, "tx_bytes", &n->stats.tx_bytes);
+	vm_add_counter(vm, group, "tx_drops", &n->stats.tx_drops);
+	return 0;
 }

@@ -15,11 +15,14 @@ const char cli_main_usage[] =
 "\n"
 "commands:\n"
 "  run        boot a guest kernel (see `vmm run --help`)\n"
+"  ctl        talk to a running vmm's control socket (`vmm ctl --help`)\n"
 "  help       show this text\n"
 "  version    print the version (also --version)\n";
 
 const char cli_run_usage[] =
 "usage: vmm run -k KERNEL [OPTIONS]\n"
+"       vmm run --api-sock PATH [OPTIONS]   (configure and start over the API)\n"
+"       vmm run --config-file FILE [OPTIONS]\n"
 "\n"
 "Boot KERNEL (x86-64: bzImage, or an ELF vmlinux with a 64-bit or PVH\n"
 "entry) with the guest's serial console on this terminal.\n"
@@ -43,6 +46,18 @@ const char cli_run_usage[] =
 "      --net tap=NAME[,mac=MAC]\n"
 "                          a virtio-net NIC on host TAP interface NAME\n"
 "                          (created if absent; repeatable)\n"
+"      --api-sock PATH     serve the control API (HTTP/JSON) on a Unix socket;\n"
+"                          without --kernel, wait there for the configuration\n"
+"                          and InstanceStart (see README: control API)\n"
+"      --api-sock-mode MODE  the socket's permissions (default: 0600)\n"
+"      --config-file FILE  the configuration as one JSON document\n"
+"                          (Firecracker's shape); boots without the API\n"
+"      --id NAME           the instance's name, reported by the API\n"
+"      --boot-timer        print the boot timeline on stderr at exit\n"
+"      --metrics-path FILE append metrics as a JSON line to FILE at exit\n"
+"                          (and on the API's FlushMetrics)\n"
+"      --gic v2|v3|auto    aarch64: the interrupt controller (auto: v2, else v3)\n"
+"      --dump-dtb FILE     aarch64: also write the guest's device tree to FILE\n"
 "  -q, --quiet             no informational messages on stderr\n"
 "  -v, --verbose           more messages (unclaimed I/O, exits)\n"
 "  -h, --help              show this text\n"
@@ -202,7 +217,11 @@ int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 	return 0;
 }
 
-enum { OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET };
+enum {
+	OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET, OPT_API_SOCK,
+	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
+	OPT_ID, OPT_GIC, OPT_DUMP_DTB,
+};
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -214,6 +233,14 @@ static const struct option run_options[] = {
 	{ "serial-log", required_argument, NULL, OPT_SERIAL_LOG },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "api-sock-mode", required_argument, NULL, OPT_API_SOCK_MODE },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "gic", required_argument, NULL, OPT_GIC },
+	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -241,6 +268,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	cfg->cpus = 1;
 	snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", VMM_DEFAULT_CMDLINE);
 	cfg->console = CONSOLE_STDIO;
+	cfg->api_sock_mode = 0600;
 
 	/* getopt keeps state in globals: reset it so parsing is repeatable */
 	optind = 0;
@@ -296,6 +324,30 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				return CLI_ERROR;
 			cfg->nr_nets++;
 			break;
+		case OPT_API_SOCK: COPY_ARG("--api-sock", cfg->api_sock); break;
+		case OPT_API_SOCK_MODE: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (!*optarg || *end || m > 07777)
+				fail("--api-sock-mode %s: expected an octal mode like 0660",
+				     optarg);
+			cfg->api_sock_mode = (unsigned int)m;
+			break;
+		}
+		case OPT_CONFIG_FILE: COPY_ARG("--config-file", cfg->config_file); break;
+		case OPT_METRICS_PATH: COPY_ARG("--metrics-path", cfg->metrics_path); break;
+		case OPT_BOOT_TIMER: cfg->boot_timer_line = true; break;
+		case OPT_ID: COPY_ARG("--id", cfg->id); break;
+		case OPT_GIC:
+			if (!strcmp(optarg, "auto"))
+				cfg->gic = 0;
+			else if (!strcmp(optarg, "v2") || !strcmp(optarg, "v3"))
+				cfg->gic = (unsigned int)(optarg[1] - '0');
+			else
+				fail("--gic %s: expected v2, v3 or auto", optarg);
+			break;
+		case OPT_DUMP_DTB: COPY_ARG("--dump-dtb", cfg->dump_dtb); break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
@@ -317,7 +369,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	}
 	if (optind < argc)
 		fail("unexpected argument '%s' (see vmm run --help)", argv[optind]);
-	if (!cfg->kernel[0])
+	/* the API or a config file may bring the kernel later */
+	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
 	if (cfg->mem_size < VMM_MIN_MEM)
 		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);

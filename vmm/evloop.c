@@ -100,7 +100,7 @@ int evloop_run(struct vm *vm, struct evloop *l)
 {
 	struct epoll_event ev[16];
 
-	while (!vm_stopping(vm)) {
+	while (!vm_stopping(vm) && !vm->loop_exit) {
 		int n = epoll_wait(l->epfd, ev, 16, -1);
 
 		if (n < 0) {

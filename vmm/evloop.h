@@ -22,7 +22,10 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, ev_fn fn,
 /* Change the events watched on fd (0 pauses it); safe from any thread. */
 int evloop_mod(struct evloop *l, int fd, uint32_t events);
 int evloop_del(struct evloop *l, int fd);
-/* Dispatch events until vm_stopping(vm). Returns 0 or -errno. */
+/*
+ * Dispatch events until vm_stopping(vm), or vm->loop_exit (set before
+ * boot when the control API asks to start). Returns 0 or -errno.
+ */
 int evloop_run(struct vm *vm, struct evloop *l);
 
 #endif

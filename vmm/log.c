@@ -10,6 +10,13 @@
  * the process (one stderr), not to a VM.
  */
 static enum log_level log_max = LOG_INFO;
+/* the last error line, for the API's answer to a failed InstanceStart */
+static char last_error[1024];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
 
 void log_set_level(enum log_level max)
 {
@@ -36,6 +43,8 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 
 	if (n < 0)
 		return;
+	if (lvl == LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", buf);
 	/* one fprintf per line keeps lines whole when threads log at once */
 	fprintf(stderr, "vmm: %s%s\n", prefix[lvl], buf);
 }

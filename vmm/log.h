@@ -15,6 +15,8 @@ void log_set_level(enum log_level max);
 bool log_enabled(enum log_level lvl);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The text of the last error() line, "" if none. */
+const char *log_last_error(void);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #define error(...) log_msg(LOG_ERROR, __VA_ARGS__)

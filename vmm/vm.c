@@ -66,7 +66,8 @@ static int open_kvm(struct vm *vm)
 
 static int create_vm(struct vm *vm)
 {
-	int nr = kvm_check_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+	int nr = kvm_check_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS), ret;
+	unsigned long type;
 
 	if (nr <= 0)
 		nr = kvm_check_cap(vm->kvm_fd, KVM_CAP_NR_VCPUS);
@@ -75,7 +76,10 @@ static int create_vm(struct vm *vm)
 		      vm->cfg.cpus, nr);
 		return -EINVAL;
 	}
-	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
+	ret = arch_vm_type(vm, &type);
+	if (ret)
+		return ret;
+	vm->vm_fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, (void *)type);
 	return vm->vm_fd < 0 ? vm->vm_fd : 0;
 }
 
@@ -210,6 +214,15 @@ int vm_boot(struct vm *vm)
 
 	vm_mark(vm, &vm->t.instance_start);
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.cmdline);
+	/* an API root device (is_root_device) is the first disk: /dev/vda */
+	if (vm->cfg.nr_disks && vm->cfg.disk[0].root &&
+	    !strstr(vm->cmdline, "root=")) {
+		size_t len = strlen(vm->cmdline);
+
+		snprintf(vm->cmdline + len, sizeof(vm->cmdline) - len,
+			 "%sroot=/dev/vda %s", len ? " " : "",
+			 vm->cfg.disk[0].read_only ? "ro" : "rw");
+	}
 	if ((ret = open_kvm(vm)) ||
 	    (ret = create_vm(vm)) ||
 	    (ret = setup_memory(vm)) ||
@@ -217,7 +230,8 @@ int vm_boot(struct vm *vm)
 	    (ret = console_create(vm, &vm->console)) ||
 	    (ret = arch_create_devices(vm)) ||
 	    (ret = arch_load_kernel(vm)) ||
-	    (ret = setup_vcpus(vm)))
+	    (ret = setup_vcpus(vm)) ||
+	    (ret = arch_vcpus_created(vm)))
 		return ret;
 	return 0;
 }

@@ -38,10 +38,12 @@ enum console_mode {
 struct vm_disk {
 	char path[4096];
 	bool read_only;
+	bool root;             /* the API's is_root_device: /dev/vda */
 	char id[VMM_DISK_ID_MAX + 1]; /* default: the file's base name */
 };
 
 struct vm_net {
+	char id[32];           /* the API's iface_id ("" from the CLI) */
 	char tap[16];          /* IFNAMSIZ */
 	uint8_t mac[6];
 	bool mac_set;          /* else derived from the TAP name */
@@ -73,6 +75,10 @@ struct vm_config {
 	char metrics_path[VMM_PATH_MAX];  /* --metrics-path */
 	char id[64];                      /* --id: the instance's name */
 	bool boot_timer_line;             /* --boot-timer: timeline at exit */
+
+	/* aarch64 only (the x86-64 platform refuses them) */
+	unsigned int gic;                 /* --gic: 0 = auto, 2 or 3 */
+	char dump_dtb[VMM_PATH_MAX];      /* --dump-dtb: device tree copy */
 };
 
 /* Why the VM stopped; the first reason recorded wins. */
@@ -107,7 +113,7 @@ enum vm_state {
 
 /* A named counter a device exposes for metrics (read without locking). */
 struct vm_counter {
-	char group[24];      /* "blk0", "net0", "serial" */
+	char group[32];      /* "blk:ID", "net:TAP", "serial" */
 	const char *name;    /* "reads", "rx_bytes": a string literal */
 	const uint64_t *value;
 };
@@ -166,6 +172,7 @@ struct vm {
 	struct vm_counter counter[VMM_MAX_COUNTERS];
 	unsigned int nr_counters;
 	struct api *api;            /* control socket, or NULL */
+	bool loop_exit;             /* leave the pre-boot loop: boot now */
 
 	/* things to free when the VM goes away, last registered first */
 	struct vm_cleanup {

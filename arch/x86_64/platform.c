@@ -20,6 +20,24 @@
 #include "../arch.h"
 #include "x86_arch.h"
 
+int arch_vm_type(struct vm *vm, unsigned long *type)
+{
+	if (vm->cfg.gic || vm->cfg.dump_dtb[0]) {
+		error("%s is for aarch64 guests: an x86-64 guest has %s",
+		      vm->cfg.gic ? "--gic" : "--dump-dtb",
+		      vm->cfg.gic ? "an IOAPIC" : "no device tree");
+		return -EINVAL;
+	}
+	*type = 0;
+	return 0;
+}
+
+int arch_vcpus_created(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
 int arch_ram_ranges(const struct vm_config *cfg,
 		    uint64_t ranges[ARCH_MAX_RAM_RANGES][2], unsigned int *nr)
 {
@@ -135,11 +153,12 @@ static int create_virtio_devices(struct vm *vm)
  */
 int arch_create_devices(struct vm *vm)
 {
+	struct x86_vm *xa = vm->arch;
 	int ret;
 
 	if ((ret = serial_create(vm, &vm->pio, X86_COM1_PORT, X86_COM1_IRQ,
 				 &vm->serial)) ||
-	    (ret = i8042_create(vm, &vm->pio, 0x60, 0x64)) ||
+	    (ret = i8042_create(vm, &vm->pio, 0x60, 0x64, &xa->i8042)) ||
 	    (ret = cmos_create(vm, &vm->pio, 0x70)) ||
 	    (ret = post_port_create(vm, &vm->pio, 0x80)) ||
 	    (ret = boottimer_create(vm, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
@@ -255,6 +274,13 @@ int arch_load_kernel(struct vm *vm)
 	      xa->kernel.is_bzimage ? "bzImage" : "ELF", xa->kernel.entry,
 	      xa->kernel.proto == X86_BOOT_PVH ? "PVH" : "64-bit Linux");
 	return ret;
+}
+
+int arch_send_ctrl_alt_del(struct vm *vm)
+{
+	struct x86_vm *xa = vm->arch;
+
+	return xa && xa->i8042 ? i8042_ctrl_alt_del(xa->i8042) : -ENODEV;
 }
 
 int arch_set_irq(struct vm *vm, unsigned int irq, int level)

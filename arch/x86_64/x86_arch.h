@@ -8,11 +8,13 @@
 #include "x86.h"
 
 struct vm;
+struct i8042;
 
 struct x86_vm {
 	struct x86_kernel kernel;     /* what was loaded, entry protocol */
 	struct kvm_cpuid2 *cpuid;     /* KVM_GET_SUPPORTED_CPUID */
 	uint64_t initrd_addr, initrd_size;
+	struct i8042 *i8042;          /* for Ctrl-Alt-Del */
 };
 
 int x86_get_supported_cpuid(struct vm *vm, struct kvm_cpuid2 **out);

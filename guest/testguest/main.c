@@ -142,7 +142,7 @@ static void test_hello(void)
 		"cmdline \"%s\"\n", ram >> 20, ((ram & 0xfffff) * 10) >> 20,
 		ranges, cmdline_get());
 	kprintf("testguest: other scenarios: test=cmdline memory smp "
-		"boottimer exits reset badio counter echo blk blk-ro "
+		"boottimer exits reset badio counter echo cad blk blk-ro "
 		"console net hostile-queue\n");
 	pass();
 }
@@ -182,6 +182,37 @@ static void test_echo(void)
 	}
 	line[n] = 0;
 	kprintf("echo: %s\n", line);
+	pass();
+}
+
+/*
+ * cad: wait for the host to type Ctrl-Alt-Del on the i8042 keyboard (the
+ * control API's SendCtrlAltDel), reading scancodes by polling, then shut
+ * down as a guest's init would.
+ */
+static void test_cad(void)
+{
+	/* set-1 make codes, as the controller translates by default */
+	static const uint8_t want[] = { 0x1d, 0x38, 0xe0, 0x53 };
+	unsigned int matched = 0;
+	uint64_t deadline;
+
+	time_init();
+	kprintf("cad: waiting for Ctrl-Alt-Del on the keyboard\n");
+	deadline = now_ns() + 60ULL * 1000000000ULL;
+	while (matched < sizeof(want)) {
+		uint8_t c;
+
+		if (!(inb(0x64) & 0x01)) {
+			if (now_ns() > deadline)
+				fail("no Ctrl-Alt-Del within 60 s");
+			__asm__ volatile("pause");
+			continue;
+		}
+		c = inb(0x60);
+		matched = c == want[matched] ? matched + 1 : (c == want[0]);
+	}
+	kprintf("cad: got Ctrl-Alt-Del, shutting down\n");
 	pass();
 }
 
@@ -417,6 +448,7 @@ static const struct scenario scenarios[] = {
 	{ "badio",     test_badio,     0 },
 	{ "counter",   test_counter,   0 },
 	{ "echo",      test_echo,      0 },
+	{ "cad",       test_cad,       0 },
 	{ "blk",       test_blk,       0 },
 	{ "blk-ro",    test_blk_ro,    0 },
 	{ "console",   test_virtio_console, 0 },

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Control API tests: the test guest driven through vmm's control socket
+# (curl-free: vmm ctl and a small python3 client for raw HTTP).
+#
+# Prints PASS: vm.api.NAME / FAIL: ... / SKIP: ...; exit 1 on failure.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+VMM=${VMM:-$BUILD/vmm-san}
+GUEST=${GUEST:-$BUILD/guest/testguest-x86_64}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+pass() { echo "PASS: vm.api.$1"; }
+fail() { echo "FAIL: vm.api.$1: $2"; failed=1; }
+skip() { echo "SKIP: vm.api.$1: $2"; }
+
+if [ ! -e /dev/kvm ]; then
+	skip all "/dev/kvm is absent on this machine"
+	exit 0
+fi
+if ! command -v python3 >/dev/null; then
+	skip all "python3 is not installed (scripts/install-deps --test)"
+	exit 0
+fi
+
+# http SOCK METHOD PATH [BODY]: prints "STATUS BODY"
+http() {
+	python3 - "$@" <<'PY'
+import socket, sys
+sock, method, path = sys.argv[1:4]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else b""
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sock)
+req = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+if body:
+    req += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+s.sendall(req.encode() + b"\r\n" + body)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+head, _, rest = data.partition(b"\r\n\r\n")
+print(head.split(b" ")[1].decode(), rest.decode())
+PY
+}
+
+# start NAME ARGS...: vmm in the background with a socket at $work/NAME.sock
+start() {
+	local name=$1; shift
+	rm -f "$work/$name.sock"
+	"$VMM" run --api-sock "$work/$name.sock" --console none \
+		--serial-log "$work/$name.serial" "$@" </dev/null \
+		>"$work/$name.out" 2>"$work/$name.err" &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 100); do
+		[ -S "$work/$name.sock" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+wait_line() { # FILE PATTERN [tenths]
+	for _ in $(seq "${3:-100}"); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+counter_lines() { grep -c '^counter ' "$1" 2>/dev/null || echo 0; }
+
+# --- configure over the API, then InstanceStart --------------------------
+start preboot
+s=$(http "$work/preboot.sock" GET /)
+[[ $s == 200*'"state":"Not started"'* ]] && pass info-not-started ||
+	fail info-not-started "$s"
+[ "$(stat -c %a "$work/preboot.sock")" = 600 ] && pass socket-mode-0600 ||
+	fail socket-mode-0600 "mode $(stat -c %a "$work/preboot.sock")"
+s=$(http "$work/preboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+[[ $s == 400*"boot source"* ]] && pass start-without-kernel-refused ||
+	fail start-without-kernel-refused "$s"
+s=$(http "$work/preboot.sock" PATCH /vm '{"state":"Paused"}')
+[[ $s == 400*"Not started"* ]] && pass pause-before-start-refused ||
+	fail pause-before-start-refused "$s"
+http "$work/preboot.sock" PUT /boot-source \
+	"{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"test=counter\"}" >/dev/null
+s=$(http "$work/preboot.sock" PUT /machine-config '{"vcpu_count":2,"mem_size_mib":64}')
+[[ $s == 204* ]] && pass machine-config || fail machine-config "$s"
+s=$(http "$work/preboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+[[ $s == 204* ]] && pass instance-start || fail instance-start "$s"
+wait_line "$work/preboot.serial" '^counter 2' && pass guest-running ||
+	fail guest-running "no counter lines"
+s=$(http "$work/preboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+[[ $s == 400* ]] && pass instance-start-twice-refused || fail instance-start-twice-refused "$s"
+s=$(http "$work/preboot.sock" PUT /drives/x '{"drive_id":"x","path_on_host":"/x","is_root_device":false}')
+[[ $s == 400*"Running"* ]] && pass drives-after-start-refused ||
+	fail drives-after-start-refused "$s"
+s=$("$VMM" ctl "$work/preboot.sock" info --json)
+[[ $s == *'"vcpu_count":2'*'"mem_size_mib":64'* ]] && pass ctl-info ||
+	fail ctl-info "$s"
+
+# --- pause and resume: the guest's counter stops and restarts ----------------
+"$VMM" ctl "$work/preboot.sock" pause >/dev/null
+"$VMM" ctl "$work/preboot.sock" pause >/dev/null && pass pause-twice-ok ||
+	fail pause-twice-ok "second pause refused"
+n1=$(counter_lines "$work/preboot.serial")
+sleep 1.5
+n2=$(counter_lines "$work/preboot.serial")
+[ "$n1" -eq "$n2" ] && pass pause-stops-guest || fail pause-stops-guest "$n1 -> $n2 lines while paused"
+s=$(http "$work/preboot.sock" GET /)
+[[ $s == *'"state":"Paused"'* ]] && pass state-paused || fail state-paused "$s"
+"$VMM" ctl "$work/preboot.sock" resume >/dev/null
+sleep 1.5
+n3=$(counter_lines "$work/preboot.serial")
+[ "$n3" -gt "$n2" ] && pass resume-restarts-guest || fail resume-restarts-guest "$n2 -> $n3"
+
+# --- many clients at once, and 1,000 malformed requests ---------------------
+ok=0
+for i in $(seq 16); do
+	"$VMM" ctl "$work/preboot.sock" info >/dev/null 2>&1 &
+	cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p" && ok=$((ok + 1)); done
+[ "$ok" -eq 16 ] && pass concurrent-clients || fail concurrent-clients "$ok of 16 answered"
+
+python3 - "$work/preboot.sock" >"$work/garbage.log" 2>&1 <<'PY'
+import random, socket, sys
+random.seed(42)
+path = sys.argv[1]
+good = [b"GET / HTTP/1.1\r\n\r\n",
+        b"PUT /actions HTTP/1.1\r\nContent-Length: 28\r\n\r\n{\"action_type\":\"Frobnicate\"}",
+        b"PATCH /vm HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"state\":\"Paused\""]
+fixed = [b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+         b"PUT /actions HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+         b"PUT /actions HTTP/1.1\r\nContent-Length: 5\r\n\r\n{{{{{",
+         b"PUT /actions HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]",
+         b"PUT /actions HTTP/1.1\r\nContent-Length: 24\r\n\r\n{\"action_type\":12345678}",
+         b"PUT /machine-config HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+         b"DELETE / HTTP/1.1\r\n\r\n", b"GET /nope HTTP/1.1\r\n\r\n",
+         b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+         b"\x00\x01\x02\xff\r\n\r\n", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n",
+         b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n"]
+bad = 0
+for i in range(1000):
+    if i < len(fixed):
+        req = fixed[i]
+    else:
+        req = bytearray(random.choice(good + fixed))
+        for _ in range(random.randint(1, 8)):
+            op = random.randint(0, 2)
+            pos = random.randrange(len(req) + 1)
+            if op == 0 and req:
+                req[pos % len(req)] = random.randrange(256)
+            elif op == 1:
+                req[pos:pos] = bytes([random.randrange(256)])
+            else:
+                del req[pos:pos + random.randint(1, 4)]
+        req = bytes(req)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    data = b""
+    try:
+        # vmm may answer an early error and close before all is sent
+        s.sendall(req)
+        s.shutdown(socket.SHUT_WR)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        print("timeout on", req[:60])
+        bad += 1
+    s.close()
+    if not data.startswith(b"HTTP/1.1 "):
+        continue  # a truncated request may just see the socket close
+    status = int(data.split(b" ")[1])
+    if status >= 500 and status not in (501, 503, 505):
+        print("status", status, "for", req[:60]); bad += 1
+print("bad", bad)
+PY
+if grep -q "^bad 0$" "$work/garbage.log" && kill -0 "$pid" 2>/dev/null; then
+	pass malformed-requests
+else
+	fail malformed-requests "$(tail -3 "$work/garbage.log")"
+fi
+n4=$(counter_lines "$work/preboot.serial")
+sleep 1
+n5=$(counter_lines "$work/preboot.serial")
+s=$(http "$work/preboot.sock" GET /)
+[ "$n5" -gt "$n4" ] && [[ $s == 200*Running* ]] && pass vm-unaffected-by-garbage ||
+	fail vm-unaffected-by-garbage "counter $n4 -> $n5, GET / -> $s"
+
+# a second vmm refuses a socket someone listens on
+"$VMM" run --api-sock "$work/preboot.sock" -k "$GUEST" </dev/null \
+	>/dev/null 2>"$work/dup.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "another process is listening" "$work/dup.err" &&
+	pass live-socket-refused || fail live-socket-refused "rc=$rc $(cat "$work/dup.err")"
+
+"$VMM" ctl "$work/preboot.sock" stop >/dev/null
+wait "$pid"
+rc=$?
+[ "$rc" -eq 0 ] && [ ! -e "$work/preboot.sock" ] && pass stop-and-unlink ||
+	fail stop-and-unlink "rc=$rc, socket $(ls "$work/preboot.sock" 2>&1)"
+
+# --- a stale socket is replaced; --api-sock-mode; Ctrl-Alt-Del ----------------
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$work/cad.sock"
+start cad -k "$GUEST" -p "test=cad" --api-sock-mode 0660 || fail stale-socket "vmm did not start"
+[ "$(stat -c %a "$work/cad.sock")" = 660 ] && pass stale-socket-and-mode ||
+	fail stale-socket-and-mode "mode $(stat -c %a "$work/cad.sock" 2>&1)"
+wait_line "$work/cad.serial" "cad: waiting" || fail cad "guest never waited"
+"$VMM" ctl "$work/cad.sock" ctrl-alt-del >/dev/null
+wait "$pid"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS cad" "$work/cad.serial" && pass ctrl-alt-del ||
+	fail ctrl-alt-del "rc=$rc: $(tail -2 "$work/cad.serial")"
+
+# --- metrics match what the guest did; the timeline is complete and ordered --
+"$VMM" run --console none -k "$GUEST" -p "test=exits exits=3000" \
+	--metrics-path "$work/exits.json" </dev/null >/dev/null 2>&1
+python3 - "$work/exits.json" >"$work/exits.check" 2>&1 <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+w = m["devices"]["post"]["writes"]
+assert w == 3000, f"post writes {w}"
+assert m["exits"]["IO"] >= 3000, m["exits"]
+print("ok")
+PY
+grep -qx ok "$work/exits.check" && pass metrics-count-exits ||
+	fail metrics-count-exits "$(cat "$work/exits.check")"
+
+"$VMM" run --console none -k "$GUEST" -p "test=boottimer" --api-sock "$work/tl.sock" \
+	--metrics-path "$work/tl.json" --boot-timer </dev/null >/dev/null 2>"$work/tl.err"
+python3 - "$work/tl.json" >"$work/tl.check" 2>&1 <<'PY'
+import json, sys
+t = json.loads(open(sys.argv[1]).read())["boot_timeline"]
+keys = ["process_start_us", "api_ready_us", "instance_start_us", "first_kvm_run_us",
+        "first_serial_byte_us", "boot_timer_us", "guest_stop_us"]
+vals = [t[k] for k in keys]
+assert all(v is not None for v in vals), t
+assert vals == sorted(vals), t
+assert t["vmm_cpu_us_at_boot_timer"] is not None
+print("ok")
+PY
+grep -qx ok "$work/tl.check" && pass boot-timeline-ordered ||
+	fail boot-timeline-ordered "$(cat "$work/tl.check")"
+grep -q "^vmm: boot timeline (from vmm start): api_ready=.* boot_timer=.* guest_stop=" "$work/tl.err" &&
+	pass boot-timer-line || fail boot-timer-line "$(cat "$work/tl.err")"
+
+# FlushMetrics appends one line each time
+start flush -k "$GUEST" -p "test=counter" --metrics-path "$work/flush.json"
+wait_line "$work/flush.serial" '^counter 1'
+"$VMM" ctl "$work/flush.sock" flush-metrics >/dev/null
+"$VMM" ctl "$work/flush.sock" flush-metrics >/dev/null
+[ "$(wc -l <"$work/flush.json")" -eq 2 ] && pass flush-metrics ||
+	fail flush-metrics "$(wc -l <"$work/flush.json") lines"
+"$VMM" ctl "$work/flush.sock" stop >/dev/null
+wait "$pid"
+
+# --- --config-file --------------------------------------------------------
+cat >"$work/vm.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$GUEST", "boot_args": "test=smp cpus=2" },
+  "machine-config": { "vcpu_count": 2, "mem_size_mib": 64 }
+}
+JSON
+"$VMM" run --console none --serial-log "$work/cf.serial" --config-file "$work/vm.json" \
+	</dev/null >/dev/null 2>"$work/cf.err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS smp cpus=2" "$work/cf.serial" &&
+	pass config-file || fail config-file "rc=$rc $(cat "$work/cf.err")"
+echo '{"boot-source": {"kernel_image_path": 5}}' >"$work/bad.json"
+"$VMM" run --config-file "$work/bad.json" </dev/null >/dev/null 2>"$work/bad.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "kernel_image_path' must be string" "$work/bad.err" &&
+	[ "$(wc -l <"$work/bad.err")" -eq 1 ] && pass config-file-invalid ||
+	fail config-file-invalid "rc=$rc $(cat "$work/bad.err")"
+
+# a boot that fails is answered with the reason
+start failboot
+http "$work/failboot.sock" PUT /boot-source '{"kernel_image_path":"/nonexistent/kernel"}' >/dev/null
+s=$(http "$work/failboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+[[ $s == 400*"No such file"* ]] && pass failed-start-reported || fail failed-start-reported "$s"
+wait "$pid"
+
+exit $failed
