@@ -43,6 +43,7 @@ static int feed(struct http_parser *p, const void *data, size_t len,
 	size_t off = 0, n, c;
 	int r = HTTP_INCOMPLETE;
 
+	*used = 0;
 	http_parser_reset(p);
 	do {
 		n = len - off;
@@ -59,8 +60,8 @@ static int feed(struct http_parser *p, const void *data, size_t len,
 		if (r == HTTP_INCOMPLETE && c != n)
 			return -2; /* incomplete means it took everything */
 		off += c;
+		*used = off;
 	} while (r == HTTP_INCOMPLETE && off < len);
-	*used = off;
 	return r;
 }
 
@@ -72,6 +73,7 @@ static int feed_split(struct http_parser *p, const void *data, size_t len,
 	size_t c1 = 0, c2 = 0;
 	int r;
 
+	*used = 0;
 	http_parser_reset(p);
 	r = http_parse(p, d, k, &c1);
 	if (r != HTTP_INCOMPLETE) {
