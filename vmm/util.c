@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "vmm.h"
 
 uint64_t monotonic_ns(void)
@@ -9,4 +16,41 @@ uint64_t monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int vm_map_file(const char *what, const char *path, uint8_t **data,
+		size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	void *p;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		error("%s %s: %s", what, path, strerror(err));
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		error("%s %s: %s", what, path,
+		      S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+		return -EINVAL;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	err = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		error("%s %s: %s", what, path, strerror(err));
+		return -err;
+	}
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+void vm_unmap_file(uint8_t *data, size_t size)
+{
+	munmap(data, size);
 }

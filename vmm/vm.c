@@ -208,6 +208,27 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	return ret;
 }
 
+/* The user's files first: a typo is reported before anything else. */
+static int check_inputs(const struct vm *vm)
+{
+	const char *what[] = { "kernel", "initrd" };
+	const char *path[] = { vm->cfg.kernel, vm->cfg.initrd };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *data;
+		size_t size;
+		int ret;
+
+		if (!path[i][0])
+			continue;
+		ret = vm_map_file(what[i], path[i], &data, &size);
+		if (ret)
+			return ret;
+		vm_unmap_file(data, size);
+	}
+	return 0;
+}
+
 int vm_boot(struct vm *vm)
 {
 	int ret;
@@ -223,7 +244,8 @@ int vm_boot(struct vm *vm)
 			 "%sroot=/dev/vda %s", len ? " " : "",
 			 vm->cfg.disk[0].read_only ? "ro" : "rw");
 	}
-	if ((ret = open_kvm(vm)) ||
+	if ((ret = check_inputs(vm)) ||
+	    (ret = open_kvm(vm)) ||
 	    (ret = create_vm(vm)) ||
 	    (ret = setup_memory(vm)) ||
 	    (ret = arch_vm_init(vm)) ||

@@ -254,5 +254,12 @@ const char *exit_reason_str(uint32_t reason);
 
 /* util.c */
 uint64_t monotonic_ns(void);
+/*
+ * Map a whole input file (kernel, initrd) read-only. Refuses what is not
+ * a non-empty regular file; every error is one line naming what and path.
+ */
+int vm_map_file(const char *what, const char *path, uint8_t **data,
+		size_t *size) __attribute__((warn_unused_result));
+void vm_unmap_file(uint8_t *data, size_t size);
 
 #endif

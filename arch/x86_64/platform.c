@@ -168,48 +168,12 @@ int arch_create_devices(struct vm *vm)
 	return create_virtio_devices(vm);
 }
 
-/* Map a whole file read-only. Errors name the file. */
-static int map_file(const char *what, const char *path, uint8_t **data,
-		    size_t *size)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	void *p;
-
-	if (fd < 0) {
-		error("%s %s: %s", what, path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0) {
-		int err = -errno;
-
-		close(fd);
-		error("%s %s: %s", what, path, strerror(-err));
-		return err;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		close(fd);
-		error("%s %s: %s", what, path,
-		      S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
-		return -EINVAL;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		error("%s %s: %s", what, path, strerror(errno));
-		return -errno;
-	}
-	*data = p;
-	*size = (size_t)st.st_size;
-	return 0;
-}
-
 static int load_initrd(struct vm *vm, struct x86_vm *xa)
 {
 	uint8_t *data;
 	size_t size;
 	uint64_t addr;
-	int ret = map_file("initrd", vm->cfg.initrd, &data, &size);
+	int ret = vm_map_file("initrd", vm->cfg.initrd, &data, &size);
 
 	if (ret)
 		return ret;
@@ -223,7 +187,7 @@ static int load_initrd(struct vm *vm, struct x86_vm *xa)
 		xa->initrd_addr = addr;
 		xa->initrd_size = size;
 	}
-	munmap(data, size);
+	vm_unmap_file(data, size);
 	return ret;
 }
 
@@ -235,12 +199,12 @@ int arch_load_kernel(struct vm *vm)
 	char err[256];
 	int ret;
 
-	ret = map_file("kernel", vm->cfg.kernel, &img, &size);
+	ret = vm_map_file("kernel", vm->cfg.kernel, &img, &size);
 	if (ret)
 		return ret;
 	ret = x86_load_kernel_image(&vm->mem, img, size, &xa->kernel, err,
 				    sizeof(err));
-	munmap(img, size);
+	vm_unmap_file(img, size);
 	if (ret) {
 		error("kernel %s: %s", vm->cfg.kernel, err);
 		return ret;
