@@ -52,14 +52,38 @@
 #define BLK_MAX_DISCARD_SEG 1
 #define BLK_DISCARD_SEG_SIZE 16 /* sector u64, num_sectors u32, flags u32 */
 
+#define BLK_BATCH   64   /* requests taken from the ring per round */
+#define BLK_IOV_MAX 1024 /* IOV_MAX: iovecs of one batch */
+
+/* One request of a batch, parsed under the device lock. */
+struct blk_req {
+	uint16_t head;
+	uint32_t type;
+	uint64_t sector;
+	uint64_t len;              /* data bytes (IN/OUT) */
+	unsigned int iov, niov;    /* its slice of virtio_blk.iov */
+	uint8_t *status;           /* the status byte, in guest memory */
+	uint32_t written;          /* bytes written into guest buffers */
+	uint8_t st;                /* BLK_S_*, once known */
+	bool done;                 /* no I/O left to do */
+	uint64_t discard_sector;   /* DISCARD/WRITE_ZEROES segment */
+	uint32_t discard_num, discard_flags;
+};
+
 struct virtio_blk {
 	struct virtio_dev *dev;
 	int fd;
 	bool read_only;
 	uint64_t sectors;
 	char id[VMM_DISK_ID_MAX + 1];
-	struct virtq_chain chain; /* scratch: one request at a time */
-	struct iovec iov[VIRTQ_MAX_CHAIN];
+	/*
+	 * Event-loop thread only: a batch of requests and their iovecs. The
+	 * iovecs of consecutive requests are consecutive, so contiguous
+	 * requests become one preadv/pwritev.
+	 */
+	struct virtq_chain chain;
+	struct blk_req req[BLK_BATCH];
+	struct iovec iov[BLK_IOV_MAX];
 	uint8_t config[BLK_CONFIG_SIZE];
 	/* counters */
 	uint64_t reads, writes, read_bytes, write_bytes, flushes, errors;
@@ -119,16 +143,17 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector,
 }
 
 /*
- * iovecs over the data part of a chain: readable bytes after the 16-byte
- * header (OUT), or writable bytes before the final status byte (IN).
+ * Append iovecs over the data part of the chain in b->chain: readable
+ * bytes after the 16-byte header (OUT), or writable bytes before the
+ * final status byte (IN). Returns how many, or -1 if they do not fit.
  */
-static int data_iov(struct virtio_blk *b, bool write_part, uint64_t skip,
-		    uint64_t len)
+static int data_iov(struct virtio_blk *b, unsigned int at, bool write_part,
+		    uint64_t skip, uint64_t len)
 {
 	const struct virtq_chain *c = &b->chain;
 	unsigned int i = write_part ? c->nread : 0;
 	unsigned int end = write_part ? c->nbufs : c->nread;
-	int n = 0;
+	unsigned int n = at;
 
 	for (; i < end && len; i++) {
 		const struct virtq_buf *buf = &c->buf[i];
@@ -138,6 +163,8 @@ static int data_iov(struct virtio_blk *b, bool write_part, uint64_t skip,
 			skip -= buf->len;
 			continue;
 		}
+		if (n == BLK_IOV_MAX)
+			return -1;
 		take = buf->len - skip;
 		if (take > len)
 			take = len;
@@ -145,17 +172,16 @@ static int data_iov(struct virtio_blk *b, bool write_part, uint64_t skip,
 		len -= take;
 		skip = 0;
 	}
-	return n;
+	return (int)(n - at);
 }
 
-/* Read or write the whole data part at byte offset pos; 0 or -errno. */
-static int do_io(struct virtio_blk *b, int niov, uint64_t pos, bool write)
+/* Read or write a run of iovecs at byte offset pos; 0 or -errno. */
+static int do_io(int fd, struct iovec *iov, int niov, uint64_t pos, bool write)
 {
-	struct iovec *iov = b->iov;
-
 	while (niov > 0) {
-		ssize_t r = write ? pwritev(b->fd, iov, niov, (off_t)pos)
-				  : preadv(b->fd, iov, niov, (off_t)pos);
+		int chunk = niov < BLK_IOV_MAX ? niov : BLK_IOV_MAX;
+		ssize_t r = write ? pwritev(fd, iov, chunk, (off_t)pos)
+				  : preadv(fd, iov, chunk, (off_t)pos);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -183,95 +209,155 @@ static int do_io(struct virtio_blk *b, int niov, uint64_t pos, bool write)
 	return 0;
 }
 
-static uint8_t blk_discard(struct virtio_blk *b, uint32_t type)
+static uint8_t blk_discard(struct virtio_blk *b, const struct blk_req *r)
 {
-	uint8_t seg[BLK_DISCARD_SEG_SIZE];
-	uint64_t sector;
-	uint32_t num, flags;
-	int mode;
+	off_t off = (off_t)(r->discard_sector << SECTOR_SHIFT);
+	off_t len = (off_t)r->discard_num << SECTOR_SHIFT;
+	int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
-	/* one segment, right after the header (max_discard_seg = 1) */
-	if (b->chain.read_len != 16 + BLK_DISCARD_SEG_SIZE ||
-	    virtq_chain_read(&b->chain, 16, seg, sizeof(seg)) != sizeof(seg))
-		return BLK_S_IOERR;
-	memcpy(&sector, seg, 8);
-	memcpy(&num, seg + 8, 4);
-	memcpy(&flags, seg + 12, 4);
-	if (!in_range(b, sector, (uint64_t)num << SECTOR_SHIFT))
-		return BLK_S_IOERR;
 	/* discard may drop data; write-zeroes must read back as zeros */
-	mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	if (type == BLK_T_WRITE_ZEROES && !(flags & 1))
-		mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	if (fallocate(b->fd, mode, (off_t)(sector << SECTOR_SHIFT),
-		      (off_t)num << SECTOR_SHIFT) < 0) {
-		if (errno == EOPNOTSUPP && type == BLK_T_WRITE_ZEROES &&
-		    mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) &&
-		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)(sector << SECTOR_SHIFT),
-			      (off_t)num << SECTOR_SHIFT) == 0)
-			return BLK_S_OK;
-		return errno == EOPNOTSUPP ? BLK_S_UNSUPP : BLK_S_IOERR;
-	}
-	return BLK_S_OK;
+	if (r->type == BLK_T_WRITE_ZEROES && !(r->discard_flags & 1) &&
+	    fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off,
+		      len) == 0)
+		return BLK_S_OK;
+	if (fallocate(b->fd, punch, off, len) == 0)
+		return BLK_S_OK;
+	return errno == EOPNOTSUPP ? BLK_S_UNSUPP : BLK_S_IOERR;
 }
 
-/* Serve one request; returns the status byte, sets *written. */
-static uint8_t blk_request(struct virtio_blk *b, uint32_t type,
-			   uint64_t sector, uint32_t *written)
+/*
+ * Turn the chain in b->chain into request r, its iovecs at b->iov[at].
+ * Requests that need no I/O are answered here (done). Returns 0, -ENOSPC
+ * when its iovecs do not fit in this batch, -EIO for a broken chain.
+ */
+static int blk_parse(struct virtio_blk *b, struct blk_req *r, unsigned int at)
 {
 	const struct virtq_chain *c = &b->chain;
-	uint64_t data_len;
-	int niov, ret;
+	const struct virtq_buf *last = &c->buf[c->nbufs - 1];
+	uint8_t hdr[16];
+	int n;
 
-	*written = 0;
-	switch (type) {
+	/* header readable, status byte writable: else a broken driver */
+	if (c->read_len < 16 || c->write_len < 1)
+		return -EIO;
+	virtq_chain_read(c, 0, hdr, 16);
+	memset(r, 0, sizeof(*r));
+	r->head = c->head;
+	memcpy(&r->type, hdr, 4);
+	memcpy(&r->sector, hdr + 8, 8);
+	r->status = last->host + last->len - 1;
+	r->iov = at;
+	r->done = true;
+	r->st = BLK_S_IOERR;
+
+	switch (r->type) {
 	case BLK_T_IN:
-		data_len = c->write_len - 1;
-		if (data_len % SECTOR_SIZE || !in_range(b, sector, data_len))
-			return BLK_S_IOERR;
-		niov = data_iov(b, true, 0, data_len);
-		ret = do_io(b, niov, sector << SECTOR_SHIFT, false);
-		if (ret)
-			return BLK_S_IOERR;
-		b->reads++;
-		b->read_bytes += data_len;
-		*written = (uint32_t)data_len;
-		return BLK_S_OK;
-	case BLK_T_OUT:
-		data_len = c->read_len - 16;
-		if (b->read_only || data_len % SECTOR_SIZE ||
-		    !in_range(b, sector, data_len))
-			return BLK_S_IOERR;
-		niov = data_iov(b, false, 16, data_len);
-		ret = do_io(b, niov, sector << SECTOR_SHIFT, true);
-		if (ret)
-			return BLK_S_IOERR;
-		b->writes++;
-		b->write_bytes += data_len;
-		return BLK_S_OK;
-	case BLK_T_FLUSH:
-		b->flushes++;
-		return fdatasync(b->fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
-	case BLK_T_GET_ID: {
-		size_t n = strnlen(b->id, VMM_DISK_ID_MAX);
-		uint8_t id[VMM_DISK_ID_MAX] = { 0 };
+	case BLK_T_OUT: {
+		bool in = r->type == BLK_T_IN;
 
-		memcpy(id, b->id, n);
+		r->len = in ? c->write_len - 1 : c->read_len - 16;
+		if (r->len % SECTOR_SIZE || !in_range(b, r->sector, r->len) ||
+		    (!in && b->read_only))
+			return 0;
+		n = data_iov(b, at, in, in ? 0 : 16, r->len);
+		if (n < 0)
+			return -ENOSPC;
+		r->niov = (unsigned int)n;
+		r->done = false;
+		return 0;
+	}
+	case BLK_T_FLUSH:
+		r->done = false;
+		return 0;
+	case BLK_T_GET_ID: {
+		uint8_t id[VMM_DISK_ID_MAX] = { 0 };
+		uint64_t len = c->write_len - 1;
+
 		/* 20 bytes, NUL-padded; a shorter buffer gets what fits */
-		data_len = c->write_len - 1;
-		if (data_len > VMM_DISK_ID_MAX)
-			data_len = VMM_DISK_ID_MAX;
-		*written = (uint32_t)virtq_chain_write(c, 0, id, data_len);
-		return BLK_S_OK;
+		memcpy(id, b->id, strnlen(b->id, VMM_DISK_ID_MAX));
+		if (len > VMM_DISK_ID_MAX)
+			len = VMM_DISK_ID_MAX;
+		r->written = (uint32_t)virtq_chain_write(c, 0, id, len);
+		r->st = BLK_S_OK;
+		return 0;
 	}
 	case BLK_T_DISCARD:
-	case BLK_T_WRITE_ZEROES:
-		if (b->read_only)
-			return BLK_S_IOERR;
-		return blk_discard(b, type);
+	case BLK_T_WRITE_ZEROES: {
+		uint8_t seg[BLK_DISCARD_SEG_SIZE];
+
+		/* one segment, right after the header (max_discard_seg = 1) */
+		if (b->read_only || c->read_len != 16 + BLK_DISCARD_SEG_SIZE)
+			return 0;
+		virtq_chain_read(c, 16, seg, sizeof(seg));
+		memcpy(&r->discard_sector, seg, 8);
+		memcpy(&r->discard_num, seg + 8, 4);
+		memcpy(&r->discard_flags, seg + 12, 4);
+		if (!in_range(b, r->discard_sector,
+			      (uint64_t)r->discard_num << SECTOR_SHIFT))
+			return 0;
+		r->done = false;
+		return 0;
+	}
 	default:
-		return BLK_S_UNSUPP;
+		r->st = BLK_S_UNSUPP;
+		return 0;
+	}
+}
+
+/*
+ * Do the batch's I/O, in order, without the device lock: runs of
+ * sector-contiguous reads (or writes) become one preadv (or pwritev).
+ */
+static void blk_do_batch(struct virtio_blk *b, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct blk_req *r = &b->req[i];
+		unsigned int j = i;
+		uint64_t bytes;
+		bool write;
+
+		if (r->done)
+			continue;
+		switch (r->type) {
+		case BLK_T_FLUSH:
+			b->flushes++;
+			r->st = fdatasync(b->fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
+			continue;
+		case BLK_T_DISCARD:
+		case BLK_T_WRITE_ZEROES:
+			r->st = blk_discard(b, r);
+			continue;
+		default:
+			break;
+		}
+		write = r->type == BLK_T_OUT;
+		bytes = r->len;
+		while (j + 1 < n && !b->req[j + 1].done &&
+		       b->req[j + 1].type == r->type &&
+		       b->req[j + 1].sector == b->req[j].sector +
+					       (b->req[j].len >> SECTOR_SHIFT)) {
+			j++;
+			bytes += b->req[j].len;
+		}
+		{
+			unsigned int niov = b->req[j].iov + b->req[j].niov - r->iov;
+			int ret = do_io(b->fd, &b->iov[r->iov], (int)niov,
+					r->sector << SECTOR_SHIFT, write);
+
+			for (unsigned int k = i; k <= j; k++) {
+				b->req[k].st = ret ? BLK_S_IOERR : BLK_S_OK;
+				if (!ret && !write)
+					b->req[k].written = (uint32_t)b->req[k].len;
+			}
+		}
+		if (write) {
+			b->writes += j - i + 1;
+			b->write_bytes += bytes;
+		} else {
+			b->reads += j - i + 1;
+			b->read_bytes += bytes;
+		}
+		i = j;
 	}
 }
 
@@ -279,35 +365,56 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 {
 	struct virtio_blk *b = d->priv;
 	struct virtq *q = &d->vq[qi];
-	bool pushed = false;
-	int r;
+	bool more = true;
 
-	pthread_mutex_lock(&d->lock);
-	while ((r = virtq_pop(q, &d->vm->mem, &b->chain)) > 0) {
-		uint8_t hdr[16], status;
-		uint32_t type, written;
-		uint64_t sector;
+	while (more) {
+		unsigned int n = 0, iov = 0;
+		uint32_t gen;
+		int r = 0;
 
-		/* header readable, status byte writable: else a broken driver */
-		if (b->chain.read_len < 16 || b->chain.write_len < 1) {
-			r = -EIO;
-			break;
+		/* take a batch off the ring */
+		pthread_mutex_lock(&d->lock);
+		while (n < BLK_BATCH && (r = virtq_pop(q, &d->vm->mem, &b->chain)) > 0) {
+			r = blk_parse(b, &b->req[n], iov);
+			if (r == -ENOSPC) {
+				virtq_unpop(q, 1); /* first in the next batch */
+				break;
+			}
+			if (r < 0)
+				break;
+			iov += b->req[n].niov;
+			n++;
 		}
-		virtq_chain_read(&b->chain, 0, hdr, 16);
-		memcpy(&type, hdr, 4);
-		memcpy(&sector, hdr + 8, 8);
-		status = blk_request(b, type, sector, &written);
-		if (status != BLK_S_OK)
-			b->errors++;
-		virtq_chain_write(&b->chain, b->chain.write_len - 1, &status, 1);
-		virtq_push(q, b->chain.head, written + 1);
-		pushed = true;
+		if (r < 0 && r != -ENOSPC)
+			virtio_set_broken(d, "malformed request on the queue");
+		more = (n == BLK_BATCH || r == -ENOSPC) &&
+		       !(d->status & VIRTIO_STATUS_NEEDS_RESET);
+		gen = d->reset_count;
+		pthread_mutex_unlock(&d->lock);
+		if (!n)
+			break;
+
+		/* the disk, unlocked: the vCPUs' register accesses go on */
+		blk_do_batch(b, n);
+
+		/* answer them all with one used-index update */
+		pthread_mutex_lock(&d->lock);
+		if (d->reset_count == gen) {
+			for (unsigned int i = 0; i < n; i++) {
+				struct blk_req *rq = &b->req[i];
+
+				if (rq->st != BLK_S_OK)
+					b->errors++;
+				*rq->status = rq->st;
+				virtq_fill(q, i, rq->head, rq->written + 1);
+			}
+			virtq_flush(q, n);
+			virtio_notify_used(d, qi);
+		} else {
+			more = false; /* the driver reset the device meanwhile */
+		}
+		pthread_mutex_unlock(&d->lock);
 	}
-	if (r < 0)
-		virtio_set_broken(d, "malformed request on the queue");
-	if (pushed)
-		virtio_notify_used(d, qi);
-	pthread_mutex_unlock(&d->lock);
 }
 
 static void blk_destroy(void *priv)

@@ -98,6 +98,7 @@ static void virtio_reset(struct virtio_dev *d)
 	d->isr = 0;
 	d->dev_features_sel = d->drv_features_sel = d->queue_sel = 0;
 	d->drv_features = 0;
+	d->reset_count++;
 }
 
 static struct virtq *selected_queue(struct virtio_dev *d)
