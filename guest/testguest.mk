@@ -20,7 +20,7 @@ TESTGUEST_BIN := $(BUILD)/guest/testguest-x86_64
 
 TESTGUEST_OBJS := $(addprefix $(TESTGUEST_OUT)/, \
 	entry.o main.o lib.o time.o irq.o smp.o virtio.o blk.o \
-	vconsole.o net.o)
+	vconsole.o net.o blkbench.o)
 
 TESTGUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \

@@ -431,6 +431,8 @@ static void test_counter(void)
 
 /* ---- dispatch ---- */
 
+void test_blkbench(void);   /* blkbench.c */
+
 struct scenario {
 	const char *name;
 	void (*run)(void);
@@ -454,6 +456,7 @@ static const struct scenario scenarios[] = {
 	{ "console",   test_virtio_console, 0 },
 	{ "net",       test_net,       0 },
 	{ "hostile-queue", test_hostile_queue, 0 },
+	{ "blkbench",  test_blkbench,  0 },
 };
 
 static void read_start_info(const struct hvm_start_info *si)
