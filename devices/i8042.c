@@ -15,6 +15,7 @@
 #define STATUS_OBF     0x01 /* output buffer full: data for the guest */
 #define STATUS_SYS     0x04 /* system flag: self test passed */
 #define STATUS_CMD     0x08 /* last write was to the command port */
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited (no key lock) */
 
 #define CTR_KBD_INT    0x01 /* interrupt on keyboard data */
 #define CTR_KBD_OFF    0x10
@@ -33,6 +34,8 @@
 #define CMD_READ_OUTP  0xd0
 #define CMD_WRITE_OUTP 0xd1
 #define CMD_WRITE_KBD_OUT 0xd2
+#define CMD_AUX_LOOP   0xd3 /* echo a byte as if from the mouse port */
+#define CMD_AUX_WRITE  0xd4 /* a byte for the mouse */
 #define CMD_RESET      0xfe
 
 #define KBD_ACK        0xfa
@@ -80,7 +83,12 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case CMD_READ_OUTP:  i8042_put(k, k->outp); break;
 	case CMD_SELF_TEST:  i8042_put(k, 0x55); k->status |= STATUS_SYS; break;
 	case CMD_KBD_TEST:   i8042_put(k, 0x00); break;
-	case CMD_AUX_TEST:   i8042_put(k, 0xff); break; /* no mouse port */
+	/*
+	 * There is no mouse port: its test reports a stuck clock line (0x01),
+	 * which tells a guest at once (Linux otherwise waits 250 ms for a
+	 * mouse interrupt that never comes).
+	 */
+	case CMD_AUX_TEST:   i8042_put(k, 0x01); break;
 	case CMD_KBD_OFF:    k->ctr |= CTR_KBD_OFF; break;
 	case CMD_KBD_ON:     k->ctr &= (uint8_t)~CTR_KBD_OFF; break;
 	case CMD_AUX_OFF:    k->ctr |= CTR_AUX_OFF; break;
@@ -88,6 +96,8 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case CMD_WRITE_CTR:
 	case CMD_WRITE_OUTP:
 	case CMD_WRITE_KBD_OUT:
+	case CMD_AUX_LOOP:
+	case CMD_AUX_WRITE:
 		k->pending_cmd = cmd;
 		break;
 	case CMD_RESET:      i8042_reset(k); break;
@@ -153,6 +163,12 @@ static void i8042_data_write(struct i8042 *k, uint8_t v)
 	case CMD_WRITE_KBD_OUT:
 		i8042_put(k, v);
 		break;
+	case CMD_AUX_LOOP:
+		/* echoed, but not flagged as mouse data: the loop test fails */
+		i8042_put(k, v);
+		break;
+	case CMD_AUX_WRITE:
+		break; /* no mouse to take it */
 	default:
 		kbd_command(k, v);
 		break;
@@ -244,7 +260,7 @@ int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
 		return -ENOMEM;
 	k->vm = vm;
 	pthread_mutex_init(&k->lock, NULL);
-	k->status = STATUS_SYS;
+	k->status = STATUS_SYS | STATUS_UNLOCKED;
 	k->outp = 0x01; /* reset line not asserted */
 	/* what a PC BIOS leaves: keyboard interrupt on, translation on */
 	k->ctr = CTR_KBD_INT | CTR_XLATE | CTR_AUX_OFF;
