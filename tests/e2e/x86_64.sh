@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# End-to-end test: vmm boots a real Linux guest to /init on x86-64.
+# End-to-end test: vmm runs real Linux guests on x86-64 and drives their
+# devices and its control API.
 #
 # The development machines' /dev/kvm cannot boot Linux in useful time (see
 # /work/shared/ENVIRONMENT.md), so the test builds an emulated host with real
 # hardware virtualization: QEMU TCG with an AMD EPYC CPU with SVM, running
 # Debian's cloud kernel with kvm-amd. The static vmm binary, the guest
 # kernel and the guest initramfs ride in that host's initramfs; its /init
-# runs vmm once and prints what happened between delimiters on the console,
-# which this script captures and checks.
+# (tests/e2e/x86_64-host-init.sh) runs vmm once per scenario and prints what
+# happened between delimiters on the console, which this script captures
+# and checks. The scenarios, all in one boot of the emulated host:
+#
+#   boot  the default guest /init: init reached on 2 CPUs, boot timer, exit 0
+#   disk  virtio-blk: the guest writes a file on ext4 (the disk is QEMU's
+#         drive, so the image is a file here, read back with debugfs); a
+#         read-only disk refuses writes
+#   net   virtio-net on a TAP: ping and an HTTP fetch from the host's end
+#   hvc0  --console virtio: a shell on the guest's hvc0, typed into through
+#         vmm's stdin
+#   cad   --config-file boot, vmm ctl info and metrics, SendCtrlAltDel
+#
+# All but boot run tests/e2e/guest-init.sh, booted as rdinit=/e2e/init with
+# vmm.e2e=<scenario> on the guest command line.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 2 usage error,
 # 77 the environment cannot run the test (printed as "SKIP: <reason>").
@@ -17,50 +31,80 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
+readonly ALL_SCENARIOS="boot disk net hvc0 cad"
 
-# The guest run inside the emulated host.
+# The guests inside the emulated host; each scenario adds to the command line.
 GUEST_CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
-readonly GUEST_MEM=256M
+readonly GUEST_MEM_MIB=256
+readonly GUEST_MEM=${GUEST_MEM_MIB}M
 readonly GUEST_CPUS=2
-readonly VMM_TIMEOUT=120 # seconds, vmm inside the emulated host
+readonly GUEST_MAC=52:54:00:12:34:56
+readonly VMM_TIMEOUT=90     # seconds, each vmm run inside the emulated host
+readonly DISK_MIB=32        # the ext4 image the disk scenario writes
+readonly RO_DISK_MIB=16     # the read-only ext4 image (disk and cad)
+readonly BLOB_BYTES=262144  # the file the net scenario fetches
+readonly CAD_EXIT_LIMIT=30  # seconds from SendCtrlAltDel to vmm's exit
 # The emulated host (ENVIRONMENT.md: EPYC,+svm is the reliable CPU model).
 readonly HOST_CMDLINE="console=ttyS0 panic=-1 quiet"
-readonly HOST_TIMEOUT=300   # seconds, whole QEMU run
+readonly HOST_TIMEOUT=540   # seconds, whole QEMU run
 readonly SILENCE_LIMIT=60   # seconds without console output: host is stuck
 readonly HOST_KERNEL_META=linux-image-cloud-amd64
+# The host kernel's modules that the host's /init loads, in load order:
+# KVM; virtio-pci and virtio-blk for QEMU's drive; tun for vmm's TAP.
+readonly HOST_MODULES="irqbypass kvm kvm-amd virtio_ring virtio
+	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk tun"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
 VMM=
+GUEST_KERNEL=
 KEEP=0
+SCENARIOS=$ALL_SCENARIOS
 WORK=
 QEMU_PID=
 T0=$SECONDS
 
 usage() {
 	cat <<EOF
-Usage: $PROG --vmm PATH [--keep] [--guest-cmdline STRING]
+Usage: $PROG --vmm PATH [--keep] [--scenarios LIST] [--guest-cmdline STRING]
+                          [--guest-kernel BZIMAGE]
 
-Boots a Linux guest with the static vmm binary PATH inside an emulated
-x86-64 host (QEMU TCG, -cpu EPYC,+svm, Debian cloud kernel with kvm-amd)
-and checks that the guest reached /init, fired the boot timer, saw
-$GUEST_CPUS CPUs, and that vmm exited with status 0.
+Runs Linux guests with the static vmm binary PATH inside an emulated
+x86-64 host (QEMU TCG, -cpu EPYC,+svm, Debian cloud kernel with kvm-amd),
+one vmm run per scenario, all in one boot of that host:
+
+  boot  the guest reaches /init on $GUEST_CPUS CPUs, fires the boot timer;
+        vmm exits 0
+  disk  a file the guest writes on an ext4 virtio-blk disk is in the image
+        afterwards (debugfs), which fsck finds clean; a read-only disk
+        refuses writes
+  net   virtio-net on a TAP: the guest pings the host and fetches a file
+        over HTTP
+  hvc0  --console virtio: a shell on the guest's hvc0 answers through vmm's
+        stdin and stdout
+  cad   --config-file boot; vmm ctl info and metrics while it runs;
+        SendCtrlAltDel shuts the guest down through its init
 
 Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
 initramfs with scripts/build-guest-kernel and scripts/build-initramfs;
 installs missing packages with apt-get.
 
   --vmm PATH  statically linked vmm binary to test (e.g. build/vmm-static)
-  --keep      keep the work directory (console log, initramfs) and say where
+  --keep      keep the work directory (console log, images) and say where
+  --scenarios LIST
+              comma-separated subset of: ${ALL_SCENARIOS// /,}
   --guest-cmdline STRING
-              guest kernel command line instead of
+              base guest kernel command line instead of
               "$GUEST_CMDLINE"
-              (e.g. without "quiet" to see the guest's boot log)
+              (e.g. without "quiet" to see the guests' boot logs)
+  --guest-kernel BZIMAGE
+              boot this guest kernel instead of building one (scenarios
+              beyond boot need the drivers of guest/linux/x86_64.config)
   --help      this text
 
-Prints one "PASS: <check>" or "FAIL: <check>: <why>" line per check; exits
-0 only if all pass, $EXIT_SKIP with "SKIP: <reason>" if this machine cannot
-run the test.
+Prints one "PASS: e2e.<check>" or "FAIL: e2e.<check>: <why>" line per
+check; exits 0 only if all pass, $EXIT_SKIP with "SKIP: <reason>" if this
+machine cannot run the test.
 EOF
 }
 
@@ -71,28 +115,43 @@ skip() {
 }
 # A failure before any check could run (our scripts, not the environment).
 setup_fail() {
-	echo "FAIL: setup: $*"
+	echo "FAIL: e2e.setup: $*"
 	exit 1
 }
 
 parse_args() {
+	local sc
 	while (($#)); do
 		case $1 in
 		--help | -h) usage; exit 0 ;;
 		--vmm) (($# >= 2)) || { usage >&2; exit 2; }; VMM=$2; shift ;;
 		--keep) KEEP=1 ;;
+		--scenarios) (($# >= 2)) || { usage >&2; exit 2; }; SCENARIOS=${2//,/ }; shift ;;
 		--guest-cmdline) (($# >= 2)) || { usage >&2; exit 2; }; GUEST_CMDLINE=$2; shift ;;
+		--guest-kernel) (($# >= 2)) || { usage >&2; exit 2; }; GUEST_KERNEL=$2; shift ;;
 		*) echo "$PROG: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 		esac
 		shift
 	done
-	# The command line is pasted into the host's /init inside double quotes.
-	[[ $GUEST_CMDLINE != *[\"\$\`\\]* ]] ||
-		{ echo "$PROG: --guest-cmdline must not contain \" \$ \` or \\" >&2; exit 2; }
+	# The command line goes into the host's /e2e/env in single quotes and
+	# into a JSON string there.
+	[[ $GUEST_CMDLINE != *[\"\'\$\`\\]* ]] ||
+		{ echo "$PROG: --guest-cmdline must not contain \" ' \$ \` or \\" >&2; exit 2; }
+	[[ -n ${SCENARIOS// /} ]] || { echo "$PROG: --scenarios is empty" >&2; exit 2; }
+	for sc in $SCENARIOS; do
+		[[ " $ALL_SCENARIOS " == *" $sc "* ]] ||
+			{ echo "$PROG: unknown scenario '$sc' (${ALL_SCENARIOS// /,})" >&2; exit 2; }
+	done
 	[[ -n $VMM ]] || { echo "$PROG: --vmm PATH is required" >&2; usage >&2; exit 2; }
 	[[ -f $VMM && -x $VMM ]] || { echo "$PROG: not an executable file: $VMM" >&2; exit 2; }
 	VMM=$(realpath "$VMM")
+	if [[ -n $GUEST_KERNEL ]]; then
+		[[ -f $GUEST_KERNEL ]] || { echo "$PROG: no such file: $GUEST_KERNEL" >&2; exit 2; }
+		GUEST_KERNEL=$(realpath "$GUEST_KERNEL")
+	fi
 }
+
+selected() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 cleanup() {
 	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
@@ -141,9 +200,17 @@ refresh_package_lists() {
 	fi
 }
 
+host_kernel_complete() {
+	local m
+	[[ -f $1/.complete && -f $1/vmlinuz ]] || return 1
+	for m in $HOST_MODULES; do
+		[[ -f $1/$m.ko ]] || return 1
+	done
+}
+
 # Fetch the cloud kernel that Debian's meta package currently points at
-# and keep only what the emulated host needs: vmlinuz and the three KVM
-# modules, uncompressed (busybox insmod cannot read .ko.xz/.ko.zst).
+# and keep only what the emulated host needs: vmlinuz and HOST_MODULES,
+# uncompressed (busybox insmod cannot read .ko.xz/.ko.zst).
 # Sets HOST_KERNEL_DIR.
 ensure_host_kernel() {
 	local pkg version dir
@@ -158,11 +225,12 @@ ensure_host_kernel() {
 	version=$(apt-cache show --no-all-versions "$pkg" | awk '/^Version:/ { print $2; exit }')
 	dir=$CACHE/host-kernel-$pkg-$version
 	HOST_KERNEL_DIR=$dir
-	[[ -f $dir/.complete ]] && return 0
+	host_kernel_complete "$dir" && return 0
 
 	log "fetching host kernel $pkg $version"
 	local tmp=$WORK/host-kernel
 	mkdir -p "$tmp"
+	chmod 755 "$tmp" # apt-get download writes it as user _apt
 	if ! (cd "$tmp" && apt-get download -q "$pkg=$version") >"$WORK/apt.log" 2>&1; then
 		refresh_package_lists
 		(cd "$tmp" && apt-get download -q "$pkg=$version") >>"$WORK/apt.log" 2>&1 ||
@@ -174,7 +242,7 @@ ensure_host_kernel() {
 	mkdir -p "$dir"
 	cp "$tmp"/root/boot/vmlinuz-* "$dir/vmlinuz" || setup_fail "no vmlinuz in $pkg"
 	local m file
-	for m in irqbypass kvm kvm-amd; do
+	for m in $HOST_MODULES; do
 		file=$(find "$tmp/root/lib/modules" -name "$m.ko*" | head -n1)
 		[[ -n $file ]] || setup_fail "$m.ko not found in $pkg"
 		case $file in
@@ -189,85 +257,74 @@ ensure_host_kernel() {
 	rm -rf "$tmp"
 }
 
-# The emulated host's /init. Everything it reports goes to the console
-# between "===== E2E <name> begin/end =====" lines, which check_results()
-# picks apart. It prints a heartbeat while vmm runs so that the silence
-# watchdog only fires when the emulated host itself is stuck.
-write_host_init() {
-	cat >"$1" <<EOF
-#!/bin/sh
-# /init of the emulated host, generated by $PROG.
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
+# The data the scenarios use, fresh for each run: a random token, the
+# ext4 image the disk scenario writes (attached to QEMU as a drive, so it
+# stays a file here), the read-only ext4 image holding ro.txt, the file
+# the net scenario fetches.
+make_test_data() {
+	TOKEN=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+	DISK_IMG=$WORK/disk.img
+	truncate -s "${DISK_MIB}M" "$DISK_IMG"
+	mkfs.ext4 -F -q -L vmm-e2e "$DISK_IMG" || setup_fail "mkfs.ext4 $DISK_IMG failed"
 
-say() { echo "E2E-HOST: \$*"; }
-# awk, not cat: also ends a last line that has no newline.
-section() {
-	echo "===== E2E \$1 begin ====="
-	[ -f "\$2" ] && awk '{ print }' "\$2"
-	echo "===== E2E \$1 end ====="
-}
+	RO_IMG=$WORK/ro.img
+	mkdir -p "$WORK/ro-root"
+	echo "vmm-e2e-ro-$TOKEN" >"$WORK/ro-root/ro.txt"
+	truncate -s "${RO_DISK_MIB}M" "$RO_IMG"
+	mkfs.ext4 -F -q -L vmm-e2e-ro -d "$WORK/ro-root" "$RO_IMG" ||
+		setup_fail "mkfs.ext4 -d $RO_IMG failed"
+	RO_SHA=$(sha256sum <"$RO_IMG" | cut -d' ' -f1)
 
-kvm=ok
-for m in irqbypass kvm kvm-amd; do
-	insmod /lib/modules/\$m.ko || { say "insmod \$m.ko failed"; kvm=unavailable; }
-done
-[ -c /dev/kvm ] || mknod /dev/kvm c 10 232
-# Opening fails (ENXIO/ENODEV) unless kvm-amd registered the device.
-( : </dev/kvm ) 2>/dev/null || kvm=unavailable
-echo "E2E-HOST-KVM: \$kvm"
-[ \$kvm = ok ] || poweroff -f
+	BLOB=$WORK/blob
+	head -c "$BLOB_BYTES" /dev/urandom >"$BLOB"
+	BLOB_SHA=$(sha256sum <"$BLOB" | cut -d' ' -f1)
 
-say "starting vmm"
-rm -f /tmp/vmm.status
-(
-	timeout $VMM_TIMEOUT /vmm run --kernel /guest/bzImage --initrd /guest/initrd.gz \\
-		--cmdline "$GUEST_CMDLINE" --mem $GUEST_MEM --cpus $GUEST_CPUS \\
-		--console none --serial-log /tmp/serial.log >/tmp/vmm.out 2>/tmp/vmm.err
-	# Written whole, then renamed: the loop below never sees half a file.
-	echo \$? >/tmp/vmm.status.new && mv /tmp/vmm.status.new /tmp/vmm.status
-) &
-n=0
-while [ ! -f /tmp/vmm.status ]; do
-	sleep 1
-	n=\$((n + 1))
-	[ \$((n % 15)) -ne 0 ] || say "vmm still running after \$n s"
-done
-status=\$(cat /tmp/vmm.status)
-say "vmm exited with status \$status after about \$n s"
-
-section vmm-stdout /tmp/vmm.out
-section vmm-stderr /tmp/vmm.err
-section serial-log /tmp/serial.log
-echo "E2E-VMM-EXIT-STATUS: \$status"
-poweroff -f
+	# What the host's /init sources (all values are free of single quotes).
+	cat >"$WORK/e2e.env" <<EOF
+# Generated by $PROG.
+E2E_SCENARIOS='$SCENARIOS'
+E2E_TOKEN='$TOKEN'
+GUEST_CMDLINE='$GUEST_CMDLINE'
+GUEST_MEM='$GUEST_MEM'
+GUEST_MEM_MIB='$GUEST_MEM_MIB'
+GUEST_CPUS='$GUEST_CPUS'
+GUEST_MAC='$GUEST_MAC'
+VMM_TIMEOUT='$VMM_TIMEOUT'
 EOF
 }
 
 build_images() {
 	local t=$SECONDS
-	log "guest kernel: scripts/build-guest-kernel (built once, then cached)"
-	GUEST_KERNEL=$("$REPO/scripts/build-guest-kernel" 2>"$WORK/kernel-build.err" | tail -n1) ||
-		{ cat "$WORK/kernel-build.err"; setup_fail "scripts/build-guest-kernel failed"; }
-	[[ -f $GUEST_KERNEL ]] || { cat "$WORK/kernel-build.err"; setup_fail "no bzImage at '$GUEST_KERNEL'"; }
+	if [[ -z $GUEST_KERNEL ]]; then
+		log "guest kernel: scripts/build-guest-kernel (built once, then cached)"
+		GUEST_KERNEL=$("$REPO/scripts/build-guest-kernel" 2>"$WORK/kernel-build.err" | tail -n1) ||
+			{ cat "$WORK/kernel-build.err"; setup_fail "scripts/build-guest-kernel failed"; }
+		[[ -f $GUEST_KERNEL ]] ||
+			{ cat "$WORK/kernel-build.err"; setup_fail "no bzImage at '$GUEST_KERNEL'"; }
+	fi
 	log "guest kernel: $GUEST_KERNEL"
 	KERNEL_SECONDS=$((SECONDS - t))
 
+	# The default /init (boot scenario) and /e2e/init (the others).
 	local guest_initrd=$WORK/guest-initrd.gz
-	"$REPO/scripts/build-initramfs" "$guest_initrd" >/dev/null 2>"$WORK/initramfs.err" ||
+	"$REPO/scripts/build-initramfs" \
+		--add "$REPO/tests/e2e/guest-init.sh=/e2e/init" \
+		"$guest_initrd" >/dev/null 2>"$WORK/initramfs.err" ||
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (guest) failed"; }
 
-	write_host_init "$WORK/host-init"
+	local adds=() m
+	for m in $HOST_MODULES; do
+		adds+=(--add "$HOST_KERNEL_DIR/$m.ko=/lib/modules/$m.ko")
+	done
 	HOST_INITRD=$WORK/host-initramfs.gz
-	"$REPO/scripts/build-initramfs" --init "$WORK/host-init" \
+	"$REPO/scripts/build-initramfs" --init "$REPO/tests/e2e/x86_64-host-init.sh" \
+		--add "$WORK/e2e.env=/e2e/env" \
 		--add "$VMM=/vmm" \
 		--add "$GUEST_KERNEL=/guest/bzImage" \
 		--add "$guest_initrd=/guest/initrd.gz" \
-		--add "$HOST_KERNEL_DIR/irqbypass.ko=/lib/modules/irqbypass.ko" \
-		--add "$HOST_KERNEL_DIR/kvm.ko=/lib/modules/kvm.ko" \
-		--add "$HOST_KERNEL_DIR/kvm-amd.ko=/lib/modules/kvm-amd.ko" \
+		--add "$RO_IMG=/ro.img" \
+		--add "$BLOB=/srv/blob" \
+		"${adds[@]}" \
 		"$HOST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (host) failed"; }
 }
@@ -275,6 +332,7 @@ build_images() {
 # Run the emulated host with its console in $CONSOLE. Besides the overall
 # timeout, a watchdog kills QEMU when the console has been silent for
 # SILENCE_LIMIT seconds (ENVIRONMENT.md: the emulated host can freeze).
+# The disk scenario's image is the host's virtio drive (its /dev/vda).
 # Sets HOST_STATUS, HOST_SECONDS and HOST_NOTE.
 run_host() {
 	CONSOLE=$WORK/console.log
@@ -285,7 +343,9 @@ run_host() {
 		-accel tcg -M q35 -cpu EPYC,+svm -m 1024 -smp 1 \
 		-nographic -no-reboot \
 		-kernel "$HOST_KERNEL_DIR/vmlinuz" -initrd "$HOST_INITRD" \
-		-append "$HOST_CMDLINE" </dev/null >"$CONSOLE" 2>"$WORK/qemu.err" &
+		-append "$HOST_CMDLINE" \
+		-drive "file=$DISK_IMG,format=raw,if=virtio" \
+		</dev/null >"$CONSOLE" 2>"$WORK/qemu.err" &
 	QEMU_PID=$!
 
 	local size last=-1 quiet_since=$SECONDS
@@ -316,6 +376,8 @@ run_host() {
 	fi
 }
 
+# --- Reading the console -----------------------------------------------------
+
 # Lines of one "===== E2E <name> begin/end =====" section of the console.
 section() {
 	awk -v name="$1" '
@@ -326,7 +388,38 @@ section() {
 }
 
 has_section() {
-	grep -qx "===== E2E $1 begin =====" "$CONSOLE.txt"
+	grep -qxF "===== E2E $1 begin =====" "$CONSOLE.txt"
+}
+
+# vmm's exit status in scenario $1, as the host reported it.
+vmm_status() {
+	sed -n "s/^E2E-HOST-VMM-EXIT $1 //p" "$CONSOLE.txt" | head -n1
+}
+
+# Everything scenario $1's guest printed: the serial log, which with
+# --serial-log also has what the guest wrote to hvc0.
+guest_out() { section "$1/serial-log"; }
+
+# guest_value SCENARIO MARKER: the rest of the first line of the guest's
+# output after "MARKER " (empty when there is none).
+guest_value() {
+	guest_out "$1" | grep -o -- "$2.*" | head -n1 | sed "s/^$2 *//" || true
+}
+
+guest_has() { guest_out "$1" | grep -q -- "$2"; }
+
+# Why a check of scenario $1 cannot be decided: what the host said about
+# it, or that its report is missing.
+why() {
+	local said
+	said=$(sed -n "s/^E2E-HOST: $1: //p" "$CONSOLE.txt" | paste -sd ';' -)
+	if [[ -n $said ]]; then
+		echo "host: $said"
+	elif has_section "$1/vmm-stderr"; then
+		echo "see the $1 sections on the console above"
+	else
+		echo "no $1 report on the emulated host console${HOST_NOTE:+ ($HOST_NOTE)}"
+	fi
 }
 
 FAILED=0
@@ -334,6 +427,254 @@ pass() { echo "PASS: $*"; }
 fail() {
 	echo "FAIL: $*"
 	FAILED=1
+}
+
+# "vmm: boot-timer: A ms since vmm start, B ms since first KVM_RUN" of
+# scenario $1; sets BOOT_MS[$1] and BOOT_RUN_MS[$1]. Fails without one.
+declare -A BOOT_MS=() BOOT_RUN_MS=() SCENARIO_SECONDS=()
+parse_boot_timer() {
+	local line
+	line=$(section "$1/vmm-stderr" | grep -o 'vmm: boot-timer: .*' | head -n1 || true)
+	[[ $line =~ boot-timer:\ ([0-9.]+)\ ms\ since\ vmm\ start,\ ([0-9.]+)\ ms\ since\ first\ KVM_RUN ]] ||
+		return 1
+	BOOT_MS[$1]=${BASH_REMATCH[1]} BOOT_RUN_MS[$1]=${BASH_REMATCH[2]}
+}
+
+# e2e.<scenario>-exit-0
+check_exit() {
+	local status note=
+	status=$(vmm_status "$1")
+	if [[ $status == 0 ]]; then
+		pass "e2e.$1-exit-0"
+		return
+	fi
+	# busybox timeout kills vmm with SIGTERM (143), coreutils' exits 124.
+	[[ $status == 124 || $status == 143 ]] && note=" (killed by the $VMM_TIMEOUT s timeout?)"
+	if [[ -n $status ]]; then
+		fail "e2e.$1-exit-0: vmm exited with status $status$note"
+	else
+		fail "e2e.$1-exit-0: $(why "$1")"
+	fi
+}
+
+# --- Checks, one function per scenario ---------------------------------------
+
+check_boot() {
+	local marker cpus
+	marker=$(guest_out boot | grep -o 'VMM-GUEST-INIT-OK cpus=[0-9]*' | head -n1 || true)
+	if [[ -n $marker ]]; then
+		pass "e2e.boot-init ($marker)"
+	elif has_section boot/serial-log; then
+		fail "e2e.boot-init: no VMM-GUEST-INIT-OK line in the serial log"
+	else
+		fail "e2e.boot-init: $(why boot)"
+	fi
+
+	if parse_boot_timer boot; then
+		pass "e2e.boot-timer (${BOOT_MS[boot]} ms since vmm start, ${BOOT_RUN_MS[boot]} ms since first KVM_RUN)"
+	elif has_section boot/vmm-stderr; then
+		fail "e2e.boot-timer: no 'vmm: boot-timer:' line on vmm's stderr"
+	else
+		fail "e2e.boot-timer: $(why boot)"
+	fi
+
+	cpus=${marker#*cpus=}
+	if [[ -n $marker && $cpus == "$GUEST_CPUS" ]]; then
+		pass "e2e.boot-cpus (cpus=$cpus)"
+	elif [[ -n $marker ]]; then
+		fail "e2e.boot-cpus: wanted $GUEST_CPUS, the guest says cpus=$cpus"
+	else
+		fail "e2e.boot-cpus: no marker line"
+	fi
+	check_exit boot
+}
+
+check_disk() {
+	local want="vmm-e2e-$TOKEN" got wrote said
+	parse_boot_timer disk || true
+
+	# The guest's file, read from the image file by debugfs (no kernel
+	# involved): the data went guest ext4 -> vmm -> emulated host's
+	# virtio-blk -> QEMU -> this file.
+	got=$(debugfs -R 'cat /hello.txt' "$DISK_IMG" 2>"$WORK/debugfs.err" || true)
+	wrote=$(guest_value disk E2E-GUEST-DISK-WROTE)
+	if [[ $got == "$want" ]]; then
+		pass "e2e.disk-file-in-image (/hello.txt in the image: $got)"
+	elif [[ -n $wrote ]]; then
+		fail "e2e.disk-file-in-image: the guest wrote '$wrote', the image has '${got:-nothing}' ($(grep -v '^debugfs ' "$WORK/debugfs.err" | head -n1))"
+	else
+		said=$(guest_out disk | sed -n 's/.*E2E-GUEST: //p' | paste -sd ';' -)
+		fail "e2e.disk-file-in-image: the guest did not write the file (${said:-$(why disk)})"
+	fi
+
+	# Unmounted before the power-off: the file system must be clean.
+	if ! guest_has disk E2E-GUEST-DISK-UNMOUNTED; then
+		fail "e2e.disk-fsck-clean: the guest did not unmount /dev/vda"
+	elif e2fsck -fn "$DISK_IMG" >"$WORK/fsck.out" 2>&1; then
+		pass "e2e.disk-fsck-clean (e2fsck -fn)"
+	else
+		fail "e2e.disk-fsck-clean: e2fsck -fn: $(tail -n3 "$WORK/fsck.out" | paste -sd ' ' -)"
+	fi
+
+	# The read-only disk: readable, flagged read-only, a write refused,
+	# and the image unchanged.
+	local ro_read ro_sysfs refused before after problems=()
+	ro_read=$(guest_value disk E2E-GUEST-RO-READ)
+	ro_sysfs=$(guest_value disk E2E-GUEST-RO-SYSFS)
+	refused=$(guest_out disk | grep -o 'E2E-GUEST-RO-WRITE-[A-Z]*.*' | head -n1 || true)
+	before=$(sed -n 's/^E2E-HOST-RO-SHA before //p' "$CONSOLE.txt" | head -n1)
+	after=$(sed -n 's/^E2E-HOST-RO-SHA after //p' "$CONSOLE.txt" | head -n1)
+	[[ $ro_read == "vmm-e2e-ro-$TOKEN" ]] || problems+=("reading ro.txt gave '$ro_read'")
+	[[ $ro_sysfs == ro=1 ]] || problems+=("/sys/block/vdb/ro: '$ro_sysfs'")
+	[[ $refused == E2E-GUEST-RO-WRITE-REFUSED* ]] || problems+=("write: '${refused:-no result}'")
+	[[ $before == "$RO_SHA" && $after == "$RO_SHA" ]] ||
+		problems+=("image sha256 before '${before:0:12}' after '${after:0:12}', built ${RO_SHA:0:12}")
+	if ((${#problems[@]} == 0)); then
+		pass "e2e.disk-ro-refuses-writes (${refused#E2E-GUEST-RO-WRITE-REFUSED })"
+	elif ! has_section disk/serial-log; then
+		fail "e2e.disk-ro-refuses-writes: $(why disk)"
+	else
+		fail "e2e.disk-ro-refuses-writes: $(IFS=';'; echo "${problems[*]}")"
+	fi
+	check_exit disk
+}
+
+check_net() {
+	local mac ping fetch
+	parse_boot_timer net || true
+	if ! has_section net/serial-log; then
+		fail "e2e.net-mac: $(why net)"
+		fail "e2e.net-ping: $(why net)"
+		fail "e2e.net-tcp-fetch: $(why net)"
+		check_exit net
+		return
+	fi
+	mac=$(guest_value net E2E-GUEST-NET-MAC)
+	if [[ $mac == "$GUEST_MAC" ]]; then
+		pass "e2e.net-mac (eth0 $mac)"
+	else
+		fail "e2e.net-mac: eth0 has '${mac:-no MAC}', wanted $GUEST_MAC"
+	fi
+
+	ping=$(guest_value net E2E-GUEST-NET-PING)
+	if [[ $ping == "3 packets transmitted, 3 packets received"* ]]; then
+		pass "e2e.net-ping ($ping)"
+	else
+		fail "e2e.net-ping: '${ping:-no ping result}' $(guest_value net E2E-GUEST:)"
+	fi
+
+	fetch=$(guest_value net E2E-GUEST-NET-FETCH)
+	if [[ $fetch == "$BLOB_SHA $BLOB_BYTES" ]]; then
+		pass "e2e.net-tcp-fetch ($BLOB_BYTES bytes over HTTP, sha256 ${BLOB_SHA:0:16}...)"
+	elif [[ -n $fetch ]]; then
+		fail "e2e.net-tcp-fetch: got sha256 and size '$fetch', wanted '$BLOB_SHA $BLOB_BYTES'"
+	else
+		fail "e2e.net-tcp-fetch: no fetch result; guest: $(guest_out net | grep 'E2E-GUEST:' | paste -sd ';' -)"
+	fi
+	check_exit net
+}
+
+check_hvc0() {
+	local out metrics rx tx
+	parse_boot_timer hvc0 || true
+	out=$(section hvc0/vmm-stdout)
+	# The typed line comes back as "echo HVC0-SHELL-$((6*7))" (tty echo);
+	# only the shell's answer says 42. The metrics vmm wrote at exit show
+	# how many bytes crossed the virtio console each way.
+	metrics=$(section hvc0/metrics-file | tail -n1)
+	rx=$(jq -r '.devices.console.rx_bytes // empty' <<<"$metrics" 2>/dev/null || true)
+	tx=$(jq -r '.devices.console.tx_bytes // empty' <<<"$metrics" 2>/dev/null || true)
+	if ! has_section hvc0/vmm-stdout; then
+		fail "e2e.hvc0-shell: $(why hvc0)"
+	elif ! grep -q 'HVC0-SHELL-42' <<<"$out"; then
+		fail "e2e.hvc0-shell: no HVC0-SHELL-42 on vmm's stdout; $(why hvc0)"
+	elif ! guest_has hvc0 E2E-GUEST-HVC0-SHELL-EXITED; then
+		fail "e2e.hvc0-shell: the shell answered but did not exit on 'exit'"
+	elif [[ ! $rx =~ ^[0-9]+$ || ! $tx =~ ^[0-9]+$ ]] || ((rx < 30 || tx == 0)); then
+		fail "e2e.hvc0-shell: virtio console counters rx_bytes=$rx tx_bytes=$tx (typed 30 bytes)"
+	else
+		pass "e2e.hvc0-shell (HVC0-SHELL-42 from a shell on hvc0; console rx_bytes=$rx tx_bytes=$tx)"
+	fi
+	check_exit hvc0
+}
+
+# jq_ok NAME FILTER: FILTER is true of section NAME (a JSON document).
+jq_ok() {
+	section "$1" | jq -e "$2" >/dev/null 2>&1
+}
+
+check_cad() {
+	local init mem info=cad/ctl-info metrics=cad/ctl-metrics
+	parse_boot_timer cad || true
+
+	init=$(guest_out cad | grep -o 'E2E-GUEST-INIT scenario=cad.*' | head -n1 || true)
+	mem=${init##*mem_kib=}
+	if [[ $init == *" cpus=$GUEST_CPUS "* && $mem =~ ^[0-9]+$ ]] &&
+		((mem > GUEST_MEM_MIB * 1024 * 3 / 4 && mem <= GUEST_MEM_MIB * 1024)) &&
+		[[ -n ${BOOT_MS[cad]:-} ]] && guest_has cad E2E-GUEST-CAD-READ; then
+		pass "e2e.config-file-boot (${init#E2E-GUEST-INIT }, the config's drive read)"
+	elif [[ -n $init ]]; then
+		fail "e2e.config-file-boot: guest says '$init' (want cpus=$GUEST_CPUS, ~$GUEST_MEM_MIB MiB), boot timer '${BOOT_MS[cad]:-none}', drive read: $(guest_value cad E2E-GUEST-CAD-READ)"
+	else
+		fail "e2e.config-file-boot: the guest did not reach /e2e/init; $(why cad)"
+	fi
+
+	if jq_ok "$info" ".state == \"Running\" and .vcpu_count == $GUEST_CPUS and
+		.mem_size_mib == $GUEST_MEM_MIB and .drives == [\"data\"]"; then
+		pass "e2e.api-info (state Running, $GUEST_CPUS vCPUs, $GUEST_MEM_MIB MiB, drive data)"
+	elif has_section "$info"; then
+		fail "e2e.api-info: $(section "$info" | jq -c '{state, vcpu_count, mem_size_mib, drives}' 2>&1 | head -n1)"
+	else
+		fail "e2e.api-info: $(why cad)"
+	fi
+
+	# Counters that must agree with what happened: the guest read 256 KiB
+	# from the read-only drive and wrote nothing; serial tx_bytes matches
+	# the serial log (sizes taken just before and after the request); the
+	# boot timeline is ordered; the metrics file written at exit has the
+	# guest's stop.
+	local s0 s1 problems=()
+	s0=$(sed -n 's/^E2E-HOST-SERIAL-BYTES before-metrics //p' "$CONSOLE.txt" | head -n1)
+	s1=$(sed -n 's/^E2E-HOST-SERIAL-BYTES after-metrics //p' "$CONSOLE.txt" | head -n1)
+	if ! has_section "$metrics"; then
+		fail "e2e.api-metrics: $(why cad)"
+	else
+		jq_ok "$metrics" '.devices["blk:data"] | .reads > 0 and .read_bytes >= 262144 and
+			.writes == 0 and .errors == 0' ||
+			problems+=("blk:data $(section "$metrics" | jq -c '.devices["blk:data"]' 2>&1)")
+		[[ $s0 =~ ^[0-9]+$ && $s1 =~ ^[0-9]+$ ]] &&
+			jq_ok "$metrics" ".devices.serial.tx_bytes >= $s0 and .devices.serial.tx_bytes <= $s1 + 16" ||
+			problems+=("serial $(section "$metrics" | jq -c '.devices.serial' 2>&1), log had $s0..$s1 bytes")
+		jq_ok "$metrics" '.boot_timeline | .first_kvm_run_us > 0 and
+			.boot_timer_us > .first_kvm_run_us and .guest_stop_us == null' ||
+			problems+=("boot_timeline $(section "$metrics" | jq -c '.boot_timeline' 2>&1)")
+		jq_ok "$metrics" '.exits.total > 0' || problems+=("no exits counted")
+		section cad/metrics-file | tail -n1 | jq -e '.boot_timeline.guest_stop_us > 0' >/dev/null 2>&1 ||
+			problems+=("metrics_path file has no guest_stop_us")
+		if ((${#problems[@]} == 0)); then
+			pass "e2e.api-metrics ($(section "$metrics" | jq -r '"blk:data reads=\(.devices["blk:data"].reads) read_bytes=\(.devices["blk:data"].read_bytes), serial tx_bytes=\(.devices.serial.tx_bytes), exits=\(.exits.total)"'))"
+		else
+			fail "e2e.api-metrics: $(IFS=';'; echo "${problems[*]}")"
+		fi
+	fi
+
+	# Clean: vmm ctl succeeded, the guest's init got SIGINT and said so,
+	# vmm exited 0 within the limit.
+	local ctl secs status
+	ctl=$(sed -n 's/^E2E-HOST-CTL-CAD //p' "$CONSOLE.txt" | head -n1)
+	secs=$(sed -n 's/^E2E-HOST-CAD-EXIT-SECONDS //p' "$CONSOLE.txt" | head -n1)
+	status=$(vmm_status cad)
+	if [[ $ctl == status=0 ]] && guest_has cad E2E-GUEST-CAD-CLEAN && [[ $status == 0 && -n $secs ]]; then
+		pass "e2e.ctrl-alt-del-clean (init shut down on SIGINT; vmm exited 0 ${secs} s after the request)"
+	elif [[ -z $ctl ]]; then
+		fail "e2e.ctrl-alt-del-clean: not sent; $(why cad)"
+	elif [[ $ctl != status=0 ]]; then
+		fail "e2e.ctrl-alt-del-clean: vmm ctl ctrl-alt-del failed ($ctl): $(section cad/ctl-ctrl-alt-del | paste -sd ' ' -)"
+	elif ! guest_has cad E2E-GUEST-CAD-CLEAN; then
+		fail "e2e.ctrl-alt-del-clean: the guest's init never got SIGINT (vmm status ${status:-none}); guest keyboard: $(guest_out cad | sed -n 's/.*E2E-GUEST-KBD: //p' | paste -sd ';' -)"
+	else
+		fail "e2e.ctrl-alt-del-clean: vmm exited with status ${status:-none}, ${secs:-not within $CAD_EXIT_LIMIT} s after the request"
+	fi
 }
 
 check_results() {
@@ -350,58 +691,21 @@ check_results() {
 		skip "/dev/kvm does not work in the emulated host (kvm-amd did not load)"
 	fi
 
-	# Why every check failed when vmm never ran or its report is missing.
-	local why="no vmm report on the emulated host console${HOST_NOTE:+ ($HOST_NOTE)}"
-	local serial stderr marker cpus timer status
-	if has_section serial-log; then
-		serial=$(section serial-log)
-		stderr=$(section vmm-stderr)
-	else
-		serial='' stderr=''
-	fi
+	local sc
+	for sc in $SCENARIOS; do
+		SCENARIO_SECONDS[$sc]=$(sed -n "s/^E2E-HOST-SCENARIO end $sc \([0-9.]*\) s$/\1/p" "$CONSOLE.txt")
+		"check_$sc"
+	done
+}
 
-	marker=$(grep -o 'VMM-GUEST-INIT-OK cpus=[0-9]*' <<<"$serial" | head -n1 || true)
-	if [[ -n $marker ]]; then
-		pass "guest reached init ($marker)"
-	elif has_section serial-log; then
-		fail "guest reached init: no VMM-GUEST-INIT-OK line in the serial log"
-	else
-		fail "guest reached init: $why"
-	fi
-
-	timer=$(grep -o 'vmm: boot-timer: .*' <<<"$stderr" | head -n1 || true)
-	if [[ $timer =~ boot-timer:\ ([0-9.]+)\ ms\ since\ vmm\ start,\ ([0-9.]+)\ ms\ since\ first\ KVM_RUN ]]; then
-		BOOT_MS=${BASH_REMATCH[1]} BOOT_RUN_MS=${BASH_REMATCH[2]}
-		pass "boot timer fired: $BOOT_MS ms since vmm start, $BOOT_RUN_MS ms since first KVM_RUN"
-	elif [[ -n $timer ]]; then
-		fail "boot timer fired: cannot parse '$timer'"
-	elif has_section serial-log; then
-		fail "boot timer fired: no 'vmm: boot-timer:' line on vmm's stderr"
-	else
-		fail "boot timer fired: $why"
-	fi
-
-	cpus=${marker#*cpus=}
-	if [[ -n $marker && $cpus == "$GUEST_CPUS" ]]; then
-		pass "guest saw $GUEST_CPUS CPUs (cpus=$cpus)"
-	elif [[ -n $marker ]]; then
-		fail "guest saw $GUEST_CPUS CPUs: marker says cpus=$cpus"
-	else
-		fail "guest saw $GUEST_CPUS CPUs: no marker line"
-	fi
-
-	status=$(sed -n 's/^E2E-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
-	if [[ $status == 0 ]]; then
-		pass "vmm exit status 0"
-	elif [[ -n $status ]]; then
-		local note=
-		# busybox timeout kills vmm with SIGTERM (143), coreutils' exits 124.
-		[[ $status == 124 || $status == 143 ]] &&
-			note=" (killed by the $VMM_TIMEOUT s timeout?)"
-		fail "vmm exit status 0: got $status$note"
-	else
-		fail "vmm exit status 0: $why"
-	fi
+report_times() {
+	local sc
+	for sc in $SCENARIOS; do
+		echo "TIME: $sc: boot timer ${BOOT_MS[$sc]:-?} ms since vmm start," \
+			"${BOOT_RUN_MS[$sc]:-?} ms since first KVM_RUN; scenario ${SCENARIO_SECONDS[$sc]:-?} s"
+	done
+	echo "TIME: emulated host run: $HOST_SECONDS s; guest kernel build/cache: $KERNEL_SECONDS s"
+	echo "TIME: total: $((SECONDS - T0)) s"
 }
 
 main() {
@@ -412,16 +716,14 @@ main() {
 	trap 'exit 130' INT TERM
 
 	check_vmm_static
-	ensure_packages qemu-system-x86 busybox-static cpio
+	ensure_packages qemu-system-x86 busybox-static cpio e2fsprogs jq
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found"
 	ensure_host_kernel
+	make_test_data
 	build_images
 	run_host
 	check_results
-
-	echo "TIME: boot timer: ${BOOT_MS:-?} ms since vmm start, ${BOOT_RUN_MS:-?} ms since first KVM_RUN"
-	echo "TIME: emulated host run: $HOST_SECONDS s; guest kernel build/cache: $KERNEL_SECONDS s"
-	echo "TIME: total: $((SECONDS - T0)) s"
+	report_times
 	return "$FAILED"
 }
 
