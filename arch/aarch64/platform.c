@@ -127,7 +127,9 @@ static int create_virtio_devices(struct vm *vm, struct arm64_vm *a)
 
 /*
  * The platform's device table: everything on the MMIO bus (layout.h),
- * described to the guest by the device tree.
+ * described to the guest by the device tree. The virtio devices come
+ * later, in arch_vcpus_created(): each binds an irqfd, which KVM refuses
+ * (EAGAIN) until the VGIC is initialised, and that needs every vCPU.
  */
 int arch_create_devices(struct vm *vm)
 {
@@ -139,7 +141,7 @@ int arch_create_devices(struct vm *vm)
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
-	return create_virtio_devices(vm, vm->arch);
+	return 0;
 }
 
 /* Map a whole file read-only. Errors name the file. */
@@ -315,14 +317,20 @@ static int write_fdt(struct vm *vm, struct arm64_vm *a)
 	return ret;
 }
 
+/*
+ * Every vCPU exists: initialise the VGIC, then create the virtio devices
+ * (their irqfds need it), then describe it all in the device tree.
+ */
 int arch_vcpus_created(struct vm *vm)
 {
 	struct arm64_vm *a = vm->arch;
 	int ret;
 
-	if ((ret = check_granule(vm, a)) || (ret = write_fdt(vm, a)))
+	if ((ret = check_granule(vm, a)) ||
+	    (ret = arm64_gic_init(vm, a)) ||
+	    (ret = create_virtio_devices(vm, a)))
 		return ret;
-	return arm64_gic_init(vm, a);
+	return write_fdt(vm, a);
 }
 
 /*

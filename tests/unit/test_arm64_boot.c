@@ -3,8 +3,8 @@
  * aarch64 boot, on any host: the Image header parser (valid and corrupt
  * headers), Image.gz (valid, truncated, corrupt, a bomb larger than guest
  * memory), where the kernel, initrd and device tree go, the layout rules
- * for 4 KiB, 16 KiB and 64 KiB host pages, the IPA size choice and the
- * granule check. Images live in heap buffers of exactly their size so
+ * for 4 KiB, 16 KiB and 64 KiB host pages, the IPA size choice, the
+ * granule check, and the aarch64 options of `vmm run` (--gic, --dump-dtb). Images live in heap buffers of exactly their size so
  * that ASan sees any overread.
  */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "../../arch/aarch64/arm64.h"
+#include "../../vmm/cli.h"
 #include "unit.h"
 
 #define KIB (1ULL << 10)
@@ -441,8 +442,39 @@ TEST(granules)
 	CHECK(!arm64_granule_supported(a76, 8192));
 }
 
+/* --- options ------------------------------------------------------------ */
+
+static enum cli_result parse(struct vm_config *cfg, char *err, size_t len,
+			     const char *a, const char *b)
+{
+	char *argv[] = { (char *)"run", (char *)"-k", (char *)"Image",
+			 (char *)a, (char *)b, NULL };
+
+	return cli_parse_run(5, argv, cfg, err, len);
+}
+
+TEST(options)
+{
+	static struct vm_config cfg; /* large */
+	char err[256];
+
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--gic", "v2"), CLI_OK);
+	CHECK_EQ(cfg.gic, ARM64_GIC_V2);
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--gic", "v3"), CLI_OK);
+	CHECK_EQ(cfg.gic, ARM64_GIC_V3);
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--gic", "auto"), CLI_OK);
+	CHECK_EQ(cfg.gic, ARM64_GIC_AUTO);
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--gic", "v4"), CLI_ERROR);
+	CHECK(strstr(err, "--gic v4"));
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--gic", "v"), CLI_ERROR);
+	CHECK_EQ(parse(&cfg, err, sizeof(err), "--dump-dtb", "/tmp/g.dtb"),
+		 CLI_OK);
+	CHECK(!strcmp(cfg.dump_dtb, "/tmp/g.dtb"));
+	CHECK_EQ(cfg.gic, ARM64_GIC_AUTO); /* the default */
+}
+
 UNIT_MAIN("arm64_boot",
 	  T(header_valid), T(header_corrupt), T(gunzip_valid_and_exact),
 	  T(gunzip_truncated_and_corrupt), T(load_gzip_bomb),
 	  T(load_image_placement), T(load_gzip_text_offset), T(load_too_big),
-	  T(layout_page_sizes), T(ipa_size), T(granules))
+	  T(layout_page_sizes), T(ipa_size), T(granules), T(options))

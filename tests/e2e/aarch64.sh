@@ -1,0 +1,694 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# End-to-end test: vmm boots a real Linux guest on aarch64, in emulated
+# Raspberry Pi-like hosts.
+#
+# Each profile is an emulated arm64 host with hardware virtualization
+# (QEMU TCG, -M virt,virtualization=on, so the host kernel runs at EL2 and
+# has /dev/kvm with a virtual GIC):
+#
+#   pi4    -cpu cortex-a72, gic-version=2, Debian's 4K-page cloud kernel
+#          (Raspberry Pi 4: Cortex-A72 + GIC-400)
+#   pi5    -cpu cortex-a76, gic-version=2, Debian's 16K-page kernel
+#          (Raspberry Pi 5 kernels use 16 KiB pages)
+#   gicv3  -cpu cortex-a72, gic-version=3: creating a VGICv2 fails with
+#          ENODEV there, so vmm must fall back to a VGICv3 (arm64 servers)
+#
+# The static aarch64 vmm, the guest kernel (pi5: its Image.gz), an
+# initramfs and an ext4 disk image ride in the host's initramfs; its /init
+# runs vmm once (--cpus 2, the disk, a virtio console, a virtio-net NIC on
+# a TAP the guest pings through) and prints what
+# happened between delimiters on the console, including the disk image
+# afterwards (gzip + base64), which this script captures and checks.
+#
+# Exit status: 0 all checks passed, 1 a check failed, 2 usage error,
+# 77 the environment cannot run the test (printed as "SKIP: <reason>").
+set -euo pipefail
+
+readonly PROG=tests/e2e/aarch64.sh
+readonly EXIT_SKIP=77
+readonly ALL_PROFILES="pi4 pi5 gicv3"
+
+GUEST_CMDLINE="console=ttyS0 panic=-1 quiet"
+readonly GUEST_MEM=256M
+readonly GUEST_CPUS=2
+readonly VMM_TIMEOUT=150 # seconds, vmm inside the emulated host
+readonly HOST_CMDLINE="console=ttyAMA0 panic=-1 quiet"
+readonly HOST_MEM=1024
+readonly HOST_CPUS=2
+readonly HOST_TIMEOUT=420   # seconds, one whole QEMU run
+readonly SILENCE_LIMIT=90   # seconds without console output: host is stuck
+# The guest's boot timer: ARM64_BOOT_TIMER_ADDR in arch/aarch64/layout.h.
+readonly BOOT_TIMER_ADDR=0x09010000
+readonly DISK_FILE=guest-was-here.txt
+readonly GUEST_MAC=52:54:00:12:34:56
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
+VMM=
+BUILD_VMM=0
+KEEP=0
+PROFILES=
+WORK=
+QEMU_PID=
+FAILED=0
+RAN=0
+T0=$SECONDS
+
+usage() {
+	cat <<EOF
+Usage: $PROG --vmm PATH [--build] [--profile NAME]... [--keep]
+                         [--guest-cmdline STRING]
+
+Boots a Linux guest with the static aarch64 vmm binary PATH inside
+emulated arm64 hosts (QEMU TCG with EL2) and checks, for each profile,
+that the guest reached /init with $GUEST_CPUS CPUs online, fired the boot
+timer, wrote a file to its virtio disk (found in the image afterwards with
+debugfs), spoke on the virtio console, pinged the host through virtio-net
+and a TAP, got a device tree dtc can read, and that vmm exited with
+status 0.
+
+Profiles (default: all): pi4 (Cortex-A72, GICv2, 4K-page host kernel),
+pi5 (Cortex-A76, GICv2, 16K-page host kernel), gicv3 (GICv3 host: the
+VGICv2 -> VGICv3 fallback).
+
+Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
+initramfs with scripts/build-guest-kernel --arch aarch64 and
+scripts/build-initramfs --arch aarch64; downloads Debian's arm64 host
+kernels; installs missing packages with apt-get.
+
+  --vmm PATH        statically linked aarch64 vmm (build/aarch64/vmm-static)
+  --build           first cross-build PATH: make ARCH=aarch64 static
+                    (installs gcc-aarch64-linux-gnu; unpacks Debian's arm64
+                    libfdt, zlib and json-c -dev packages into the cache)
+  --profile NAME    run only this profile (repeatable)
+  --keep            keep the work directory (consoles, images) and say where
+  --guest-cmdline STRING
+                    guest kernel command line instead of
+                    "$GUEST_CMDLINE"
+  --help            this text
+
+Prints one "PASS: e2e-arm64.<profile>.<check>" or "FAIL: ...: <why>" line
+per check; exits 0 only if all pass, $EXIT_SKIP with "SKIP: <reason>" if this
+machine cannot run the test at all.
+EOF
+}
+
+log() { echo "e2e-arm64: $*"; }
+skip() {
+	echo "SKIP: $*"
+	exit "$EXIT_SKIP"
+}
+setup_fail() {
+	echo "FAIL: e2e-arm64.setup: $*"
+	exit 1
+}
+pass() { echo "PASS: e2e-arm64.$*"; }
+fail() {
+	echo "FAIL: e2e-arm64.$*"
+	FAILED=1
+}
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--help | -h) usage; exit 0 ;;
+		--vmm) (($# >= 2)) || { usage >&2; exit 2; }; VMM=$2; shift ;;
+		--build) BUILD_VMM=1 ;;
+		--profile)
+			(($# >= 2)) || { usage >&2; exit 2; }
+			[[ " $ALL_PROFILES " == *" $2 "* ]] ||
+				{ echo "$PROG: unknown profile $2 ($ALL_PROFILES)" >&2; exit 2; }
+			PROFILES+=" $2"; shift ;;
+		--keep) KEEP=1 ;;
+		--guest-cmdline) (($# >= 2)) || { usage >&2; exit 2; }; GUEST_CMDLINE=$2; shift ;;
+		*) echo "$PROG: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+		esac
+		shift
+	done
+	[[ -n $VMM ]] || { echo "$PROG: --vmm PATH is required" >&2; usage >&2; exit 2; }
+	if ((BUILD_VMM == 0)); then
+		[[ -f $VMM && -x $VMM ]] ||
+			{ echo "$PROG: not an executable file: $VMM (add --build to cross-build it)" >&2; exit 2; }
+	fi
+	[[ -n $PROFILES ]] || PROFILES=$ALL_PROFILES
+}
+
+cleanup() {
+	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
+		kill "$QEMU_PID" 2>/dev/null || true
+	fi
+	if [[ -n $WORK && -d $WORK ]]; then
+		if ((KEEP)); then
+			log "work directory kept: $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+
+is_installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# Missing tools are an environment problem: skip rather than fail.
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do is_installed "$p" || missing+=("$p"); done
+	((${#missing[@]})) || return 0
+	log "installing ${missing[*]}"
+	((EUID == 0)) || skip "need root to install ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -q --no-install-recommends "${missing[@]}" >>"$WORK/apt.log" 2>&1 ||
+		skip "apt-get install ${missing[*]} failed (see $WORK/apt.log with --keep)"
+}
+
+# arm64 packages (host kernels, busybox, -dev libraries) are fetched with
+# apt-get download, which needs the architecture in dpkg's list.
+ensure_arm64_arch() {
+	[[ $'\n'$(dpkg --print-foreign-architectures)$'\n' != *$'\n'arm64$'\n'* ]] || return 0
+	((EUID == 0)) || skip "need root to add the arm64 architecture to dpkg"
+	log "adding the arm64 architecture to dpkg"
+	dpkg --add-architecture arm64
+	apt-get update -q >>"$WORK/apt.log" 2>&1 || skip "apt-get update failed"
+}
+
+# Download package $1 (name:arm64=version) into directory $2.
+download() {
+	local pkg=$1 dir=$2
+	mkdir -p "$dir"
+	chmod 755 "$dir" # apt-get download works as user _apt
+	if ! (cd "$dir" && apt-get download -q "$pkg") >>"$WORK/apt.log" 2>&1; then
+		((EUID == 0)) && apt-get update -q >>"$WORK/apt.log" 2>&1
+		(cd "$dir" && apt-get download -q "$pkg") >>"$WORK/apt.log" 2>&1
+	fi
+}
+
+candidate_version() {
+	{ apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
+		awk '/^Version:/ { print $2; exit }'
+}
+
+# The cross-built static vmm: the arm64 -dev packages are unpacked into
+# the cache (libfdt-dev cannot be installed for two architectures).
+build_vmm() {
+	local out
+	out=$(realpath -m "$VMM")
+	[[ $(basename "$out") == vmm-static ]] ||
+		{ echo "$PROG: --build makes BUILD_DIR/vmm-static; --vmm $VMM is not such a path" >&2; exit 2; }
+	if [[ $(uname -m) == aarch64 ]]; then
+		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev
+		log "building: make ARCH=aarch64 static"
+		make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" static \
+			>"$WORK/make.log" 2>&1 ||
+			{ tail -n 30 "$WORK/make.log"; setup_fail "make ARCH=aarch64 static failed"; }
+		return 0
+	fi
+	ensure_packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross make
+	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev) p v key=""
+	for p in "${pkgs[@]}"; do
+		v=$(candidate_version "$p:arm64")
+		[[ -n $v ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; v=$(candidate_version "$p:arm64"); }
+		[[ -n $v ]] || skip "apt-cache knows no $p:arm64"
+		key+="$p=$v "
+	done
+	local sysroot=$CACHE/sysroot-arm64-$(echo "$key" | sha256sum | cut -c1-12)
+	if [[ ! -f $sysroot/.complete ]]; then
+		log "unpacking arm64 ${pkgs[*]} into $sysroot"
+		rm -rf "$sysroot"
+		local tmp=$WORK/debs deb
+		for p in "${pkgs[@]}"; do
+			download "$p:arm64=$(candidate_version "$p:arm64")" "$tmp" ||
+				skip "cannot download $p:arm64"
+		done
+		for deb in "$tmp"/*.deb; do
+			dpkg -x "$deb" "$sysroot" || setup_fail "dpkg -x $deb failed"
+		done
+		touch "$sysroot/.complete"
+	fi
+	log "cross-building: make ARCH=aarch64 static"
+	make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" \
+		CROSS_SYSROOT="$sysroot" static >"$WORK/make.log" 2>&1 ||
+		{ tail -n 30 "$WORK/make.log"; setup_fail "make ARCH=aarch64 static failed"; }
+	[[ -x $VMM ]] || setup_fail "make did not produce $VMM"
+}
+
+check_vmm() {
+	command -v readelf >/dev/null || ensure_packages binutils
+	local hdr
+	hdr=$(readelf -h "$VMM" 2>/dev/null) || { echo "$PROG: $VMM is not an ELF file" >&2; exit 2; }
+	[[ $hdr == *AArch64* ]] ||
+		{ echo "$PROG: $VMM is not an aarch64 binary (make ARCH=aarch64 static)" >&2; exit 2; }
+	if readelf -l "$VMM" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+		echo "$PROG: $VMM is dynamically linked; the test needs a static build" >&2
+		exit 2
+	fi
+	VMM=$(realpath "$VMM")
+}
+
+# A Debian arm64 kernel package's Image, cached by package and version.
+# $1: meta package or a list of candidates; sets HOST_KERNEL.
+fetch_host_kernel() {
+	local pkg=$1 version dir tmp
+	version=$(candidate_version "$pkg:arm64")
+	[[ -n $version ]] || return 1
+	dir=$CACHE/host-kernel-$pkg-$version
+	HOST_KERNEL=$dir/vmlinuz
+	[[ -f $dir/.complete ]] && return 0
+	log "fetching host kernel $pkg:arm64 $version"
+	tmp=$WORK/host-kernel-$pkg
+	download "$pkg:arm64=$version" "$tmp" || return 1
+	dpkg -x "$tmp"/*.deb "$tmp/root" || return 1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$tmp"/root/boot/vmlinuz-* "$HOST_KERNEL" || return 1
+	cp "$tmp"/root/boot/config-* "$dir/config" 2>/dev/null || true
+	# tun, for vmm's TAP (a module in Debian's kernels); busybox insmod
+	# wants it uncompressed
+	local ko
+	ko=$(find "$tmp/root/lib/modules" -name 'tun.ko*' | head -n1)
+	case $ko in
+	*.ko) cp "$ko" "$dir/tun.ko" ;;
+	*.ko.xz) xz -dc "$ko" >"$dir/tun.ko" ;;
+	*.ko.zst) zstd -qdc "$ko" >"$dir/tun.ko" ;;
+	*) log "no tun.ko in $pkg: the net check will fail" ;;
+	esac
+	touch "$dir/.complete"
+	rm -rf "$tmp"
+}
+
+# The package a meta package depends on ("linux-image-cloud-arm64" ->
+# "linux-image-6.1.0-56-cloud-arm64").
+meta_target() {
+	{ apt-cache depends "$1:arm64" 2>/dev/null || true; } |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { sub(/:arm64$/, "", $2); print $2; exit }'
+}
+
+# 4K: the cloud kernel. 16K: linux-image-arm64-16k where it exists, else
+# the newest linux-image-X.Y-arm64-16k meta package (bookworm's 6.12).
+ensure_host_kernels() {
+	local pkg meta
+	if [[ " $PROFILES " == *" pi4 "* || " $PROFILES " == *" gicv3 "* ]]; then
+		pkg=$(meta_target linux-image-cloud-arm64)
+		[[ -n $pkg ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; pkg=$(meta_target linux-image-cloud-arm64); }
+		if [[ -n $pkg ]] && fetch_host_kernel "$pkg"; then
+			HOST_KERNEL_4K=$HOST_KERNEL
+		fi
+	fi
+	if [[ " $PROFILES " == *" pi5 "* ]]; then
+		pkg=$(meta_target linux-image-arm64-16k)
+		if [[ -z $pkg ]]; then
+			meta=$({ apt-cache pkgnames linux-image- 2>/dev/null || true; } |
+				awk '/^linux-image-[0-9]+\.[0-9]+-arm64-16k$/' | sort -V | tail -n1)
+			[[ -z $meta ]] || pkg=$(meta_target "$meta")
+		fi
+		if [[ -n $pkg ]] && fetch_host_kernel "$pkg"; then
+			HOST_KERNEL_16K=$HOST_KERNEL
+		fi
+	fi
+}
+
+# The guest's /init: the boot timer, a marker with the CPU and GIC counts,
+# a file on the ext4 disk, a line on the virtio console, then power-off
+# (PSCI SYSTEM_OFF). Each step says on the console how it went.
+write_guest_init() {
+	cat >"$1" <<EOF
+#!/bin/sh
+# /init of the aarch64 e2e guest, generated by $PROG.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+devmem $BOOT_TIMER_ADDR 8 123 || echo "init: cannot write the boot timer"
+cpus=\$(grep -c '^processor' /proc/cpuinfo)
+gic=\$(grep -o -m1 'GIC[^ ]*' /proc/interrupts)
+echo "VMM-GUEST-INIT-OK cpus=\$cpus online=\$(cat /sys/devices/system/cpu/online) gic=\$gic"
+mkdir -p /mnt
+if mount -t ext4 /dev/vda /mnt; then
+	echo "init: disk says: \$(cat /mnt/hello.txt)"
+	echo "written by the aarch64 guest: \$(uname -m) \$(uname -r) cpus=\$cpus" >/mnt/$DISK_FILE
+	umount /mnt && echo "VMM-GUEST-DISK-OK"
+else
+	echo "init: cannot mount /dev/vda"
+fi
+echo "VMM-GUEST-HVC-OK cpus=\$cpus" >/dev/hvc0 || echo "init: cannot write /dev/hvc0"
+echo "VMM-GUEST-NET-MAC \$(cat /sys/class/net/eth0/address 2>/dev/null)"
+if ip addr add 10.0.2.2/24 dev eth0 && ip link set eth0 up; then
+	n=0
+	until ping -c 1 -W 1 10.0.2.1 >/dev/null 2>&1 || [ \$n -ge 30 ]; do n=\$((n + 1)); done
+	echo "VMM-GUEST-NET-PING \$(ping -c 3 -W 2 10.0.2.1 2>&1 | grep 'packets transmitted')"
+else
+	echo "init: cannot configure eth0"
+fi
+poweroff -f
+while :; do sleep 1; done
+EOF
+}
+
+# The emulated host's /init. Everything it reports goes to the console
+# between "===== E2E <name> begin/end =====" lines; a heartbeat keeps the
+# silence watchdog quiet while vmm runs.
+write_host_init() {
+	cat >"$1" <<EOF
+#!/bin/sh
+# /init of the emulated arm64 host, generated by $PROG.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+say() { echo "E2E-HOST: \$*"; }
+section() {
+	echo "===== E2E \$1 begin ====="
+	[ -f "\$2" ] && awk '{ print }' "\$2"
+	echo "===== E2E \$1 end ====="
+}
+
+echo "E2E-HOST-PAGESIZE: \$(awk '/KernelPageSize/ { print \$2; exit }' /proc/self/smaps)"
+echo "E2E-HOST-GIC: \$(grep -o -m1 'GIC[^ ]*' /proc/interrupts)"
+[ -c /dev/kvm ] || mknod /dev/kvm c 10 232
+if ( : </dev/kvm ) 2>/dev/null; then kvm=ok; else kvm=unavailable; fi
+echo "E2E-HOST-KVM: \$kvm"
+[ \$kvm = ok ] || { dmesg | grep -i kvm | tail -n 5; poweroff -f; }
+
+insmod /lib/modules/tun.ko || say "insmod tun.ko failed"
+say "starting vmm"
+/vmm run --kernel /guest/kernel --initrd /guest/initrd.gz \\
+	--cmdline "$GUEST_CMDLINE" --mem $GUEST_MEM --cpus $GUEST_CPUS \\
+	--disk /guest/disk.img --console virtio --serial-log /tmp/serial.log \\
+	--net tap=tap0,mac=$GUEST_MAC --dump-dtb /tmp/guest.dtb \\
+	</dev/null >/tmp/vmm.out 2>/tmp/vmm.err &
+pid=\$!
+# vmm creates tap0; this host is 10.0.2.1 on it
+t=0
+while [ ! -e /sys/class/net/tap0 ] && [ \$t -lt 300 ] && [ -d /proc/\$pid ]; do
+	sleep 0.1
+	t=\$((t + 1))
+done
+ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up || say "cannot configure tap0"
+# Stop a stuck vmm: SIGTERM at the limit, SIGKILL 10 s later; show where
+# the guest got meanwhile.
+n=0
+while [ -d /proc/\$pid ] && ! grep -q '^State:.*Z' /proc/\$pid/status 2>/dev/null; do
+	sleep 1
+	n=\$((n + 1))
+	[ \$n -ne $VMM_TIMEOUT ] || { say "vmm timed out: SIGTERM"; kill -TERM \$pid; }
+	[ \$n -ne \$(($VMM_TIMEOUT + 10)) ] || { say "SIGKILL"; kill -KILL \$pid; }
+	if [ \$((n % 15)) -eq 0 ]; then
+		say "vmm still running after \$n s; serial log ends with:"
+		tail -n 2 /tmp/serial.log 2>/dev/null
+	fi
+done
+wait \$pid
+status=\$?
+say "vmm exited with status \$status after about \$n s"
+
+section vmm-stdout /tmp/vmm.out
+section vmm-stderr /tmp/vmm.err
+section serial-log /tmp/serial.log
+echo "===== E2E dtb begin ====="
+[ -f /tmp/guest.dtb ] && base64 /tmp/guest.dtb
+echo "===== E2E dtb end ====="
+echo "===== E2E disk begin ====="
+gzip -c /guest/disk.img | base64
+echo "===== E2E disk end ====="
+echo "E2E-VMM-EXIT-STATUS: \$status"
+poweroff -f
+EOF
+}
+
+build_images() {
+	local t=$SECONDS
+	log "guest kernel: scripts/build-guest-kernel --arch aarch64 (built once, then cached)"
+	GUEST_IMAGE=$("$REPO/scripts/build-guest-kernel" --arch aarch64 2>"$WORK/kernel-build.err" | tail -n1) ||
+		{ cat "$WORK/kernel-build.err"; setup_fail "scripts/build-guest-kernel --arch aarch64 failed"; }
+	[[ -f $GUEST_IMAGE && -f $GUEST_IMAGE.gz ]] ||
+		{ cat "$WORK/kernel-build.err"; setup_fail "no Image and Image.gz at '$GUEST_IMAGE'"; }
+	log "guest kernel: $GUEST_IMAGE"
+	KERNEL_SECONDS=$((SECONDS - t))
+
+	write_guest_init "$WORK/guest-init"
+	GUEST_INITRD=$WORK/guest-initrd.gz
+	"$REPO/scripts/build-initramfs" --arch aarch64 --init "$WORK/guest-init" \
+		"$GUEST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
+		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs --arch aarch64 (guest) failed"; }
+	write_host_init "$WORK/host-init"
+}
+
+# A fresh ext4 image per run, with one file the guest reads.
+make_disk() {
+	local dir=$WORK/disk-root
+	rm -rf "$dir" "$1"
+	mkdir -p "$dir"
+	echo "hello from the e2e test" >"$dir/hello.txt"
+	mkfs.ext4 -q -F -L vmm-e2e -d "$dir" "$1" 16M >>"$WORK/mkfs.log" 2>&1 ||
+		setup_fail "mkfs.ext4 failed (see $WORK/mkfs.log with --keep)"
+}
+
+# Run one emulated host; its console goes to $CONSOLE. Besides the overall
+# timeout, a watchdog kills QEMU when the console has been silent for
+# SILENCE_LIMIT seconds. Sets HOST_STATUS, HOST_SECONDS and HOST_NOTE.
+run_host() {
+	local cpu=$1 gic=$2 kernel=$3 initrd=$4
+	HOST_NOTE=
+	local t=$SECONDS
+	log "booting the emulated host (QEMU TCG, $cpu, gic-version=$gic); console: $CONSOLE"
+	timeout --kill-after=10 "$HOST_TIMEOUT" qemu-system-aarch64 \
+		-M "virt,virtualization=on,gic-version=$gic" -cpu "$cpu" \
+		-m "$HOST_MEM" -smp "$HOST_CPUS" -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$HOST_CMDLINE" \
+		</dev/null >"$CONSOLE" 2>"$CONSOLE.qemu-err" &
+	QEMU_PID=$!
+
+	local size last=-1 quiet_since=$SECONDS
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		sleep 1
+		size=$(stat -c %s "$CONSOLE")
+		if ((size != last)); then
+			last=$size quiet_since=$SECONDS
+		elif ((SECONDS - quiet_since >= SILENCE_LIMIT)); then
+			HOST_NOTE="emulated host console silent for $SILENCE_LIMIT s; killed QEMU"
+			kill "$QEMU_PID" 2>/dev/null || true
+			break
+		fi
+	done
+	HOST_STATUS=0
+	wait "$QEMU_PID" || HOST_STATUS=$?
+	QEMU_PID=
+	HOST_SECONDS=$((SECONDS - t))
+	if [[ -z $HOST_NOTE ]] && ((HOST_STATUS == 124)); then
+		HOST_NOTE="emulated host still running after $HOST_TIMEOUT s; killed QEMU"
+	elif [[ -z $HOST_NOTE ]] && ((HOST_STATUS != 0)); then
+		HOST_NOTE="QEMU exited with status $HOST_STATUS"
+		cat "$CONSOLE.qemu-err" >&2
+	fi
+}
+
+section() {
+	awk -v name="$1" '
+		$0 == "===== E2E " name " end =====" { on = 0 }
+		on { print }
+		$0 == "===== E2E " name " begin =====" { on = 1 }
+	' "$CONSOLE.txt"
+}
+
+has_section() {
+	grep -qx "===== E2E $1 begin =====" "$CONSOLE.txt"
+}
+
+# Checks of one profile's run. $1 profile, $2 expected host page size in
+# KiB, $3 expected guest GIC ("v2" or "v3").
+check_results() {
+	local p=$1 want_page=$2 want_gic=$3
+	tr -d '\r' <"$CONSOLE" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >"$CONSOLE.txt"
+
+	echo "----- emulated host console, profile $p (without the disk dump) -----"
+	awk '/^===== E2E disk begin/ { skip = 1 } !skip { print } /^===== E2E disk end/ { skip = 0 }' "$CONSOLE.txt"
+	echo "----- end of emulated host console -----"
+	[[ -z $HOST_NOTE ]] || log "$HOST_NOTE"
+
+	if grep -qx 'E2E-HOST-KVM: unavailable' "$CONSOLE.txt"; then
+		echo "SKIP: e2e-arm64.$p: /dev/kvm does not work in the emulated host"
+		return 0
+	fi
+	RAN=1
+
+	local why="no vmm report on the emulated host console${HOST_NOTE:+ ($HOST_NOTE)}"
+	local serial='' stderr='' stdout='' marker cpus gic timer status page
+	if has_section serial-log; then
+		serial=$(section serial-log)
+		stderr=$(section vmm-stderr)
+		stdout=$(section vmm-stdout)
+	fi
+
+	page=$(sed -n 's/^E2E-HOST-PAGESIZE: //p' "$CONSOLE.txt" | head -n1)
+	if [[ $page == "$want_page" ]]; then
+		pass "$p.host_page_size (${page} KiB pages)"
+	else
+		fail "$p.host_page_size: expected $want_page KiB, host reports '${page:-nothing}'"
+	fi
+
+	marker=$(grep -o 'VMM-GUEST-INIT-OK .*' <<<"$serial" | head -n1 || true)
+	if [[ -n $marker ]]; then
+		pass "$p.init ($marker)"
+	elif has_section serial-log; then
+		fail "$p.init: no VMM-GUEST-INIT-OK line in the serial log"
+	else
+		fail "$p.init: $why"
+	fi
+
+	timer=$(grep -o 'vmm: boot-timer: .*' <<<"$stderr" | head -n1 || true)
+	if [[ $timer =~ boot-timer:\ ([0-9.]+)\ ms\ since\ vmm\ start,\ ([0-9.]+)\ ms\ since\ first\ KVM_RUN ]]; then
+		BOOT_MS[$p]=${BASH_REMATCH[1]} BOOT_RUN_MS[$p]=${BASH_REMATCH[2]}
+		pass "$p.boot_timer (${BASH_REMATCH[1]} ms since vmm start, ${BASH_REMATCH[2]} ms since first KVM_RUN)"
+	else
+		fail "$p.boot_timer: no parsable 'vmm: boot-timer:' line on vmm's stderr${timer:+ ('$timer')}"
+	fi
+
+	cpus=$(sed -n 's/.*cpus=\([0-9]*\).*/\1/p' <<<"$marker")
+	if [[ $cpus == "$GUEST_CPUS" ]]; then
+		pass "$p.cpus ($cpus online)"
+	else
+		fail "$p.cpus: expected $GUEST_CPUS online, marker says '${cpus:-nothing}'"
+	fi
+
+	gic=$(sed -n 's/.* gic=\(.*\)$/\1/p' <<<"$marker")
+	if [[ $want_gic == v3 ]]; then
+		if [[ $gic == GICv3 ]] && grep -q "cannot emulate a GICv2" <<<"$stderr"; then
+			pass "$p.gic_fallback (VGICv2 refused, guest runs on $gic)"
+		else
+			fail "$p.gic_fallback: guest GIC '${gic:-?}', vmm said: $(grep -m1 GIC <<<"$stderr" || echo nothing)"
+		fi
+	else
+		if [[ -n $gic && $gic != GICv3 ]]; then
+			pass "$p.gic (guest runs on a GICv2: $gic)"
+		else
+			fail "$p.gic: expected a GICv2 in the guest, got '${gic:-?}'"
+		fi
+	fi
+
+	if grep -q 'VMM-GUEST-HVC-OK' <<<"$stdout"; then
+		pass "$p.virtio_console"
+	else
+		fail "$p.virtio_console: no VMM-GUEST-HVC-OK on vmm's stdout (hvc0)"
+	fi
+
+	check_disk "$p"
+	check_net "$p" "$serial"
+	check_dtb "$p" "$want_gic"
+
+	status=$(sed -n 's/^E2E-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
+	if [[ $status == 0 ]]; then
+		pass "$p.vmm_exit_status (0)"
+	elif [[ -n $status ]]; then
+		fail "$p.vmm_exit_status: got $status$([[ $status == 124 || $status == 143 ]] && echo " (killed by the $VMM_TIMEOUT s timeout?)")"
+	else
+		fail "$p.vmm_exit_status: $why"
+	fi
+}
+
+# The disk image as the host saw it after vmm exited: the guest's file
+# must be in it.
+check_disk() {
+	local p=$1 img=$WORK/$1-disk-after.img content
+	if ! has_section disk || ! section disk | base64 -d 2>/dev/null | gzip -dc >"$img" 2>/dev/null; then
+		fail "$p.disk: no readable disk image dump on the console"
+		return
+	fi
+	content=$(debugfs -R "cat /$DISK_FILE" "$img" 2>/dev/null || true)
+	if [[ $content == "written by the aarch64 guest: aarch64"* ]]; then
+		pass "$p.disk (/$DISK_FILE: $content)"
+	else
+		fail "$p.disk: /$DISK_FILE not in the image afterwards (debugfs: '${content:0:80}')"
+	fi
+}
+
+# virtio-net: the MAC vmm was given, and pings to the host's end of the TAP.
+check_net() {
+	local p=$1 serial=$2 mac ping
+	mac=$(sed -n 's/^VMM-GUEST-NET-MAC //p' <<<"$serial" | head -n1)
+	ping=$(sed -n 's/^VMM-GUEST-NET-PING //p' <<<"$serial" | head -n1)
+	if [[ $mac == "$GUEST_MAC" && $ping == *"3 packets received"* ]]; then
+		pass "$p.net (eth0 $mac: $ping)"
+	else
+		fail "$p.net: eth0 MAC '${mac:-?}', ping '${ping:-no result}'"
+	fi
+}
+
+# The device tree vmm gave the guest (--dump-dtb): dtc reads it, and it
+# has both CPUs, the GIC the host could emulate, the disk, NIC and console.
+check_dtb() {
+	local p=$1 want_gic=$2 dtb=$WORK/$1-guest.dtb dts=$WORK/$1-guest.dts compat
+	if ! has_section dtb || ! section dtb | base64 -d >"$dtb" 2>/dev/null ||
+	   ! dtc -q -I dtb -O dts -o "$dts" "$dtb" 2>/dev/null; then
+		fail "$p.dtb: no device tree dump that dtc can read"
+		return
+	fi
+	[[ $want_gic == v3 ]] && compat=arm,gic-v3 || compat=arm,cortex-a15-gic
+	if grep -q "cpu@0 {" "$dts" && grep -q "cpu@1 {" "$dts" &&
+	   grep -q "compatible = \"$compat\"" "$dts" &&
+	   [[ $(grep -c 'compatible = "virtio,mmio"' "$dts") == 3 ]]; then
+		pass "$p.dtb (2 cpus, $compat, 3 virtio-mmio devices)"
+	else
+		fail "$p.dtb: unexpected device tree (see $dts with --keep)"
+	fi
+}
+
+run_profile() {
+	local p=$1 cpu gic kernel page want_gic guest_kernel
+	case $p in
+	pi4) cpu=cortex-a72 gic=2 kernel=${HOST_KERNEL_4K:-} page=4 want_gic=v2 guest_kernel=$GUEST_IMAGE ;;
+	pi5) cpu=cortex-a76 gic=2 kernel=${HOST_KERNEL_16K:-} page=16 want_gic=v2 guest_kernel=$GUEST_IMAGE.gz ;;
+	gicv3) cpu=cortex-a72 gic=3 kernel=${HOST_KERNEL_4K:-} page=4 want_gic=v3 guest_kernel=$GUEST_IMAGE ;;
+	esac
+	if [[ -z $kernel ]]; then
+		echo "SKIP: e2e-arm64.$p: cannot fetch the host kernel for this profile"
+		return
+	fi
+	make_disk "$WORK/$p-disk.img"
+	local initrd=$WORK/$p-host-initramfs.gz
+	"$REPO/scripts/build-initramfs" --arch aarch64 --init "$WORK/host-init" \
+		--add "$VMM=/vmm" \
+		--add "$guest_kernel=/guest/kernel" \
+		--add "$GUEST_INITRD=/guest/initrd.gz" \
+		--add "$WORK/$p-disk.img=/guest/disk.img" \
+		--add "$(dirname "$kernel")/tun.ko=/lib/modules/tun.ko" \
+		"$initrd" >/dev/null 2>"$WORK/initramfs.err" ||
+		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs --arch aarch64 (host) failed"; }
+	CONSOLE=$WORK/$p-console.log
+	run_host "$cpu" "$gic" "$kernel" "$initrd"
+	HOST_SECS[$p]=$HOST_SECONDS
+	check_results "$p" "$page" "$want_gic"
+}
+
+main() {
+	parse_args "$@"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmm-e2e-aarch64.XXXXXX")
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	declare -gA BOOT_MS=() BOOT_RUN_MS=() HOST_SECS=()
+
+	ensure_packages qemu-system-arm busybox-static cpio e2fsprogs device-tree-compiler
+	command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 not found"
+	ensure_arm64_arch
+	((BUILD_VMM == 0)) || build_vmm
+	check_vmm
+	ensure_host_kernels
+	build_images
+
+	local p
+	for p in $PROFILES; do
+		run_profile "$p"
+	done
+	((RAN)) || skip "no profile could run (host kernels or /dev/kvm unavailable)"
+
+	for p in $PROFILES; do
+		[[ -n ${HOST_SECS[$p]:-} ]] || continue
+		echo "TIME: $p: boot timer ${BOOT_MS[$p]:-?} ms since vmm start, ${BOOT_RUN_MS[$p]:-?} ms since first KVM_RUN; emulated host run ${HOST_SECS[$p]} s"
+	done
+	echo "TIME: guest kernel build/cache: $KERNEL_SECONDS s; total: $((SECONDS - T0)) s"
+	return "$FAILED"
+}
+
+main "$@"
