@@ -10,9 +10,14 @@ int kvm_ioctl_quiet(int fd, unsigned long req, void *arg)
 {
 	int ret;
 
+	/*
+	 * Only EINTR is retried: some ioctls answer EAGAIN until something
+	 * else has happened (arm64's KVM_IRQFD before the VGIC is ready), and
+	 * retrying those would spin forever.
+	 */
 	do
 		ret = ioctl(fd, req, arg);
-	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	while (ret < 0 && errno == EINTR);
 	return ret < 0 ? -errno : ret;
 }
 
