@@ -41,7 +41,8 @@ static int open_kvm(struct vm *vm)
 		if (err == -ENOENT)
 			error("/dev/kvm does not exist: this host has no KVM "
 			      "(enable virtualization in the firmware and load "
-			      "kvm_intel or kvm_amd)");
+			      "kvm_intel or kvm_amd; on arm64, a kernel with "
+			      "CONFIG_KVM booted at EL2)");
 		else if (err == -EACCES || err == -EPERM)
 			error("/dev/kvm: permission denied (run as root or add "
 			      "your user to the 'kvm' group)");
