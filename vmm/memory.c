@@ -91,3 +91,28 @@ int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src,
 	memcpy(p, src, len);
 	return 0;
 }
+
+int gpa_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uint8_t *p;
+	uintptr_t start, end;
+
+	if (len == 0)
+		return 0;
+	p = gpa_ptr(m, gpa, len);
+	if (!p)
+		return -EFAULT;
+	start = ((uintptr_t)p + page - 1) & ~(page - 1);
+	end = ((uintptr_t)p + len) & ~(page - 1);
+	if (start >= end) {
+		memset(p, 0, len);
+		return 0;
+	}
+	/* the partial pages at each end by hand, the whole ones dropped */
+	memset(p, 0, start - (uintptr_t)p);
+	memset((void *)end, 0, (uintptr_t)p + len - end);
+	if (madvise((void *)start, end - start, MADV_DONTNEED) < 0)
+		memset((void *)start, 0, end - start);
+	return 0;
+}

@@ -47,6 +47,14 @@ int gpa_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len)
 int gpa_write(const struct guest_mem *m, uint64_t gpa, const void *src,
 	      uint64_t len) __attribute__((warn_unused_result));
 
+/*
+ * Zero [gpa, gpa + len) without touching whole pages: they are dropped
+ * (MADV_DONTNEED) and read back as zeros, so a large .bss costs neither
+ * time nor resident memory. An empty range is fine. 0 or -EFAULT.
+ */
+int gpa_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+	__attribute__((warn_unused_result));
+
 /* Does [gpa, gpa + len) lie wholly inside guest RAM (one region)? */
 static inline int gpa_range_ok(const struct guest_mem *m, uint64_t gpa,
 			       uint64_t len)

@@ -179,7 +179,8 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t size,
 				    "ELF segment %u at 0x%" PRIx64 " (%" PRIu64 " bytes) is outside guest memory",
 				    i, (uint64_t)ph.p_paddr, (uint64_t)ph.p_memsz);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (gpa_zero(m, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz))
+			return fail(err, errlen, -EFAULT, "cannot clear ELF segment %u", i);
 		if (ph.p_paddr + ph.p_memsz > end)
 			end = ph.p_paddr + ph.p_memsz;
 		loaded++;
