@@ -52,7 +52,7 @@ static unsigned int bits_for(unsigned int n)
  * vCPU index; the hypervisor bit set so guests use paravirtual clocks.
  */
 static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
-			unsigned int ncpus)
+			unsigned int ncpus, bool tsc_deadline)
 {
 	unsigned int core_bits = bits_for(ncpus);
 
@@ -64,6 +64,13 @@ static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
 			e->ebx = (e->ebx & 0x0000ffff) | (id << 24) |
 				 ((ncpus > 1 ? ncpus : 1) << 16);
 			e->ecx |= 1U << 31; /* running on a hypervisor */
+			/*
+			 * KVM emulates the LAPIC's TSC-deadline mode but leaves
+			 * the bit to userspace; without it Linux checks the LAPIC
+			 * timer against the PIT, which is slow.
+			 */
+			if (tsc_deadline)
+				e->ecx |= 1U << 24;
 			if (ncpus > 1)
 				e->edx |= 1U << 28; /* HTT: multi-core package */
 			break;
@@ -112,7 +119,8 @@ static int set_cpuid(struct vcpu *v)
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, xa->cpuid, sz);
-	patch_cpuid(c, v->id, v->vm->cfg.cpus);
+	patch_cpuid(c, v->id, v->vm->cfg.cpus,
+		    kvm_check_cap(v->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return ret < 0 ? ret : 0;
