@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: MIT
+"""The rows: what each runtime runs, and how one run is measured."""
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+
+from . import proc
+
+TINY_MARKER = "TESTGUEST PASS hello"
+LINUX_MARKER = "VMM-GUEST-INIT-OK"
+CONTAINER_MARKER = "marker"
+# test=counter prints "testguest: x86-64, scenario counter" first, then a
+# "counter N" line every 100 ms.
+COUNTER_FIRST = "scenario counter"
+COUNTER_SETTLED = "counter 1\n"
+
+QEMU_MICROVM = "microvm,x-option-roms=off,rtc=off,isa-serial=on"
+
+EMULATED = "emulated host (QEMU TCG + SVM), not hardware"
+
+# id -> static description. section "tiny" rows are compared with vm-tiny,
+# "linux" rows with vm-linux.
+ROWS = {
+    "vm-tiny": {"label": "vmm, tiny guest", "section": "tiny", "kind": "vm"},
+    "qemu-tiny": {"label": "QEMU microvm, tiny guest", "section": "tiny", "kind": "vm"},
+    "crun": {"label": "crun run (busybox echo)", "section": "tiny", "kind": "container"},
+    "runc": {"label": "runc run (busybox echo)", "section": "tiny", "kind": "container"},
+    "unshare": {"label": "unshare -fpmnui + chroot (echo)", "section": "tiny",
+                "kind": "container"},
+    "fork-exec": {"label": "fork+exec busybox echo (floor)", "section": "tiny",
+                  "kind": "container"},
+    "vm-linux": {"label": "vmm, Linux (vmlinux, PVH)", "section": "linux", "kind": "vm"},
+    "vm-linux-bzimage": {"label": "vmm, Linux (bzImage)", "section": "linux", "kind": "vm"},
+    "qemu-linux": {"label": "QEMU microvm, Linux (vmlinux, PVH)", "section": "linux",
+                   "kind": "vm"},
+}
+ROW_ORDER = list(ROWS)
+LOCAL_TINY = ["vm-tiny", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
+LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"]
+DENSITY_KINDS = ["vm-tiny", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
+ALIASES = {
+    "all": ROW_ORDER,
+    "vm": ["vm-tiny", "vm-linux", "vm-linux-bzimage"],
+    "vmm": ["vm-tiny", "vm-linux", "vm-linux-bzimage"],
+    "qemu": ["qemu-tiny", "qemu-linux"],
+    "tiny": ["vm-tiny", "qemu-tiny"],
+    "linux": LINUX_ROWS,
+    "containers": ["crun", "runc", "unshare", "fork-exec"],
+}
+
+
+def resolve_only(spec):
+    """The row ids a --only list names (ids or aliases); ValueError if an
+    entry is unknown."""
+    if not spec:
+        return list(ROW_ORDER)
+    want = set()
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item in ROWS:
+            want.add(item)
+        elif item in ALIASES:
+            want.update(ALIASES[item])
+        else:
+            raise ValueError("unknown row %r (rows: %s; groups: %s)" % (
+                item, ", ".join(ROW_ORDER), ", ".join(sorted(ALIASES))))
+    return [r for r in ROW_ORDER if r in want]
+
+
+def base_of(row_id):
+    return "vm-linux" if ROWS[row_id]["section"] == "linux" else "vm-tiny"
+
+
+# ---- commands -------------------------------------------------------------
+
+def vmm_cmd(vmm, kernel, cmdline, mem, initrd=None, metrics=None, cpus=None):
+    cmd = [vmm, "run", "-k", kernel]
+    if initrd:
+        cmd += ["-i", initrd]
+    cmd += ["-p", cmdline, "-m", mem]
+    if cpus:
+        cmd += ["-c", str(cpus)]
+    cmd += ["--console", "stdio"]
+    if metrics:
+        cmd += ["--metrics-path", metrics]
+    return cmd
+
+
+def qemu_cmd(qemu, kernel, cmdline, mem, initrd=None, cpu=None, smp=None):
+    cmd = [qemu, "-M", QEMU_MICROVM, "-accel", "kvm"]
+    if cpu:
+        cmd += ["-cpu", cpu]
+    if smp:
+        cmd += ["-smp", str(smp)]
+    cmd += ["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
+            "-m", mem, "-kernel", kernel]
+    if initrd:
+        cmd += ["-initrd", initrd]
+    cmd += ["-append", cmdline, "-no-reboot"]
+    return cmd
+
+
+class Containers:
+    """A busybox-static root file system and OCI bundles made from it."""
+
+    def __init__(self, work, busybox="/bin/busybox"):
+        self.work = work
+        self.rootfs = os.path.join(work, "rootfs")
+        for d in ("bin", "proc", "dev", "sys", "tmp", "etc"):
+            os.makedirs(os.path.join(self.rootfs, d), exist_ok=True)
+        shutil.copy2(busybox, os.path.join(self.rootfs, "bin/busybox"))
+        for applet in ("sh", "echo", "true", "sleep", "cat"):
+            os.symlink("busybox", os.path.join(self.rootfs, "bin", applet))
+        self.busybox = os.path.join(self.rootfs, "bin/busybox")
+        self.bundles = {}
+
+    def bundle(self, name, args, spec_tool):
+        """An OCI bundle running args; config.json from `<spec_tool> spec`
+        with terminal=false and the shared read-only rootfs."""
+        if name in self.bundles:
+            return self.bundles[name]
+        path = os.path.join(self.work, "bundle-" + name)
+        os.makedirs(path, exist_ok=True)
+        res = subprocess.run([spec_tool, "spec"], cwd=path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        if res.returncode != 0:
+            raise proc.BenchError("%s spec failed: %s" % (spec_tool, res.stdout.decode()[-200:]))
+        cfg_path = os.path.join(path, "config.json")
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = list(args)
+        cfg["root"] = {"path": self.rootfs, "readonly": True}
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f, indent=1)
+        self.bundles[name] = path
+        return path
+
+    VARIANTS = {
+        # start, print the marker, exit
+        "echo": ["/bin/busybox", "echo", CONTAINER_MARKER],
+        # start, print the marker, stay until stdin closes (density)
+        "wait": ["/bin/busybox", "sh", "-c", "echo %s; read x" % CONTAINER_MARKER],
+    }
+
+    def cmd(self, row, variant, ident, spec_tool):
+        """The command line that runs a variant in the row's kind of container."""
+        args = self.VARIANTS[variant]
+        if row in ("crun", "runc"):
+            bundle = self.bundle(variant, args, spec_tool)
+            return [row, "run", "--bundle", bundle, ident]
+        if row == "unshare":
+            return ["unshare", "-fpmnui", "--mount-proc=" + os.path.join(self.rootfs, "proc"),
+                    "chroot", self.rootfs] + args
+        if row == "fork-exec":
+            return [self.busybox] + args[1:]
+        raise ValueError(row)
+
+
+# ---- one measured run -----------------------------------------------------
+
+class RunFailed(Exception):
+    pass
+
+
+def _tail(path, n=2):
+    try:
+        with open(path, errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+        return " | ".join(lines[-n:])
+    except OSError:
+        return ""
+
+
+def _last_json_line(path):
+    try:
+        with open(path) as f:
+            lines = [line for line in f if line.strip()]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return None
+
+
+def figures(res, t0_trace_ns=None, metrics=None):
+    """The per-run figures (ms, MiB) from a RESULT, a trace time, metrics."""
+    run = {
+        "marker": proc.ns_to_ms(res.get("marker_ns")),
+        "exit": proc.ns_to_ms(res.get("exit_ns")),
+        "first_byte": proc.ns_to_ms(res.get("first_byte_ns")),
+        "cpu": (res.get("utime_us", 0) + res.get("stime_us", 0)) / 1000.0,
+        "peak_rss": res.get("maxrss_kib", 0) / 1024.0,
+    }
+    if t0_trace_ns is not None:
+        run["first_kvm_run"] = (t0_trace_ns - res["t0_ns"]) / 1e6
+    if metrics:
+        tl = metrics.get("boot_timeline", {})
+        if tl.get("boot_timer_us") is not None:
+            run["boot_timer"] = tl["boot_timer_us"] / 1000.0
+        if tl.get("first_kvm_run_us") is not None:
+            run["main_first_kvm_run"] = tl["first_kvm_run_us"] / 1000.0
+    return run
+
+
+def check(res, marker, what, err_path=None, log_path=None):
+    """RunFailed with a one-line reason unless the run exited 0 after the marker."""
+    why = None
+    if res.get("timeout"):
+        why = "timed out"
+    elif res.get("signal"):
+        why = "killed by signal %d" % res["signal"]
+    elif res.get("status") != 0:
+        why = "exit status %d" % res.get("status")
+    elif marker and res.get("marker_ns", -1) < 0:
+        why = "no %r in its output" % marker
+    if why:
+        detail = _tail(err_path) if err_path else ""
+        if not detail and log_path:
+            detail = _tail(log_path)
+        raise RunFailed("%s%s" % (why, (": " + detail) if detail else ""))
+
+
+class Local:
+    """Runs rows on this machine, one process at a time."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.n = 0
+
+    def run(self, row):
+        ctx = self.ctx
+        self.n += 1
+        err = os.path.join(ctx.work, "last.err")
+        log = os.path.join(ctx.work, "last.out")
+        metrics = None
+        marker = CONTAINER_MARKER
+        timeout = ctx.args.timeout
+        if row == "vm-tiny":
+            metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
+            argv = vmm_cmd(ctx.vmm, ctx.testguest, "test=hello", ctx.args.mem, metrics=metrics)
+            marker = TINY_MARKER
+        elif row == "qemu-tiny":
+            argv = qemu_cmd(ctx.qemu, ctx.testguest, "test=hello", ctx.args.mem,
+                            cpu=ctx.qemu_cpu)
+            marker = TINY_MARKER
+        elif row in ("vm-linux", "vm-linux-bzimage"):
+            metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
+            kernel = ctx.vmlinux if row == "vm-linux" else ctx.bzimage
+            argv = vmm_cmd(ctx.vmm, kernel, ctx.args.linux_cmdline, ctx.args.linux_mem,
+                           initrd=ctx.guest_initrd, metrics=metrics, cpus=1)
+            marker = LINUX_MARKER
+            timeout = ctx.args.linux_timeout
+        elif row == "qemu-linux":
+            argv = qemu_cmd(ctx.qemu, ctx.vmlinux, ctx.args.linux_cmdline, ctx.args.linux_mem,
+                            initrd=ctx.guest_initrd, cpu="host", smp=1)
+            marker = LINUX_MARKER
+            timeout = ctx.args.linux_timeout
+        else:
+            ident = "bench-boot-%d-%d" % (os.getpid(), self.n)
+            argv = ctx.containers.cmd(row, "echo", ident, ctx.spec_tool)
+        if ctx.tracer and ROWS[row]["kind"] == "vm":
+            ctx.tracer.clear()
+        res = proc.run_timed(ctx.bench_run, argv, marker=marker, timeout=timeout,
+                             log_path=log, err_path=err)
+        check(res, marker, ROWS[row]["label"], err, log)
+        first_run = None
+        if ctx.tracer and ROWS[row]["kind"] == "vm":
+            first_run = ctx.tracer.first_kvm_run_ns(res["pid"])
+        m = None
+        if metrics:
+            m = _last_json_line(metrics)
+            try:
+                os.unlink(metrics)
+            except OSError:
+                pass
+        return figures(res, first_run, m)
+
+
+# ---- several instances at once --------------------------------------------
+
+class Instance:
+    def __init__(self, popen):
+        self.p = popen
+        self.buf = b""
+        self.marker_ns = None
+        self.pid = None
+        self.result = None
+
+
+def _read_lines(inst):
+    """Consume what inst's bench-run printed; False at EOF."""
+    data = os.read(inst.p.stdout.fileno(), 65536)
+    if not data:
+        return False
+    inst.buf += data
+    while b"\n" in inst.buf:
+        line, inst.buf = inst.buf.split(b"\n", 1)
+        text = line.decode(errors="replace")
+        if text.startswith("MARKER "):
+            parts = text.split()
+            inst.marker_ns = int(parts[1])
+            inst.pid = int(parts[2])
+        elif text.startswith("RESULT "):
+            inst.result = proc.parse_result(text)
+    return True
+
+
+def start_group(bench_run, argvs, marker, timeout, stdin_pipe, err_dir):
+    """Start one bench-run per argv (back to back); return the Instances."""
+    out = []
+    for i, argv in enumerate(argvs):
+        cmd = [bench_run, "-M", "-m", marker, "-t", str(timeout),
+               "-e", os.path.join(err_dir, "inst-%d.err" % i), "--"] + list(argv)
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out.append(Instance(p))
+    return out
+
+
+def wait_markers(instances, deadline):
+    """Read the instances' output until each has shown its marker or ended."""
+    pending = {i.p.stdout.fileno(): i for i in instances}
+    while pending and time.monotonic() < deadline:
+        want = [fd for fd, i in pending.items() if i.marker_ns is None and i.result is None]
+        if not want:
+            break
+        r, _, _ = select.select(want, [], [], max(0.0, min(0.5, deadline - time.monotonic())))
+        for fd in r:
+            inst = pending[fd]
+            if not _read_lines(inst):
+                del pending[fd]
+
+
+def stop_group(instances, how, grace=20.0):
+    """End the instances (close stdin or SIGTERM) and collect the results."""
+    for inst in instances:
+        try:
+            if how == "stdin":
+                inst.p.stdin.close()
+            else:
+                inst.p.send_signal(signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+    deadline = time.monotonic() + grace
+    for inst in instances:
+        while inst.result is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([inst.p.stdout.fileno()], [], [], left)
+            if r and not _read_lines(inst):
+                break
+        if inst.result is None:
+            try:
+                inst.p.kill()
+            except OSError:
+                pass
+        try:
+            inst.p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        inst.p.stdout.close()
+
+
+def group_pss_kib(instances):
+    """Sum of PSS over every process below each instance's bench-run (the
+    measured program and its children; bench-run itself is left out)."""
+    table = proc.process_table()
+    total, per = 0, []
+    for inst in instances:
+        s = 0
+        for pid in proc.descendants(inst.p.pid, table):
+            v = proc.pss_kib(pid)
+            if v:
+                s += v
+        per.append(s)
+        total += s
+    return total, per
