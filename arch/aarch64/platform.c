@@ -144,43 +144,6 @@ int arch_create_devices(struct vm *vm)
 	return 0;
 }
 
-/* Map a whole file read-only. Errors name the file. */
-static int map_file(const char *what, const char *path, uint8_t **data,
-		    size_t *size)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
-	void *p;
-
-	if (fd < 0) {
-		err = -errno;
-		error("%s %s: %s", what, path, strerror(-err));
-		return err;
-	}
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		close(fd);
-		error("%s %s: %s", what, path, strerror(-err));
-		return err;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		close(fd);
-		error("%s %s: %s", what, path,
-		      S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
-		return -EINVAL;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	err = -errno;
-	close(fd);
-	if (p == MAP_FAILED) {
-		error("%s %s: %s", what, path, strerror(-err));
-		return err;
-	}
-	*data = p;
-	*size = (size_t)st.st_size;
-	return 0;
-}
-
 int arch_load_kernel(struct vm *vm)
 {
 	struct arm64_vm *a = vm->arch;
@@ -190,14 +153,14 @@ int arch_load_kernel(struct vm *vm)
 	int ret;
 
 	if (vm->cfg.initrd[0] &&
-	    (ret = map_file("initrd", vm->cfg.initrd, &initrd, &initrd_size)))
+	    (ret = vm_map_file("initrd", vm->cfg.initrd, &initrd, &initrd_size)))
 		return ret;
-	ret = map_file("kernel", vm->cfg.kernel, &img, &size);
+	ret = vm_map_file("kernel", vm->cfg.kernel, &img, &size);
 	if (ret)
 		goto out;
 	ret = arm64_load_kernel(&vm->mem, img, size, initrd_size, &a->boot,
 				err, sizeof(err));
-	munmap(img, size);
+	vm_unmap_file(img, size);
 	if (ret) {
 		error("kernel %s: %s", vm->cfg.kernel, err);
 		goto out;
@@ -216,7 +179,7 @@ int arch_load_kernel(struct vm *vm)
 	      a->boot.initrd_addr, a->boot.fdt_addr);
 out:
 	if (initrd)
-		munmap(initrd, initrd_size);
+		vm_unmap_file(initrd, initrd_size);
 	return ret;
 }
 
