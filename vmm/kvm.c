@@ -36,3 +36,11 @@ int kvm_check_cap(int fd, long cap)
 
 	return ret < 0 ? 0 : ret;
 }
+
+int kvm_need_cap_named(int fd, long cap, const char *name)
+{
+	if (kvm_check_cap(fd, cap))
+		return 0;
+	error("KVM capability %s is missing on this host", name);
+	return -ENOTSUP;
+}

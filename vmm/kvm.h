@@ -18,4 +18,8 @@ int kvm_ioctl_quiet(int fd, unsigned long req, void *arg);
 /* KVM_CHECK_EXTENSION on the system or VM fd; 0 when absent. */
 int kvm_check_cap(int fd, long cap);
 
+/* 0 if the capability is there, else one error line naming it and -ENOTSUP. */
+int kvm_need_cap_named(int fd, long cap, const char *name);
+#define kvm_need_cap(fd, cap) kvm_need_cap_named((fd), (cap), #cap)
+
 #endif

@@ -254,6 +254,9 @@ const char *exit_reason_str(uint32_t reason);
 
 /* util.c */
 uint64_t monotonic_ns(void);
+/* Format one line into err (for pure code that reports to its caller); returns ret. */
+int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /*
  * Map a whole input file (kernel, initrd) read-only. Refuses what is not
  * a non-empty regular file; every error is one line naming what and path.

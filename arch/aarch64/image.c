@@ -16,6 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "../../vmm/vmm.h"
 #include "arm64.h"
 
 #define MIB ((uint64_t)1 << 20)
@@ -30,17 +31,6 @@
 #define FLAG_PAGE_SIZE_SHIFT 1
 #define FLAG_PAGE_SIZE_MASK  3ULL
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -69,14 +59,14 @@ int arm64_parse_image(const uint8_t *img, size_t size, struct arm64_image *h,
 
 	memset(h, 0, sizeof(*h));
 	if (size >= 4 && !memcmp(img, "\177ELF", 4))
-		return fail(err, errlen, -ENOEXEC,
+		return seterr(err, errlen, -ENOEXEC,
 			    "an ELF file, not an arm64 Image: boot "
 			    "arch/arm64/boot/Image or Image.gz instead of vmlinux");
 	if (size < ARM64_IMAGE_HDR_SIZE)
-		return fail(err, errlen, -ENOEXEC,
+		return seterr(err, errlen, -ENOEXEC,
 			    "too short for an arm64 Image (%zu bytes)", size);
 	if (le32(img + HDR_MAGIC) != ARM64_IMAGE_MAGIC)
-		return fail(err, errlen, -ENOEXEC,
+		return seterr(err, errlen, -ENOEXEC,
 			    "not an arm64 Image (no \"ARM\\x64\" magic at offset 0x38)");
 	h->text_offset = le64(img + HDR_TEXT_OFFSET);
 	h->image_size = le64(img + HDR_IMAGE_SIZE);
@@ -85,14 +75,14 @@ int arm64_parse_image(const uint8_t *img, size_t size, struct arm64_image *h,
 	if (h->image_size == 0)
 		h->flags = 0;
 	if (h->flags & FLAG_BE)
-		return fail(err, errlen, -ENOTSUP,
+		return seterr(err, errlen, -ENOTSUP,
 			    "a big-endian kernel: vmm boots little-endian kernels only");
 	if (h->text_offset % 4096)
-		return fail(err, errlen, -EINVAL,
+		return seterr(err, errlen, -EINVAL,
 			    "corrupt header: text_offset 0x%" PRIx64 " is not 4 KiB aligned",
 			    h->text_offset);
 	if (h->text_offset >= ARM64_KERNEL_ALIGN)
-		return fail(err, errlen, -EINVAL,
+		return seterr(err, errlen, -EINVAL,
 			    "corrupt header: text_offset 0x%" PRIx64 " is beyond 2 MiB",
 			    h->text_offset);
 	h->page_size = page_sizes[(h->flags >> FLAG_PAGE_SIZE_SHIFT) &
@@ -118,7 +108,7 @@ int arm64_gunzip(const uint8_t *in, size_t in_len, uint8_t *out,
 	memset(&zs, 0, sizeof(zs));
 	/* 16 + MAX_WBITS: a gzip wrapper, nothing else */
 	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-		return fail(err, errlen, -ENOMEM, "cannot initialise zlib");
+		return seterr(err, errlen, -ENOMEM, "cannot initialise zlib");
 	for (;;) {
 		size_t in_chunk = in_len - in_off, out_chunk = out_max - out_off;
 		uint8_t spare;
@@ -142,7 +132,7 @@ int arm64_gunzip(const uint8_t *in, size_t in_len, uint8_t *out,
 		if (out_chunk) {
 			out_off += out_chunk - zs.avail_out;
 		} else if (zs.avail_out == 0) {
-			ret = fail(err, errlen, -EFBIG,
+			ret = seterr(err, errlen, -EFBIG,
 				   "inflates to more than %zu bytes", out_max);
 			break;
 		}
@@ -152,17 +142,17 @@ int arm64_gunzip(const uint8_t *in, size_t in_len, uint8_t *out,
 			break;
 		}
 		if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT) {
-			ret = fail(err, errlen, -EINVAL, "corrupt gzip data (%s)",
+			ret = seterr(err, errlen, -EINVAL, "corrupt gzip data (%s)",
 				   zs.msg ? zs.msg : "bad stream");
 			break;
 		}
 		if (zr == Z_MEM_ERROR) {
-			ret = fail(err, errlen, -ENOMEM, "zlib: out of memory");
+			ret = seterr(err, errlen, -ENOMEM, "zlib: out of memory");
 			break;
 		}
 		/* Z_OK or Z_BUF_ERROR: no progress possible without input? */
 		if (in_off == in_len && zs.avail_out != 0) {
-			ret = fail(err, errlen, -EINVAL,
+			ret = seterr(err, errlen, -EINVAL,
 				   "truncated gzip data (the stream ends after "
 				   "%zu bytes of output)", out_off);
 			break;
@@ -185,18 +175,18 @@ int arm64_load_kernel(const struct guest_mem *m, const uint8_t *img,
 
 	memset(b, 0, sizeof(*b));
 	if (m->nr_regions == 0 || base % ARM64_KERNEL_ALIGN)
-		return fail(err, errlen, -EINVAL,
+		return seterr(err, errlen, -EINVAL,
 			    "RAM does not start on a 2 MiB boundary");
 	end = base + r->size;
 	if (r->size < 2 * ARM64_FDT_MAX_SIZE)
-		return fail(err, errlen, -E2BIG, "guest memory is too small");
+		return seterr(err, errlen, -E2BIG, "guest memory is too small");
 
 	/* the top of RAM: device tree, then the initrd below it */
 	b->fdt_addr = (end - ARM64_FDT_MAX_SIZE) & ~(ARM64_KERNEL_ALIGN - 1);
 	limit = b->fdt_addr;
 	if (initrd_size) {
 		if (initrd_size > limit - base)
-			return fail(err, errlen, -E2BIG,
+			return seterr(err, errlen, -E2BIG,
 				    "the initrd (%" PRIu64 " MiB) does not fit in "
 				    "guest memory: give the guest more --mem",
 				    mib_up(initrd_size));
@@ -210,19 +200,19 @@ int arm64_load_kernel(const struct guest_mem *m, const uint8_t *img,
 		/* inflate at the base, read text_offset, then slide up */
 		dst = gpa_ptr(m, base, avail);
 		if (!dst)
-			return fail(err, errlen, -E2BIG, "no room for the kernel");
+			return seterr(err, errlen, -E2BIG, "no room for the kernel");
 		ret = arm64_gunzip(img, size, dst, avail, &len, why, sizeof(why));
 		if (ret == -EFBIG)
-			return fail(err, errlen, ret,
+			return seterr(err, errlen, ret,
 				    "Image.gz inflates to more than the %" PRIu64
 				    " MiB of guest memory left for the kernel "
 				    "below the initrd and device tree: give the "
 				    "guest more --mem", avail / MIB);
 		if (ret)
-			return fail(err, errlen, ret, "Image.gz: %s", why);
+			return seterr(err, errlen, ret, "Image.gz: %s", why);
 		ret = arm64_parse_image(dst, len, &b->image, why, sizeof(why));
 		if (ret)
-			return fail(err, errlen, ret, "inside the gzip data: %s", why);
+			return seterr(err, errlen, ret, "inside the gzip data: %s", why);
 		b->compressed = true;
 	} else {
 		ret = arm64_parse_image(img, size, &b->image, err, errlen);
@@ -232,7 +222,7 @@ int arm64_load_kernel(const struct guest_mem *m, const uint8_t *img,
 
 	need = b->image.image_size > len ? b->image.image_size : len;
 	if (b->image.text_offset + need > avail)
-		return fail(err, errlen, -E2BIG,
+		return seterr(err, errlen, -E2BIG,
 			    "the kernel needs %" PRIu64 " MiB from the start of "
 			    "RAM, but only %" PRIu64 " MiB are left below the "
 			    "initrd and device tree: give the guest more --mem",
@@ -245,7 +235,7 @@ int arm64_load_kernel(const struct guest_mem *m, const uint8_t *img,
 	} else {
 		dst = gpa_ptr(m, b->kernel_addr, len);
 		if (!dst)
-			return fail(err, errlen, -E2BIG, "no room for the kernel");
+			return seterr(err, errlen, -E2BIG, "no room for the kernel");
 		memcpy(dst, img, len);
 	}
 	return 0;

@@ -61,14 +61,6 @@ int arch_ram_ranges(const struct vm_config *cfg,
 	return 0;
 }
 
-static int need_cap(struct vm *vm, long cap, const char *name)
-{
-	if (kvm_check_cap(vm->kvm_fd, cap))
-		return 0;
-	error("KVM capability %s is missing on this host", name);
-	return -ENOTSUP;
-}
-
 int arch_vm_init(struct vm *vm)
 {
 	struct arm64_vm *a = calloc(1, sizeof(*a));
@@ -78,9 +70,9 @@ int arch_vm_init(struct vm *vm)
 		return -ENOMEM;
 	a->gic_fd = -1;
 	vm->arch = a;
-	if ((ret = need_cap(vm, KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2")) ||
-	    (ret = need_cap(vm, KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL")) ||
-	    (ret = need_cap(vm, KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG")))
+	if ((ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_ARM_PSCI_0_2)) ||
+	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_DEVICE_CTRL)) ||
+	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_ONE_REG)))
 		return ret;
 	ret = kvm_ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &a->target);
 	if (ret < 0)

@@ -13,22 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../vmm/vmm.h"
 #include "x86.h"
 
 #define PAGE_SIZE 4096ULL
 #define MIB (1ULL << 20)
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 /* End of low RAM: the end of the region that starts at 0. */
 static uint64_t low_ram_end(const struct guest_mem *m)
@@ -49,19 +39,19 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img,
 
 	version = get_le16(img + HDR_VERSION);
 	if (version < 0x020c)
-		return fail(err, errlen, -ENOTSUP,
+		return seterr(err, errlen, -ENOTSUP,
 			    "boot protocol %u.%02u is too old (2.12 or later needed)",
 			    version >> 8, version & 0xff);
 	if (!(img[HDR_XLOADFLAGS] & XLF_KERNEL_64))
-		return fail(err, errlen, -ENOTSUP,
+		return seterr(err, errlen, -ENOTSUP,
 			    "not a 64-bit kernel (no 64-bit entry point)");
 	if (!(img[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH))
-		return fail(err, errlen, -ENOTSUP,
+		return seterr(err, errlen, -ENOTSUP,
 			    "a zImage (loaded low) is not supported");
 	setup_sects = img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
 	setup_size = (uint64_t)(setup_sects + 1) * 512;
 	if (setup_size >= size)
-		return fail(err, errlen, -EINVAL,
+		return seterr(err, errlen, -EINVAL,
 			    "truncated: setup (%" PRIu64 " bytes) reaches past the end of the file (%zu bytes)",
 			    setup_size, size);
 	ksize = size - setup_size;
@@ -76,17 +66,17 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img,
 	if (need < load)
 		need = load;
 	if (init_size > UINT64_MAX - need)
-		return fail(err, errlen, -EINVAL, "corrupt init_size");
+		return seterr(err, errlen, -EINVAL, "corrupt init_size");
 	need += init_size;
 	if (need < load + ksize)
 		need = load + ksize;
 	if (need > low_ram_end(m))
-		return fail(err, errlen, -E2BIG,
+		return seterr(err, errlen, -E2BIG,
 			    "kernel needs %" PRIu64 " MiB of memory, more than --mem gives",
 			    (uint64_t)((need + MIB - 1) / MIB));
 	dst = gpa_ptr(m, load, ksize);
 	if (!dst)
-		return fail(err, errlen, -E2BIG, "kernel does not fit in memory");
+		return seterr(err, errlen, -E2BIG, "kernel does not fit in memory");
 	memcpy(dst, img + setup_size, ksize);
 
 	/* the header ends at 0x202 + the jump instruction's 8-bit offset */
@@ -146,18 +136,18 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t size,
 	int loaded = 0;
 
 	if (size < sizeof(eh))
-		return fail(err, errlen, -EINVAL, "truncated ELF header");
+		return seterr(err, errlen, -EINVAL, "truncated ELF header");
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
-		return fail(err, errlen, -ENOEXEC, "not an x86-64 ELF64 image");
+		return seterr(err, errlen, -ENOEXEC, "not an x86-64 ELF64 image");
 	if (eh.e_type != ET_EXEC)
-		return fail(err, errlen, -ENOEXEC,
+		return seterr(err, errlen, -ENOEXEC,
 			    "ELF is not an executable (ET_EXEC)");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
 	    eh.e_phnum > 64 || eh.e_phoff > size ||
 	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > size - eh.e_phoff)
-		return fail(err, errlen, -EINVAL,
+		return seterr(err, errlen, -EINVAL,
 			    "corrupt ELF program header table");
 	for (unsigned int i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -170,23 +160,23 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t size,
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset > size ||
 		    ph.p_filesz > size - ph.p_offset)
-			return fail(err, errlen, -EINVAL,
+			return seterr(err, errlen, -EINVAL,
 				    "corrupt ELF segment %u (reaches past the end of the file)",
 				    i);
 		dst = gpa_ptr(m, ph.p_paddr, ph.p_memsz);
 		if (!dst)
-			return fail(err, errlen, -E2BIG,
+			return seterr(err, errlen, -E2BIG,
 				    "ELF segment %u at 0x%" PRIx64 " (%" PRIu64 " bytes) is outside guest memory",
 				    i, (uint64_t)ph.p_paddr, (uint64_t)ph.p_memsz);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		if (gpa_zero(m, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz))
-			return fail(err, errlen, -EFAULT, "cannot clear ELF segment %u", i);
+			return seterr(err, errlen, -EFAULT, "cannot clear ELF segment %u", i);
 		if (ph.p_paddr + ph.p_memsz > end)
 			end = ph.p_paddr + ph.p_memsz;
 		loaded++;
 	}
 	if (!loaded)
-		return fail(err, errlen, -ENOEXEC, "ELF has no loadable segment");
+		return seterr(err, errlen, -ENOEXEC, "ELF has no loadable segment");
 	memset(k->hdr, 0, sizeof(k->hdr));
 	k->hdr_len = 0;
 	k->is_bzimage = 0;
@@ -201,7 +191,7 @@ static int load_elf(const struct guest_mem *m, const uint8_t *img, size_t size,
 		k->entry = eh.e_entry;
 	}
 	if (!gpa_range_ok(m, k->entry, 1))
-		return fail(err, errlen, -ENOEXEC,
+		return seterr(err, errlen, -ENOEXEC,
 			    "entry point 0x%" PRIx64 " is outside guest memory",
 			    k->entry);
 	return 0;
@@ -217,7 +207,7 @@ int x86_load_kernel_image(const struct guest_mem *m, const uint8_t *img,
 	if (size >= HDR_END_MAX && get_le16(img + HDR_BOOT_FLAG) == BOOT_FLAG_MAGIC &&
 	    get_le32(img + HDR_HEADER) == HDRS_MAGIC)
 		return load_bzimage(m, img, size, k, err, errlen);
-	return fail(err, errlen, -ENOEXEC,
+	return seterr(err, errlen, -ENOEXEC,
 		    "not a kernel image (expected a bzImage or an ELF64 vmlinux)");
 }
 

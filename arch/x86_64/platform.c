@@ -57,14 +57,6 @@ int arch_ram_ranges(const struct vm_config *cfg,
 	return 0;
 }
 
-static int need_cap(struct vm *vm, long cap, const char *name)
-{
-	if (kvm_check_cap(vm->kvm_fd, cap))
-		return 0;
-	error("KVM capability %s is missing on this host", name);
-	return -ENOTSUP;
-}
-
 int arch_vm_init(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -74,9 +66,9 @@ int arch_vm_init(struct vm *vm)
 	if (!xa)
 		return -ENOMEM;
 	vm->arch = xa;
-	if ((ret = need_cap(vm, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP")) ||
-	    (ret = need_cap(vm, KVM_CAP_PIT2, "KVM_CAP_PIT2")) ||
-	    (ret = need_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID")))
+	if ((ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_IRQCHIP)) ||
+	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_PIT2)) ||
+	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_EXT_CPUID)))
 		return ret;
 	/* a region Intel's VMX needs below 4 GiB, out of the guest's RAM */
 	ret = kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)X86_TSS_ADDR);
