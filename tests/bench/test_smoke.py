@@ -114,7 +114,12 @@ class TestSmoke(unittest.TestCase):
         self.assertGreater(dens["fork-exec"]["total_pss_mib"], 0)
         if self.vm_expected():
             self.assertEqual(dens["vm-tiny"]["ok"], 2, dens["vm-tiny"].get("failures"))
-            self.assertGreater(dens["vm-tiny"]["total_pss_mib"], dens["fork-exec"]["total_pss_mib"])
+            # measured at all, and no more than the two guests' RAM (64 MiB
+            # each) plus a VMM's worth each: a tiny VM may well be leaner
+            # than two waiting busybox processes
+            pss = dens["vm-tiny"]["total_pss_mib"]
+            self.assertGreater(pss, 0.1)
+            self.assertLess(pss, 2 * (64 + 16))
 
     def test_csv(self):
         with open(os.path.join(self.out, "boot.csv")) as f:
