@@ -143,7 +143,7 @@ static void test_hello(void)
 		ranges, cmdline_get());
 	kprintf("testguest: other scenarios: test=cmdline memory smp "
 		"boottimer exits reset badio counter echo cad blk blk-ro "
-		"console net hostile-queue\n");
+		"console net hostile-queue blkbench\n");
 	pass();
 }
 
