@@ -898,6 +898,11 @@ static void conn_handle_input(struct api_conn *c, const uint8_t *buf, size_t n)
 			if (http_want_continue(&c->p)) {
 				size_t l = strlen(HTTP_CONTINUE_RESPONSE);
 
+				/* no room behind pipelined answers: send them, close */
+				if (c->out_len + l > sizeof(c->out)) {
+					c->closing = true;
+					return;
+				}
 				memcpy(c->out + c->out_len, HTTP_CONTINUE_RESPONSE, l);
 				c->out_len += l;
 			}
@@ -922,6 +927,18 @@ static void conn_handle_input(struct api_conn *c, const uint8_t *buf, size_t n)
 		c->since = monotonic_ns();
 		if (c->closing || off == n)
 			break;
+		/*
+		 * A client pipelining faster than it reads its answers: stop
+		 * while the buffer still has room for one more (error) answer
+		 * and a "100 Continue", and close.
+		 */
+		if (c->out_len > sizeof(c->out) / 2) {
+			struct api_resp busy = { 0 };
+
+			fault(&busy, 503, "too many pipelined requests");
+			conn_respond(c, &busy, true);
+			return;
+		}
 	}
 }
 
