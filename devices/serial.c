@@ -125,7 +125,8 @@ static void serial_update_msr(struct serial *s)
 }
 
 /* Returns the byte to transmit (or -1) so output happens unlocked. */
-static int serial_write(struct serial *s, unsigned int reg, uint8_t v)
+static int serial_write(struct serial *s, unsigned int reg, uint8_t v,
+			bool *drained)
 {
 	int out = -1;
 
@@ -156,8 +157,14 @@ static int serial_write(struct serial *s, unsigned int reg, uint8_t v)
 		break;
 	case UART_IIR_FCR:
 		s->fifo_enabled = v & FCR_ENABLE;
-		if (v & FCR_CLR_RX)
+		if (v & FCR_CLR_RX) {
 			s->rx_count = 0;
+			/* room again: input held back by the console may come */
+			if (s->rx_was_full) {
+				s->rx_was_full = false;
+				*drained = true;
+			}
+		}
 		break;
 	case UART_LCR:
 		s->lcr = v;
@@ -241,7 +248,7 @@ static void serial_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 	(void)len;
 	pthread_mutex_lock(&s->lock);
 	if (is_write)
-		out = serial_write(s, (unsigned int)offset, data[0]);
+		out = serial_write(s, (unsigned int)offset, data[0], &drained);
 	else
 		data[0] = serial_read(s, (unsigned int)offset, &drained);
 	if (out >= 0)

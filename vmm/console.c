@@ -14,20 +14,22 @@
 #include "log.h"
 #include "vmm.h"
 
+#define CONSOLE_READ 256 /* bytes per read of the input */
+
 struct console {
 	struct vm *vm;
-	int in_fd;            /* -1 when there is no input */
+	int in_fd;            /* -1 when there is no (more) input */
 	int out_fd;           /* -1 when output goes only to the log */
 	int log_fd;           /* --serial-log, or -1 */
 	int ready_efd;        /* sink has room again */
 	bool is_tty;
+	bool watching;        /* in_fd is in the event loop */
 	struct console_esc esc;
 	console_sink_fn sink;
 	void *sink_opaque;
-	/* input the sink could not take yet; one more than a read, for an
-	 * escape key carried over from the previous read */
-	uint8_t pending[257];
+	uint8_t pending[CONSOLE_READ + 1]; /* input the sink has not taken */
 	size_t npending;
+	uint64_t dropped;     /* typed while the guest was not reading */
 };
 
 /*
@@ -55,7 +57,9 @@ static void fatal_signal(int sig)
 
 static int enter_raw_mode(void)
 {
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
+					SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU,
+					SIGXFSZ };
 	struct termios t;
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
@@ -80,6 +84,8 @@ static int enter_raw_mode(void)
 		return -errno;
 	return 0;
 }
+
+static void console_input(struct vm *vm, void *opaque, uint32_t events);
 
 size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 		      uint8_t *out, enum console_action *action)
@@ -113,7 +119,13 @@ size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 	return o;
 }
 
-/* Hand pending input to the sink; pause reading while it is full. */
+/*
+ * Hand pending input to the sink. A pipe is not read while the sink is
+ * full (its fd leaves the loop: nothing is lost, and a writer that hangs
+ * up cannot wake us); a terminal always is, so Ctrl-A x works whatever
+ * the guest does, and keys typed while the guest reads none are dropped,
+ * as a UART would.
+ */
 static void console_flush_pending(struct console *c)
 {
 	size_t took = 0;
@@ -122,36 +134,56 @@ static void console_flush_pending(struct console *c)
 		took = c->sink(c->sink_opaque, c->pending, c->npending);
 	memmove(c->pending, c->pending + took, c->npending - took);
 	c->npending -= took;
-	if (c->in_fd >= 0)
-		evloop_mod(c->vm->loop, c->in_fd, c->npending ? 0 : EPOLLIN);
+	if (c->is_tty || c->in_fd < 0)
+		return;
+	if (c->npending && c->watching) {
+		evloop_del(c->vm->loop, c->in_fd);
+		c->watching = false;
+	} else if (!c->npending && !c->watching) {
+		c->watching = !evloop_add(c->vm->loop, c->in_fd, EPOLLIN,
+					  console_input, c);
+	}
 }
 
 static void console_input(struct vm *vm, void *opaque, uint32_t events)
 {
-	(void)events;
 	struct console *c = opaque;
-	uint8_t buf[sizeof(c->pending) - 1];
+	uint8_t buf[CONSOLE_READ], keys[CONSOLE_READ + 1];
 	enum console_action act = CONSOLE_PASS;
-	ssize_t n = read(c->in_fd, buf, sizeof(buf));
+	size_t n, room;
+	ssize_t got;
 
-	if (n <= 0) {
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	(void)events;
+	/* a pipe is only watched while nothing is pending */
+	got = read(c->in_fd, buf, c->is_tty ? sizeof(buf) :
+		   sizeof(buf) - c->npending);
+	if (got <= 0) {
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			return;
 		/* EOF or error: no more input, but the VM goes on */
 		evloop_del(vm->loop, c->in_fd);
+		c->watching = false;
 		c->in_fd = -1;
 		return;
 	}
-	if (c->is_tty)
-		n = (ssize_t)console_filter(&c->esc, buf, (size_t)n,
-					    c->pending, &act);
-	else
-		memcpy(c->pending, buf, (size_t)n);
-	c->npending = (size_t)n;
-	if (act == CONSOLE_QUIT) {
-		vm_request_stop(vm, VM_STOP_USER, "quit from the console (Ctrl-A x)");
-		return;
+	n = (size_t)got;
+	if (c->is_tty) {
+		n = console_filter(&c->esc, buf, n, keys, &act);
+		if (act == CONSOLE_QUIT) {
+			vm_request_stop(vm, VM_STOP_USER,
+					"quit from the console (Ctrl-A x)");
+			return;
+		}
+	} else {
+		memcpy(keys, buf, n);
 	}
+	room = sizeof(c->pending) - c->npending;
+	if (n > room) {
+		c->dropped += n - room;
+		n = room;
+	}
+	memcpy(c->pending + c->npending, keys, n);
+	c->npending += n;
 	console_flush_pending(c);
 }
 
@@ -200,9 +232,14 @@ int console_create(struct vm *vm, struct console **out)
 			      strerror(-ret));
 			goto fail;
 		}
-		/* a closed or unpollable stdin (e.g. /dev/null) means no input */
+		/*
+		 * A stdin epoll cannot watch (a regular file, /dev/null) means
+		 * no input: `cat FILE |` feeds a file.
+		 */
 		if (evloop_add(vm->loop, c->in_fd, EPOLLIN, console_input, c))
 			c->in_fd = -1;
+		else
+			c->watching = true;
 	}
 	ret = evloop_add(vm->loop, c->ready_efd, EPOLLIN, console_ready, c);
 	if (ret)

@@ -143,7 +143,7 @@ static void test_hello(void)
 		ranges, cmdline_get());
 	kprintf("testguest: other scenarios: test=cmdline memory smp "
 		"boottimer exits reset badio counter echo cad blk blk-ro "
-		"console net hostile-queue blkbench\n");
+		"console net hostile-queue blkbench rxcount\n");
 	pass();
 }
 
@@ -213,6 +213,46 @@ static void test_cad(void)
 		matched = c == want[matched] ? matched + 1 : (c == want[0]);
 	}
 	kprintf("cad: got Ctrl-Alt-Del, shutting down\n");
+	pass();
+}
+
+/*
+ * rxcount: count the bytes that arrive on the serial port until a '.',
+ * proving console input is neither lost nor duplicated under load.
+ */
+static void test_rxcount(void)
+{
+	/* clear=N: after N bytes, clear the FIFO as a UART driver's probe does */
+	uint64_t n = 0, deadline, clear = 0;
+
+	uint64_t delay = 0;
+
+	param_u64("clear", &clear);
+	/* delay=MS: read nothing for a while, so input backs up in vmm */
+	param_u64("delay", &delay);
+	time_init();
+	kprintf("rxcount: ready\n");
+	if (delay)
+		delay_us(delay * 1000);
+	deadline = now_ns() + 60ULL * 1000000000ULL;
+	for (;;) {
+		uint8_t c;
+
+		if (!(inb(COM1_PORT + 5) & 0x01)) {
+			if (now_ns() > deadline)
+				fail("no '.' within 60 s (%lu bytes so far)", n);
+			__asm__ volatile("pause");
+			continue;
+		}
+		c = inb(COM1_PORT);
+		if (c == '.')
+			break;
+		if (++n == clear) {
+			outb(COM1_PORT + 2, 0x07); /* FCR: enable, clear RX and TX */
+			kprintf("rxcount: cleared the FIFO after %lu bytes\n", n);
+		}
+	}
+	kprintf("rxcount: %lu bytes\n", n);
 	pass();
 }
 
@@ -451,6 +491,7 @@ static const struct scenario scenarios[] = {
 	{ "counter",   test_counter,   0 },
 	{ "echo",      test_echo,      0 },
 	{ "cad",       test_cad,       0 },
+	{ "rxcount",   test_rxcount,   0 },
 	{ "blk",       test_blk,       0 },
 	{ "blk-ro",    test_blk_ro,    0 },
 	{ "console",   test_virtio_console, 0 },

@@ -49,6 +49,15 @@ scenario() {
 	fi
 }
 
+# wait_for_line FILE PATTERN: up to 30 s
+wait_for_line() {
+	for _ in $(seq 300); do
+		grep -aq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A start-up failure: exit status 1 and exactly one stderr line matching.
 refuse() {
 	local id=$1 pattern=$2; shift 2
@@ -103,7 +112,8 @@ if [ ! -e /dev/kvm ]; then
 		cmdline memory smp boottimer exits reset badio cmdline-exact \
 		boottimer-line memory-above-4g counter-sigterm console-none \
 		console-stdio-pipe console-input-pipe console-input-tty \
-		console-quit blk blk-ro hostile-queue disk-locked virtio-console; do
+		console-input-no-loss console-input-after-fifo-clear \
+		console-quit console-quit-while-guest-deaf blk blk-ro hostile-queue disk-locked virtio-console; do
 		skip "$t" "/dev/kvm is absent on this machine"
 	done
 	exit $failed
@@ -232,6 +242,55 @@ else
 	fail console-input-pipe "rc=$rc: $(tail -c 300 "$work/echo-pipe.out")"
 fi
 
+# 20,000 bytes through a pipe whose writer then hangs up: every byte
+# arrives once (input waiting for the guest used to be lost on hang-up)
+rm -f "$work/rx.fifo"
+mkfifo "$work/rx.fifo"
+timeout "$TIMEOUT" "$VMM" run --console stdio -k "$GUEST" -p "test=rxcount" \
+	<"$work/rx.fifo" >"$work/rx.out" 2>"$work/rx.err" &
+rxpid=$!
+exec 4>"$work/rx.fifo"
+if wait_for_line "$work/rx.out" "rxcount: ready"; then
+	head -c 20000 /dev/zero | tr '\0' 'a' >&4
+	printf . >&4
+fi
+exec 4>&-
+wait "$rxpid"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^rxcount: 20000 bytes" "$work/rx.out"; then
+	pass console-input-no-loss
+else
+	fail console-input-no-loss "rc=$rc: $(grep -a rxcount "$work/rx.out" | tail -1)"
+fi
+
+# input that arrived before the guest's UART driver, which clears the
+# FIFO, must not stall what follows (the console used to wait forever)
+rm -f "$work/rx2.fifo"
+mkfifo "$work/rx2.fifo"
+timeout 30 "$VMM" run --console stdio -k "$GUEST" -p "test=rxcount delay=1500 clear=10" \
+	<"$work/rx2.fifo" >"$work/rx2.out" 2>"$work/rx2.err" &
+rxpid=$!
+exec 4>"$work/rx2.fifo"
+if wait_for_line "$work/rx2.out" "rxcount: ready"; then
+	# more than the UART's FIFO and the console's buffer hold, sent while
+	# the guest reads nothing: backed up when it clears its FIFO
+	head -c 5000 /dev/zero | tr '\0' 'b' >&4
+	wait_for_line "$work/rx2.out" "cleared the FIFO"
+	head -c 100 /dev/zero | tr '\0' 'c' >&4
+	printf . >&4
+fi
+# the writer stays open until vmm exits: a hang-up must not be what
+# gets the input moving again
+wait "$rxpid"
+rc=$?
+exec 4>&-
+got=$(grep -a "^rxcount: [0-9]* bytes" "$work/rx2.out" | grep -o "[0-9]*" | head -1)
+if [ "$rc" -eq 0 ] && [ -n "$got" ] && [ "$got" -ge 110 ]; then
+	pass console-input-after-fifo-clear
+else
+	fail console-input-after-fifo-clear "rc=$rc, guest counted '${got:-nothing}'"
+fi
+
 # on a terminal: raw mode (Enter arrives as CR), Ctrl-A Ctrl-A sends one
 # Ctrl-A, and Ctrl-A x quits with exit status 0
 if command -v script >/dev/null; then
@@ -263,6 +322,20 @@ if command -v script >/dev/null; then
 	fi
 else
 	skip console-quit "script(1) is not installed"
+fi
+
+# on a terminal, Ctrl-A x quits even when the guest has not read its input
+# for a long while (the console used to stop reading the terminal)
+if command -v script >/dev/null; then
+	{ sleep 2; head -c 3000 /dev/zero | tr '\0' 'z'; sleep 1; printf '\001x'; sleep 10; } |
+		timeout 30 script -qefc "'$VMM' run -k '$GUEST' -p test=counter" \
+		"$work/tty2.typescript" >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q "quit from the console" "$work/tty2.typescript"; then
+		pass console-quit-while-guest-deaf
+	else
+		fail console-quit-while-guest-deaf "rc=$rc (124: Ctrl-A x was not seen)"
+	fi
 fi
 
 # --- virtio ------------------------------------------------------------
