@@ -189,8 +189,9 @@ struct virtio_dev {
 	uint64_t drv_features;      /* accepted by the driver */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	bool broken_logged;
-	uint32_t reset_count;       /* bumped by each reset: lets a device that
-				       dropped the lock see one happened */
+	uint32_t reset_count;       /* bumped by each reset and queue disable:
+				       a device that dropped the lock sees one
+				       happened */
 };
 
 /*

@@ -136,6 +136,8 @@ static void set_queue_ready(struct virtio_dev *d, struct virtq *q, uint32_t v)
 {
 	if (!v) {
 		q->ready = false;
+		/* answers for what was in flight must not reach a new ring */
+		d->reset_count++;
 		return;
 	}
 	if (q->ready)

@@ -295,19 +295,19 @@ static int cfg_drive(struct vm_config *cfg, const char *id, json_object *b,
 			break;
 	if (i == VMM_MAX_DISKS)
 		return fault(r, 400, "at most %d drives", VMM_MAX_DISKS);
+	d.root = get_bool(b, "is_root_device", false);
+	/* every check before any change: a refused PUT changes nothing */
+	for (unsigned int j = 0; d.root && j < cfg->nr_disks; j++)
+		if (cfg->disk[j].root && j != i)
+			return fault(r, 400, "drive '%s' is already the root device",
+				     cfg->disk[j].id);
 	if (i == cfg->nr_disks)
 		cfg->nr_disks++;
 	cfg->disk[i] = d;
 	/* the root device is /dev/vda: first in line */
-	if (get_bool(b, "is_root_device", false)) {
-		for (unsigned int j = 0; j < cfg->nr_disks; j++)
-			if (cfg->disk[j].root && j != i)
-				return fault(r, 400, "drive '%s' is already the root device",
-					     cfg->disk[j].id);
-		cfg->disk[i].root = true;
+	if (d.root) {
 		memmove(&cfg->disk[1], &cfg->disk[0], i * sizeof(d));
 		cfg->disk[0] = d;
-		cfg->disk[0].root = true;
 	}
 	return 0;
 }

@@ -221,7 +221,8 @@ int arm64_load_kernel(const struct guest_mem *m, const uint8_t *img,
 	}
 
 	need = b->image.image_size > len ? b->image.image_size : len;
-	if (b->image.text_offset + need > avail)
+	/* written so that a header's huge image_size cannot wrap the sum */
+	if (need > avail || b->image.text_offset > avail - need)
 		return seterr(err, errlen, -E2BIG,
 			    "the kernel needs %" PRIu64 " MiB from the start of "
 			    "RAM, but only %" PRIu64 " MiB are left below the "

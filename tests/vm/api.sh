@@ -111,6 +111,21 @@ s=$("$VMM" ctl "$work/preboot.sock" info --json)
 [[ $s == *'"vcpu_count":2'*'"mem_size_mib":64'* ]] && pass ctl-info ||
 	fail ctl-info "$s"
 
+# a refused PUT changes nothing (a second root device)
+preboot_pid=$pid
+start drives
+http "$work/drives.sock" PUT /drives/a '{"drive_id":"a","path_on_host":"/a.img","is_root_device":true}' >/dev/null
+s=$(http "$work/drives.sock" PUT /drives/b '{"drive_id":"b","path_on_host":"/b.img","is_root_device":true}')
+c=$(http "$work/drives.sock" GET /vm/config)
+if [[ $s == 400*"already the root device"* ]] && [[ $c != *'"b"'* ]]; then
+	pass refused-put-changes-nothing
+else
+	fail refused-put-changes-nothing "$s / $c"
+fi
+http "$work/drives.sock" PUT /actions '{"action_type":"Stop"}' >/dev/null
+wait "$pid"
+pid=$preboot_pid
+
 # --- pause and resume: the guest's counter stops and restarts ----------------
 "$VMM" ctl "$work/preboot.sock" pause >/dev/null
 "$VMM" ctl "$work/preboot.sock" pause >/dev/null && pass pause-twice-ok ||
