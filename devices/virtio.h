@@ -211,6 +211,12 @@ int virtio_mmio_create(struct vm *vm, struct bus *bus, uint64_t base,
  */
 void virtio_notify_used(struct virtio_dev *d, unsigned int q);
 
+/*
+ * Come back to queue q later: a device that has used its budget for one
+ * event-loop turn kicks its own ioeventfd, so other fds get their turn.
+ */
+void virtio_kick_self(struct virtio_dev *d, unsigned int q);
+
 /* The device changed its config space: new generation, interrupt. */
 void virtio_notify_config(struct virtio_dev *d);
 

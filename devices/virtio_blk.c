@@ -361,20 +361,31 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 	}
 }
 
+/*
+ * Per event-loop turn: at most BLK_ROUNDS batches, and a batch stops
+ * taking requests once it holds BLK_BATCH_BYTES. Then the queue kicks
+ * itself and the loop serves the other fds (signals, the API) first.
+ */
+#define BLK_ROUNDS      4
+#define BLK_BATCH_BYTES (32u << 20)
+
 static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 {
 	struct virtio_blk *b = d->priv;
 	struct virtq *q = &d->vq[qi];
 	bool more = true;
 
-	while (more) {
+	for (unsigned int round = 0; more; round++) {
+		uint64_t bytes = 0;
+
 		unsigned int n = 0, iov = 0;
 		uint32_t gen;
 		int r = 0;
 
 		/* take a batch off the ring */
 		pthread_mutex_lock(&d->lock);
-		while (n < BLK_BATCH && (r = virtq_pop(q, &d->vm->mem, &b->chain)) > 0) {
+		while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
+		       (r = virtq_pop(q, &d->vm->mem, &b->chain)) > 0) {
 			r = blk_parse(b, &b->req[n], iov);
 			if (r == -ENOSPC) {
 				virtq_unpop(q, 1); /* first in the next batch */
@@ -383,12 +394,18 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 			if (r < 0)
 				break;
 			iov += b->req[n].niov;
+			bytes += b->req[n].len;
 			n++;
 		}
 		if (r < 0 && r != -ENOSPC)
 			virtio_set_broken(d, "malformed request on the queue");
-		more = (n == BLK_BATCH || r == -ENOSPC) &&
+		more = (n == BLK_BATCH || r == -ENOSPC ||
+			bytes >= BLK_BATCH_BYTES) &&
 		       !(d->status & VIRTIO_STATUS_NEEDS_RESET);
+		if (more && round + 1 == BLK_ROUNDS) {
+			virtio_kick_self(d, qi); /* the rest on the next turn */
+			more = false;
+		}
 		gen = d->reset_count;
 		pthread_mutex_unlock(&d->lock);
 		if (!n)

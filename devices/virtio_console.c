@@ -71,17 +71,29 @@ static void deliver_input(struct virtio_dev *d, struct virtio_console *c)
 		virtio_notify_used(d, RXQ);
 }
 
+/*
+ * Per kick: at most TX_BUDGET chains (then the queue kicks itself), and
+ * at most TX_CHAIN_MAX bytes of one chain reach the terminal; a driver
+ * never sends more than a page per buffer, a hostile one may claim all
+ * of guest RAM a thousand times.
+ */
+#define TX_BUDGET    64
+#define TX_CHAIN_MAX (1u << 20)
+
 static void transmit(struct virtio_dev *d, struct virtio_console *c)
 {
 	struct virtq *q = &d->vq[TXQ];
 	bool pushed = false;
-	int r;
+	unsigned int chains = 0;
+	int r = 0;
 
-	while ((r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
+	while (chains++ < TX_BUDGET &&
+	       (r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
 		uint64_t off = 0;
 		size_t n;
 
-		while ((n = virtq_chain_read(&c->chain, off, c->out,
+		while (off < TX_CHAIN_MAX &&
+		       (n = virtq_chain_read(&c->chain, off, c->out,
 					     sizeof(c->out))) > 0) {
 			console_write(d->vm->console, c->out, n);
 			off += n;
@@ -92,6 +104,8 @@ static void transmit(struct virtio_dev *d, struct virtio_console *c)
 	}
 	if (r < 0)
 		virtio_set_broken(d, "malformed transmit buffer");
+	else if (chains > TX_BUDGET)
+		virtio_kick_self(d, TXQ); /* the rest on the next turn */
 	if (pushed)
 		virtio_notify_used(d, TXQ);
 }

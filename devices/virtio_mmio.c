@@ -66,6 +66,15 @@ void virtio_notify_used(struct virtio_dev *d, unsigned int q)
 		raise_irq(d, ISR_USED);
 }
 
+void virtio_kick_self(struct virtio_dev *d, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (q < d->ops->num_queues && d->ioeventfd[q] >= 0 &&
+	    write(d->ioeventfd[q], &one, sizeof(one)) < 0)
+		debug("%s: self-kick: %s", d->ops->name, strerror(errno));
+}
+
 void virtio_notify_config(struct virtio_dev *d)
 {
 	d->config_generation++;

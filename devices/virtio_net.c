@@ -372,12 +372,8 @@ static void net_tx(struct virtio_net *n)
 		int r;
 
 		if (done == TX_BUDGET) {
-			uint64_t one = 1;
-
 			/* come back after the loop's other work */
-			if (write(d->ioeventfd[TXQ], &one, sizeof(one)) < 0)
-				debug("TAP %s: self-kick: %s", n->name,
-				      strerror(errno));
+			virtio_kick_self(d, TXQ);
 			break;
 		}
 		r = virtq_pop(q, &d->vm->mem, c);
