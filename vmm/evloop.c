@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,8 +18,14 @@ struct ev_handler {
 	void *opaque;
 };
 
+/*
+ * Handlers run on the loop's thread, but devices add, change and remove
+ * fds from vCPU threads too (a NIC activated by its driver): the table
+ * is only changed under the lock.
+ */
 struct evloop {
 	int epfd;
+	pthread_mutex_t lock;
 	struct ev_handler h[EVLOOP_MAX_HANDLERS];
 };
 
@@ -37,6 +44,7 @@ int evloop_create(struct evloop **out)
 	}
 	for (int i = 0; i < EVLOOP_MAX_HANDLERS; i++)
 		l->h[i].fd = -1;
+	pthread_mutex_init(&l->lock, NULL);
 	*out = l;
 	return 0;
 }
@@ -46,6 +54,7 @@ void evloop_destroy(struct evloop *l)
 	if (!l)
 		return;
 	close(l->epfd);
+	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
 
@@ -60,40 +69,59 @@ static struct ev_handler *evloop_find(struct evloop *l, int fd)
 int evloop_add(struct evloop *l, int fd, uint32_t events, ev_fn fn,
 	       void *opaque)
 {
-	struct ev_handler *h = evloop_find(l, -1);
 	struct epoll_event ev = { .events = events };
+	struct ev_handler *h;
+	int ret = 0;
 
 	if (fd < 0 || !fn)
 		return -EINVAL;
-	if (!h)
-		return -ENOSPC;
-	ev.data.ptr = h;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
-	*h = (struct ev_handler){ .fd = fd, .fn = fn, .opaque = opaque };
-	return 0;
+	pthread_mutex_lock(&l->lock);
+	h = evloop_find(l, -1);
+	if (!h) {
+		ret = -ENOSPC;
+	} else {
+		/* ready before epoll can report anything for it */
+		*h = (struct ev_handler){ .fd = fd, .fn = fn, .opaque = opaque };
+		ev.data.ptr = h;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ret = -errno;
+			h->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
 }
 
 int evloop_mod(struct evloop *l, int fd, uint32_t events)
 {
-	struct ev_handler *h = evloop_find(l, fd);
 	struct epoll_event ev = { .events = events };
+	struct ev_handler *h;
+	int ret = -ENOENT;
 
-	if (!h)
-		return -ENOENT;
-	ev.data.ptr = h;
-	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	pthread_mutex_lock(&l->lock);
+	h = evloop_find(l, fd);
+	if (h) {
+		ev.data.ptr = h;
+		ret = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
 }
 
 int evloop_del(struct evloop *l, int fd)
 {
-	struct ev_handler *h = evloop_find(l, fd);
+	struct ev_handler *h;
+	int ret = -ENOENT;
 
-	if (!h)
-		return -ENOENT;
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-	h->fd = -1;
-	return 0;
+	pthread_mutex_lock(&l->lock);
+	h = evloop_find(l, fd);
+	if (h) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		h->fd = -1;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
 }
 
 int evloop_run(struct vm *vm, struct evloop *l)

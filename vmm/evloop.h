@@ -19,7 +19,8 @@ void evloop_destroy(struct evloop *l);
 /* Watch fd for events (EPOLLIN, ...); fn runs on the loop's thread. */
 int evloop_add(struct evloop *l, int fd, uint32_t events, ev_fn fn,
 	       void *opaque) __attribute__((warn_unused_result));
-/* Change the events watched on fd (0 pauses it); safe from any thread. */
+/* add, mod and del are safe from any thread. */
+/* Change the events watched on fd (0 pauses it). */
 int evloop_mod(struct evloop *l, int fd, uint32_t events);
 int evloop_del(struct evloop *l, int fd);
 /*

@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../arch/arch.h"
@@ -202,7 +203,15 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
-	pthread_cond_init(&vm->parked_cond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* vm_pause() waits against CLOCK_MONOTONIC */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&vm->parked_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	ret = setup_event_loop(vm);
 	if (ret)
 		error("cannot set up the event loop: %s", strerror(-ret));
@@ -277,9 +286,13 @@ int vm_run(struct vm *vm)
 	return ret;
 }
 
+#define VM_PAUSE_TIMEOUT_S 5
+
 int vm_pause(struct vm *vm)
 {
+	struct timespec deadline;
 	unsigned int running = 0;
+	bool timed_out = false;
 
 	if (vm_state(vm) == VM_STATE_PAUSED)
 		return 0;
@@ -291,11 +304,25 @@ int vm_pause(struct vm *vm)
 	vm->pause_requested = true;
 	pthread_mutex_unlock(&vm->pause_lock);
 	vcpu_kick_all(vm);
-	/* paused means: no vCPU is inside KVM_RUN */
+	/*
+	 * Paused means: no vCPU is inside KVM_RUN. Bounded, so a vCPU stuck
+	 * elsewhere (writing to a terminal nobody reads) cannot freeze the
+	 * event loop: the pause is then called off.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VM_PAUSE_TIMEOUT_S;
 	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->nr_parked < running && !vm_stopping(vm))
-		pthread_cond_wait(&vm->parked_cond, &vm->pause_lock);
+	while (vm->nr_parked < running && !vm_stopping(vm) && !timed_out)
+		timed_out = pthread_cond_timedwait(&vm->parked_cond,
+						   &vm->pause_lock,
+						   &deadline) == ETIMEDOUT;
+	if (timed_out) {
+		vm->pause_requested = false;
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
 	pthread_mutex_unlock(&vm->pause_lock);
+	if (timed_out)
+		return -ETIMEDOUT;
 	if (vm_stopping(vm))
 		return -EINVAL;
 	__atomic_store_n(&vm->state, VM_STATE_PAUSED, __ATOMIC_RELEASE);
@@ -346,12 +373,16 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *fmt,
 	va_end(ap);
 	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
 		debug("stop eventfd: %s", strerror(errno));
-	/* parked vCPUs and a waiting vm_pause() must see the stop */
+	/*
+	 * Parked vCPUs and a waiting vm_pause() must see the stop. The vCPUs
+	 * are kicked out of KVM_RUN by the main thread, once the event loop
+	 * has woken up (stop_efd), and only there: a vCPU thread kicking its
+	 * siblings could race with their join.
+	 */
 	pthread_mutex_lock(&vm->pause_lock);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_cond_broadcast(&vm->parked_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
-	vcpu_kick_all(vm);
 }
 
 int vm_exit_status(const struct vm *vm)
