@@ -5,10 +5,8 @@
 # Prints PASS: vm.api.NAME / FAIL: ... / SKIP: ...; exit 1 on failure.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-VMM=${VMM:-$BUILD/vmm-san}
-GUEST=${GUEST:-$BUILD/guest/testguest-x86_64}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+CHECK_PREFIX=vm.api
+. tests/vm/common.sh
 
 work=$(mktemp -d)
 pids=()
@@ -17,10 +15,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-failed=0
-pass() { echo "PASS: vm.api.$1"; }
-fail() { echo "FAIL: vm.api.$1: $2"; failed=1; }
-skip() { echo "SKIP: vm.api.$1: $2"; }
 
 if [ ! -e /dev/kvm ]; then
 	skip all "/dev/kvm is absent on this machine"

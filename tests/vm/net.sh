@@ -7,12 +7,8 @@
 # SKIP: vm.net.NAME: reason. Exit status 1 if anything failed.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-VMM=${VMM:-$BUILD/vmm-san}
-GUEST=${GUEST:-$BUILD/guest/testguest-x86_64}
-TIMEOUT=${TIMEOUT:-120}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+CHECK_PREFIX=vm.net
+. tests/vm/common.sh
 
 TAP=vmmtap0
 GUEST_MAC=52:54:00:12:34:56
@@ -25,11 +21,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-failed=0
-
-pass() { echo "PASS: vm.net.$1"; }
-fail() { echo "FAIL: vm.net.$1: $2"; failed=1; }
-skip() { echo "SKIP: vm.net.$1: $2"; }
 
 ALL="persistent-tap persistent-tap-frames create-tap create-tap-gone no-tun no-cap-net-admin tap-busy netns-gone"
 skip_all() {

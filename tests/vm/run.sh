@@ -7,20 +7,11 @@
 # SKIP: vm.NAME: reason. Exit status 1 if anything failed.
 set -u
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-VMM=${VMM:-$BUILD/vmm-san}
-GUEST=${GUEST:-$BUILD/guest/testguest-x86_64}
-TIMEOUT=${TIMEOUT:-120}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+CHECK_PREFIX=vm
+. tests/vm/common.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=0
-
-pass() { echo "PASS: vm.$1"; }
-fail() { echo "FAIL: vm.$1: $2"; failed=1; }
-skip() { echo "SKIP: vm.$1: $2"; }
 
 # run NAME VMM-ARGS...: run vmm with the console going only to a log.
 # Sets rc, and leaves $work/NAME.serial and $work/NAME.err.
