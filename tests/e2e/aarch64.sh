@@ -45,6 +45,11 @@ readonly DISK_FILE=guest-was-here.txt
 readonly GUEST_MAC=52:54:00:12:34:56
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# cleanup, ensure_packages, wait_for_qemu, section: shared with the other arch
+# shellcheck source=tests/e2e/lib.sh
+. "$REPO/tests/e2e/lib.sh"
+# the arm64 tool chain needs none of the recommended packages
+E2E_APT_OPTS=(--no-install-recommends)
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
 VMM=
 BUILD_VMM=0
@@ -135,34 +140,6 @@ parse_args() {
 	[[ -n $PROFILES ]] || PROFILES=$ALL_PROFILES
 }
 
-cleanup() {
-	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
-		kill "$QEMU_PID" 2>/dev/null || true
-	fi
-	if [[ -n $WORK && -d $WORK ]]; then
-		if ((KEEP)); then
-			log "work directory kept: $WORK"
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-}
-
-is_installed() {
-	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
-}
-
-# Missing tools are an environment problem: skip rather than fail.
-ensure_packages() {
-	local missing=() p
-	for p in "$@"; do is_installed "$p" || missing+=("$p"); done
-	((${#missing[@]})) || return 0
-	log "installing ${missing[*]}"
-	((EUID == 0)) || skip "need root to install ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -q --no-install-recommends "${missing[@]}" >>"$WORK/apt.log" 2>&1 ||
-		skip "apt-get install ${missing[*]} failed (see $WORK/apt.log with --keep)"
-}
 
 # arm64 packages (host kernels, busybox, -dev libraries) are fetched with
 # apt-get download, which needs the architecture in dpkg's list.
@@ -451,7 +428,6 @@ make_disk() {
 # SILENCE_LIMIT seconds. Sets HOST_STATUS, HOST_SECONDS and HOST_NOTE.
 run_host() {
 	local cpu=$1 gic=$2 kernel=$3 initrd=$4
-	HOST_NOTE=
 	local t=$SECONDS
 	log "booting the emulated host (QEMU TCG, $cpu, gic-version=$gic); console: $CONSOLE"
 	timeout --kill-after=10 "$HOST_TIMEOUT" qemu-system-aarch64 \
@@ -460,41 +436,10 @@ run_host() {
 		-kernel "$kernel" -initrd "$initrd" -append "$HOST_CMDLINE" \
 		</dev/null >"$CONSOLE" 2>"$CONSOLE.qemu-err" &
 	QEMU_PID=$!
-
-	local size last=-1 quiet_since=$SECONDS
-	while kill -0 "$QEMU_PID" 2>/dev/null; do
-		sleep 1
-		size=$(stat -c %s "$CONSOLE")
-		if ((size != last)); then
-			last=$size quiet_since=$SECONDS
-		elif ((SECONDS - quiet_since >= SILENCE_LIMIT)); then
-			HOST_NOTE="emulated host console silent for $SILENCE_LIMIT s; killed QEMU"
-			kill "$QEMU_PID" 2>/dev/null || true
-			break
-		fi
-	done
-	HOST_STATUS=0
-	wait "$QEMU_PID" || HOST_STATUS=$?
-	QEMU_PID=
-	HOST_SECONDS=$((SECONDS - t))
-	if [[ -z $HOST_NOTE ]] && ((HOST_STATUS == 124)); then
-		HOST_NOTE="emulated host still running after $HOST_TIMEOUT s; killed QEMU"
-	elif [[ -z $HOST_NOTE ]] && ((HOST_STATUS != 0)); then
-		HOST_NOTE="QEMU exited with status $HOST_STATUS"
+	wait_for_qemu "$t"
+	if [[ $HOST_NOTE == "QEMU exited with status"* ]]; then
 		cat "$CONSOLE.qemu-err" >&2
 	fi
-}
-
-section() {
-	awk -v name="$1" '
-		$0 == "===== E2E " name " end =====" { on = 0 }
-		on { print }
-		$0 == "===== E2E " name " begin =====" { on = 1 }
-	' "$CONSOLE.txt"
-}
-
-has_section() {
-	grep -qx "===== E2E $1 begin =====" "$CONSOLE.txt"
 }
 
 # Checks of one profile's run. $1 profile, $2 expected host page size in

@@ -55,6 +55,11 @@ readonly HOST_MODULES="irqbypass kvm kvm-amd virtio_ring virtio
 	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk tun"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# cleanup, ensure_packages, wait_for_qemu, section: shared with the other arch
+# shellcheck source=tests/e2e/lib.sh
+. "$REPO/tests/e2e/lib.sh"
+# QEMU q35 needs the NIC option ROMs that come as recommended packages
+E2E_APT_OPTS=()
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
 VMM=
 GUEST_KERNEL=
@@ -153,34 +158,6 @@ parse_args() {
 
 selected() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
-cleanup() {
-	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
-		kill "$QEMU_PID" 2>/dev/null || true
-	fi
-	if [[ -n $WORK && -d $WORK ]]; then
-		if ((KEEP)); then
-			log "work directory kept: $WORK"
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-}
-
-is_installed() {
-	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
-}
-
-# Missing tools are an environment problem: skip rather than fail.
-ensure_packages() {
-	local missing=() p
-	for p in "$@"; do is_installed "$p" || missing+=("$p"); done
-	((${#missing[@]})) || return 0
-	log "installing ${missing[*]}"
-	((EUID == 0)) || skip "need root to install ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -q "${missing[@]}" >"$WORK/apt.log" 2>&1 ||
-		skip "apt-get install ${missing[*]} failed (see $WORK/apt.log with --keep)"
-}
 
 # The vmm runs in a busybox-only initramfs: a dynamic binary would fail
 # there with a confusing "not found", so refuse it here.
@@ -336,7 +313,6 @@ build_images() {
 # Sets HOST_STATUS, HOST_SECONDS and HOST_NOTE.
 run_host() {
 	CONSOLE=$WORK/console.log
-	HOST_NOTE=
 	local t=$SECONDS
 	log "booting the emulated host (QEMU TCG, EPYC+SVM); console: $CONSOLE"
 	timeout --kill-after=10 "$HOST_TIMEOUT" qemu-system-x86_64 \
@@ -347,28 +323,7 @@ run_host() {
 		-drive "file=$DISK_IMG,format=raw,if=virtio" \
 		</dev/null >"$CONSOLE" 2>"$WORK/qemu.err" &
 	QEMU_PID=$!
-
-	local size last=-1 quiet_since=$SECONDS
-	while kill -0 "$QEMU_PID" 2>/dev/null; do
-		sleep 1
-		size=$(stat -c %s "$CONSOLE")
-		if ((size != last)); then
-			last=$size quiet_since=$SECONDS
-		elif ((SECONDS - quiet_since >= SILENCE_LIMIT)); then
-			HOST_NOTE="emulated host console silent for $SILENCE_LIMIT s; killed QEMU"
-			kill "$QEMU_PID" 2>/dev/null || true
-			break
-		fi
-	done
-	HOST_STATUS=0
-	wait "$QEMU_PID" || HOST_STATUS=$?
-	QEMU_PID=
-	HOST_SECONDS=$((SECONDS - t))
-	if [[ -z $HOST_NOTE ]] && ((HOST_STATUS == 124)); then
-		HOST_NOTE="emulated host still running after $HOST_TIMEOUT s; killed QEMU"
-	elif [[ -z $HOST_NOTE ]] && ((HOST_STATUS != 0)); then
-		HOST_NOTE="QEMU exited with status $HOST_STATUS"
-	fi
+	wait_for_qemu "$t"
 	# QEMU's stderr is mostly "TCG doesn't support requested feature"
 	# noise; show it only when QEMU itself failed.
 	if ((HOST_STATUS != 0)); then
@@ -377,19 +332,6 @@ run_host() {
 }
 
 # --- Reading the console -----------------------------------------------------
-
-# Lines of one "===== E2E <name> begin/end =====" section of the console.
-section() {
-	awk -v name="$1" '
-		$0 == "===== E2E " name " end =====" { on = 0 }
-		on { print }
-		$0 == "===== E2E " name " begin =====" { on = 1 }
-	' "$CONSOLE.txt"
-}
-
-has_section() {
-	grep -qxF "===== E2E $1 begin =====" "$CONSOLE.txt"
-}
 
 # vmm's exit status in scenario $1, as the host reported it.
 vmm_status() {

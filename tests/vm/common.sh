@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # sets variables for the sourcing script
 # Sourced by the tests/vm/*.sh scripts after they cd to the top of the
 # tree: which vmm and test guest to run, sanitizer settings, and the
 # PASS:/FAIL:/SKIP: lines tests/run counts. Set CHECK_PREFIX first

@@ -1,0 +1,78 @@
+# shellcheck shell=bash disable=SC2034 # sets variables for the sourcing script
+# Sourced by tests/e2e/x86_64.sh and aarch64.sh: what both harnesses do
+# the same way. They define log() and skip(), and use WORK, KEEP,
+# QEMU_PID, CONSOLE, HOST_TIMEOUT and SILENCE_LIMIT.
+
+# Kill a QEMU left running, remove (or keep) the work directory.
+cleanup() {
+	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
+		kill "$QEMU_PID" 2>/dev/null || true
+	fi
+	if [[ -n $WORK && -d $WORK ]]; then
+		if ((KEEP)); then
+			log "work directory kept: $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+}
+
+is_installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# Missing tools are an environment problem: skip rather than fail.
+# E2E_APT_OPTS: extra apt-get options of the harness (an array).
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do is_installed "$p" || missing+=("$p"); done
+	((${#missing[@]})) || return 0
+	log "installing ${missing[*]}"
+	((EUID == 0)) || skip "need root to install ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -q "${E2E_APT_OPTS[@]}" "${missing[@]}" >>"$WORK/apt.log" 2>&1 ||
+		skip "apt-get install ${missing[*]} failed (see $WORK/apt.log with --keep)"
+}
+
+# Wait for the QEMU started as QEMU_PID at second $1, whose console goes
+# to $CONSOLE: besides the overall timeout, kill it when the console has
+# been silent for SILENCE_LIMIT seconds. Sets HOST_STATUS, HOST_SECONDS
+# and HOST_NOTE (empty when QEMU exited 0 on its own).
+wait_for_qemu() {
+	local t=$1 size last=-1 quiet_since=$SECONDS
+	HOST_NOTE=
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		sleep 1
+		size=$(stat -c %s "$CONSOLE")
+		if ((size != last)); then
+			last=$size quiet_since=$SECONDS
+		elif ((SECONDS - quiet_since >= SILENCE_LIMIT)); then
+			HOST_NOTE="emulated host console silent for $SILENCE_LIMIT s; killed QEMU"
+			kill "$QEMU_PID" 2>/dev/null || true
+			break
+		fi
+	done
+	HOST_STATUS=0
+	wait "$QEMU_PID" || HOST_STATUS=$?
+	QEMU_PID=
+	HOST_SECONDS=$((SECONDS - t))
+	if [[ -z $HOST_NOTE ]] && ((HOST_STATUS == 124)); then
+		HOST_NOTE="emulated host still running after $HOST_TIMEOUT s; killed QEMU"
+	elif [[ -z $HOST_NOTE ]] && ((HOST_STATUS != 0)); then
+		HOST_NOTE="QEMU exited with status $HOST_STATUS"
+	fi
+}
+
+# Lines of one "===== E2E <name> begin/end =====" section of the console
+# ($CONSOLE.txt, the log with the CRs taken out).
+section() {
+	awk -v name="$1" '
+		$0 == "===== E2E " name " end =====" { on = 0 }
+		on { print }
+		$0 == "===== E2E " name " begin =====" { on = 1 }
+	' "$CONSOLE.txt"
+}
+
+has_section() {
+	grep -qxF "===== E2E $1 begin =====" "$CONSOLE.txt"
+}
