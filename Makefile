@@ -30,12 +30,13 @@ LDLIBS  += -ljson-c -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
-CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/console.c vmm/ctl.c vmm/evloop.c \
-	vmm/http.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
-	vmm/vcpu.c vmm/vm.c
+CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
+	vmm/evloop.c vmm/http.c vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c \
+	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
-	devices/serial.c devices/virtio_blk.c devices/virtio_console.c \
-	devices/virtio_mmio.c devices/virtio_net.c devices/virtqueue.c
+	devices/serial.c devices/virtio.c devices/virtio_blk.c \
+	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
+	devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
 # Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib

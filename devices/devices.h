@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device models. Each device is a state struct plus a static const table
- * of operations in its own file; the platform code (arch/) decides where
- * a device lives (PIO or MMIO bus, which IRQ) and calls its *_create().
- * Every *_create() returns 0 or -errno and registers the device's range.
+ * Device models. Each device is a state struct plus its handlers in its
+ * own file; the platform (arch/) or the core (vmm/vm.c, for virtio)
+ * decides where it lives (bus, address, interrupt line) and calls its
+ * *_create(). Every *_create() returns 0 or -errno with one error line,
+ * registers its range, and hands its state to the host's cleanup list:
+ * the VM's teardown frees it, also after a failed create. Devices see the
+ * VMM only through struct dev_host (host.h).
  */
 #ifndef DEVICES_DEVICES_H
 #define DEVICES_DEVICES_H
@@ -11,42 +14,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
-struct bus;
+#include "host.h"
 
 /*
- * 8250/16550A UART (serial.c). What the guest transmits goes to
- * the VM console (terminal and/or --serial-log); serial_rx() queues bytes
- * the guest will read from RBR. Safe to call from any thread.
+ * 8250/16550A UART (serial.c). What the guest transmits goes to the host's
+ * console; serial_rx() queues bytes the guest will read from RBR (any
+ * thread) and returns how many fit.
  */
 struct serial;
-int serial_create(struct vm *vm, struct bus *bus, uint64_t base,
+int serial_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 		  unsigned int irq, struct serial **out)
 	__attribute__((warn_unused_result));
 size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len);
-void serial_destroy(struct serial *s);
 
 /*
  * Boot timer (boottimer.c): the guest signals "booted" by writing the byte
- * BOOT_TIMER_MAGIC at offset 0. vmm records the time and prints it. Reads:
- * offset 0, 8 bytes: microseconds from vmm's start to the signal (0 until
- * signalled); offset 8, 8 bytes: microseconds from the first KVM_RUN to
- * the signal.
+ * BOOT_TIMER_MAGIC at offset 0; the host records h->t->boot_timer and is
+ * told (DEV_EV_BOOT_TIMER). Reads: offset 0, 8 bytes: microseconds from
+ * vmm's start to the signal (0 until signalled); offset 8, 8 bytes:
+ * microseconds from the first KVM_RUN to the signal.
  */
 #define BOOT_TIMER_MAGIC 123
 #define BOOT_TIMER_SIZE  0x1000
-int boottimer_create(struct vm *vm, struct bus *bus, uint64_t base)
+int boottimer_create(const struct dev_host *h, struct bus *bus, uint64_t base)
 	__attribute__((warn_unused_result));
 
 /*
  * i8042 keyboard controller with a minimal PS/2 keyboard (i8042.c):
- * writing 0xfe to the command port resets the machine (vmm exits 0);
+ * writing 0xfe to the command port resets the machine (the VM stops);
  * i8042_ctrl_alt_del() types Ctrl-Alt-Del (IRQ 1), so a guest can shut
  * down cleanly; -EBUSY when the guest is not reading its keyboard.
  */
 struct i8042;
-int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
-		 uint64_t cmd_port, struct i8042 **out)
+int i8042_create(const struct dev_host *h, struct bus *bus,
+		 uint64_t data_port, uint64_t cmd_port, struct i8042 **out)
 	__attribute__((warn_unused_result));
 int i8042_ctrl_alt_del(struct i8042 *k);
 
@@ -55,24 +56,34 @@ int i8042_ctrl_alt_del(struct i8042 *k);
  * to the unclaimed-access path (legacy.c): the CMOS/RTC pair and the POST
  * port 0x80 used for I/O delays.
  */
-int cmos_create(struct vm *vm, struct bus *bus, uint64_t base)
+int cmos_create(const struct dev_host *h, struct bus *bus, uint64_t base)
 	__attribute__((warn_unused_result));
-int post_port_create(struct vm *vm, struct bus *bus, uint64_t port)
+int post_port_create(const struct dev_host *h, struct bus *bus, uint64_t port)
 	__attribute__((warn_unused_result));
 
 /*
- * virtio devices over virtio-mmio (virtio_blk.c, virtio_net.c,
- * virtio_console.c), each in a 4 KiB window at base, interrupting on irq.
+ * virtio device models (virtio_blk.c, virtio_net.c, virtio_console.c).
+ * Each makes a transport-neutral struct virtio_dev (virtio.h); the caller
+ * then attaches it to a transport (virtio_mmio_attach()).
  */
 struct vm_disk;
 struct vm_net;
-int virtio_blk_create(struct vm *vm, struct bus *bus, uint64_t base,
-		      unsigned int irq, const struct vm_disk *cfg)
+struct virtio_dev;
+int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
+		      struct virtio_dev **out) __attribute__((warn_unused_result));
+int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
+		      struct virtio_dev **out) __attribute__((warn_unused_result));
+/*
+ * The same NIC on a packet fd the caller opened: each read and write one
+ * frame behind the 12-byte virtio-net header (a datagram socket; no
+ * offloads). The device owns fd from here on, also on failure.
+ */
+int virtio_net_create_fd(const struct dev_host *h, int fd, const char *name,
+			 const struct vm_net *cfg, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
-int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
-		      unsigned int irq, const struct vm_net *cfg)
+int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
-int virtio_console_create(struct vm *vm, struct bus *bus, uint64_t base,
-			  unsigned int irq) __attribute__((warn_unused_result));
+/* Console input for hvc0 (the VM console's sink); how many bytes it took. */
+size_t virtio_console_rx(struct virtio_dev *d, const uint8_t *buf, size_t len);
 
 #endif

@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "../vmm/vmm.h"
 #include "devices.h"
 
 #define STATUS_OBF     0x01 /* output buffer full: data for the guest */
@@ -43,7 +42,7 @@
 #define FIFO_SIZE      32
 
 struct i8042 {
-	struct vm *vm;
+	const struct dev_host *host;
 	pthread_mutex_t lock;
 	uint8_t status, ctr, outp;
 	uint8_t pending_cmd;   /* controller command waiting for its data */
@@ -65,14 +64,13 @@ static void i8042_put(struct i8042 *k, uint8_t v)
 static void i8042_irq(struct i8042 *k)
 {
 	if (k->count && (k->ctr & CTR_KBD_INT)) {
-		vm_set_irq(k->vm, KBD_IRQ, 1);
-		vm_set_irq(k->vm, KBD_IRQ, 0);
+		host_pulse_irq(k->host, KBD_IRQ);
 	}
 }
 
 static void i8042_reset(struct i8042 *k)
 {
-	vm_request_stop(k->vm, VM_STOP_RESET, "guest reset (i8042)");
+	host_request_stop(k->host, DEV_STOP_RESET, "guest reset (i8042)");
 }
 
 static void i8042_command(struct i8042 *k, uint8_t cmd)
@@ -250,7 +248,7 @@ static void i8042_free(void *p)
 	free(k);
 }
 
-int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
+int i8042_create(const struct dev_host *h, struct bus *bus, uint64_t data_port,
 		 uint64_t cmd_port, struct i8042 **out)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
@@ -258,13 +256,13 @@ int i8042_create(struct vm *vm, struct bus *bus, uint64_t data_port,
 
 	if (!k)
 		return -ENOMEM;
-	k->vm = vm;
+	k->host = h;
 	pthread_mutex_init(&k->lock, NULL);
 	k->status = STATUS_SYS | STATUS_UNLOCKED;
 	k->outp = 0x01; /* reset line not asserted */
 	/* what a PC BIOS leaves: keyboard interrupt on, translation on */
 	k->ctr = CTR_KBD_INT | CTR_XLATE | CTR_AUX_OFF;
-	ret = vm_add_cleanup(vm, i8042_free, k);
+	ret = host_add_cleanup(h, i8042_free, k);
 	if (ret)
 		return ret;
 	ret = bus_register(bus, data_port, 1, "i8042-data", i8042_data_io, k);

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../vmm/vmm.h"
 #include "devices.h"
 
 enum {
@@ -87,7 +86,7 @@ static void cmos_free(void *p)
 	free(c);
 }
 
-int cmos_create(struct vm *vm, struct bus *bus, uint64_t base)
+int cmos_create(const struct dev_host *h, struct bus *bus, uint64_t base)
 {
 	struct cmos *c = calloc(1, sizeof(*c));
 	int ret;
@@ -95,7 +94,7 @@ int cmos_create(struct vm *vm, struct bus *bus, uint64_t base)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
-	ret = vm_add_cleanup(vm, cmos_free, c);
+	ret = host_add_cleanup(h, cmos_free, c);
 	if (ret)
 		return ret;
 	return bus_register(bus, base, 2, "cmos", cmos_io, c);
@@ -112,16 +111,16 @@ static void post_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 		__atomic_fetch_add((uint64_t *)dev, 1, __ATOMIC_RELAXED);
 }
 
-int post_port_create(struct vm *vm, struct bus *bus, uint64_t port)
+int post_port_create(const struct dev_host *h, struct bus *bus, uint64_t port)
 {
 	uint64_t *writes = calloc(1, sizeof(*writes));
 	int ret;
 
 	if (!writes)
 		return -ENOMEM;
-	ret = vm_add_cleanup(vm, free, writes);
+	ret = host_add_cleanup(h, free, writes);
 	if (ret)
 		return ret;
-	vm_add_counter(vm, "post", "writes", writes);
+	host_add_counter(h, "post", "writes", writes);
 	return bus_register(bus, port, 1, "post", post_io, writes);
 }

@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/console.h"
-#include "../vmm/log.h"
-#include "../vmm/vmm.h"
 #include "devices.h"
 
 /* register offsets */
@@ -50,7 +47,7 @@ enum {
 #define RX_FIFO_SIZE 1024
 
 struct serial {
-	struct vm *vm;
+	const struct dev_host *host;
 	unsigned int irq;
 	pthread_mutex_t lock;
 
@@ -96,7 +93,7 @@ static void serial_update_irq(struct serial *s)
 
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		vm_set_irq(s->vm, s->irq, level);
+		host_set_irq(s->host, s->irq, level);
 	}
 }
 
@@ -258,11 +255,11 @@ static void serial_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 	if (out >= 0) {
 		uint8_t b = (uint8_t)out;
 
-		vm_mark(s->vm, &s->vm->t.first_serial);
-		console_write(s->vm->console, &b, 1);
+		timeline_mark(&s->host->t->first_serial);
+		host_console_write(s->host, &b, 1);
 	}
 	if (drained)
-		console_sink_ready(s->vm->console);
+		host_console_ready(s->host);
 }
 
 size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len)
@@ -279,12 +276,15 @@ size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len)
 	return n;
 }
 
-static size_t serial_console_sink(void *opaque, const uint8_t *buf, size_t len)
+static void serial_free(void *p)
 {
-	return serial_rx(opaque, buf, len);
+	struct serial *s = p;
+
+	pthread_mutex_destroy(&s->lock);
+	free(s);
 }
 
-int serial_create(struct vm *vm, struct bus *bus, uint64_t base,
+int serial_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 		  unsigned int irq, struct serial **out)
 {
 	struct serial *s = calloc(1, sizeof(*s));
@@ -292,29 +292,20 @@ int serial_create(struct vm *vm, struct bus *bus, uint64_t base,
 
 	if (!s)
 		return -ENOMEM;
-	s->vm = vm;
+	s->host = h;
 	s->irq = irq;
 	pthread_mutex_init(&s->lock, NULL);
 	s->mcr = MCR_OUT2;
 	serial_update_msr(s);
 	s->msr &= (uint8_t)~MSR_DELTA;
-	ret = bus_register(bus, base, 8, "serial", serial_io, s);
-	if (ret) {
-		serial_destroy(s);
+	ret = host_add_cleanup(h, serial_free, s);
+	if (ret)
 		return ret;
-	}
-	if (vm->console)
-		console_set_sink(vm->console, serial_console_sink, s);
-	vm_add_counter(vm, "serial", "tx_bytes", &s->tx_bytes);
-	vm_add_counter(vm, "serial", "rx_bytes", &s->rx_bytes);
+	ret = bus_register(bus, base, 8, "serial", serial_io, s);
+	if (ret)
+		return ret;
+	host_add_counter(h, "serial", "tx_bytes", &s->tx_bytes);
+	host_add_counter(h, "serial", "rx_bytes", &s->rx_bytes);
 	*out = s;
 	return 0;
-}
-
-void serial_destroy(struct serial *s)
-{
-	if (!s)
-		return;
-	pthread_mutex_destroy(&s->lock);
-	free(s);
 }

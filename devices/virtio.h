@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio 1.x over MMIO: the split virtqueue (virtqueue.c), the virtio-mmio
- * transport (virtio_mmio.c) and the interface a device model implements
- * (virtio_blk.c, virtio_net.c, virtio_console.c).
+ * virtio 1.x: the split virtqueue (virtqueue.c), the transport-neutral
+ * device core (virtio.c), the transports (virtio_mmio.c) and the
+ * interface a device model implements (virtio_blk.c, virtio_net.c,
+ * virtio_console.c). A model never knows which transport carries it.
  *
  * Threads: register accesses arrive on vCPU threads; queue work runs on the
- * event-loop thread, woken by an ioeventfd per queue. Each device's mutex
- * (struct virtio_dev.lock) serialises the two. Interrupts go out through
- * an irqfd.
+ * event-loop thread, or on the model's own thread for the queues it serves
+ * itself (virtio-blk's disk I/O), woken by a kick eventfd per queue that
+ * KVM signals (ioeventfd). Each device's mutex (struct virtio_dev.lock)
+ * serialises them. Interrupts go out through an irqfd.
  *
  * Trust: everything in guest memory is hostile. Rings are validated once
  * when the driver sets QueueReady; descriptors are copied before use;
@@ -23,10 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/memory.h"
-
-struct vm;
-struct bus;
+#include "host.h"
 
 /* --- split virtqueue ---------------------------------------------------- */
 
@@ -140,6 +139,10 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off,
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
 #define VIRTIO_STATUS_FAILED      0x80
 
+/* InterruptStatus / ISR bits: used buffers, configuration change */
+#define VIRTIO_ISR_USED   1
+#define VIRTIO_ISR_CONFIG 2
+
 #define VIRTIO_MAX_QUEUES 4
 
 struct virtio_dev;
@@ -149,7 +152,12 @@ struct virtio_dev_ops {
 	uint32_t device_id;      /* 2 = blk, 1 = net, 3 = console */
 	unsigned int num_queues;
 	uint16_t queue_max;      /* largest queue size offered */
-	/* device-specific feature bits (the transport adds VERSION_1 etc.) */
+	/*
+	 * Queues (bit q) whose kicks the model takes on its own thread by
+	 * reading d->kick_fd[q]; the others are served on the event loop.
+	 */
+	uint32_t own_thread_queues;
+	/* device-specific feature bits (the core adds VERSION_1 etc.) */
 	uint64_t (*features)(struct virtio_dev *d);
 	/* config space: offset/len already checked against config_size */
 	size_t (*config_size)(struct virtio_dev *d);
@@ -170,50 +178,75 @@ struct virtio_dev_ops {
 	void (*destroy)(void *priv);
 };
 
+/* What a transport does for the core: interrupt the driver. */
+struct virtio_transport {
+	const char *name;        /* "virtio-mmio", for messages */
+	/*
+	 * Interrupt the driver: why is VIRTIO_ISR_USED (for queue q) or
+	 * VIRTIO_ISR_CONFIG. d->lock held.
+	 */
+	void (*interrupt)(struct virtio_dev *d, unsigned int q, uint32_t why);
+};
+
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
 	void *priv;                 /* the device model's state */
-	struct vm *vm;
+	const struct dev_host *host;
 	pthread_mutex_t lock;
 
-	uint64_t base;              /* MMIO window, 4 KiB */
-	unsigned int irq;
-	int irqfd;                  /* eventfd bound to irq with KVM_IRQFD */
-	int ioeventfd[VIRTIO_MAX_QUEUES];
+	/* the transport carrying it, and where (for messages) */
+	const struct virtio_transport *tr;
+	void *tr_priv;
+	char where[48];             /* "virtio-blk at 0xd0001000" */
+
+	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfd per queue, signalled by KVM */
 
 	uint32_t status;
-	uint32_t isr;               /* InterruptStatus: bit 0 used, bit 1 config */
+	uint32_t isr;               /* bit 0 used, bit 1 config */
 	uint32_t config_generation;
-	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	uint64_t dev_features;      /* offered */
 	uint64_t drv_features;      /* accepted by the driver */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	bool broken_logged;
+	uint32_t refused_logged;    /* queue refusals logged (bounded) */
 	uint32_t reset_count;       /* bumped by each reset and queue disable:
 				       a device that dropped the lock sees one
 				       happened */
 };
 
 /*
- * Create a virtio-mmio device at base (a 4 KiB window on the MMIO bus)
- * wired to irq, with ops/priv as the device model. The platform then
- * describes it to the guest (command line or device tree). It takes
- * ownership of priv: on failure, ops->destroy(priv) has been called.
+ * The core (virtio.c). virtio_dev_create() makes a device for model
+ * ops/priv, not yet on any transport, and puts it on the host's cleanup
+ * list; on failure ops->destroy(priv) has been called.
  */
-int virtio_mmio_create(struct vm *vm, struct bus *bus, uint64_t base,
-		       unsigned int irq, const struct virtio_dev_ops *ops,
-		       void *priv, struct virtio_dev **out)
-	__attribute__((warn_unused_result));
+int virtio_dev_create(const struct dev_host *h,
+		      const struct virtio_dev_ops *ops, void *priv,
+		      struct virtio_dev **out) __attribute__((warn_unused_result));
 
 /*
- * Interrupt the driver for used buffers on queue q, if it wants one.
- * Call with d->lock held.
+ * What transports call on the driver's behalf, d->lock held: a status
+ * write (0 resets), a queue made ready or not, the driver's features.
+ */
+void virtio_set_status(struct virtio_dev *d, uint32_t status);
+void virtio_set_queue_ready(struct virtio_dev *d, unsigned int q, bool ready);
+void virtio_set_driver_features(struct virtio_dev *d, unsigned int half,
+				uint32_t bits);
+uint32_t virtio_device_features(const struct virtio_dev *d, unsigned int half);
+/* Config space access, bounds-checked against the model's config size. */
+void virtio_config_access(struct virtio_dev *d, uint64_t off, uint8_t *data,
+			  uint32_t len, bool is_write);
+/* The driver kicked queue q by a register write (no ioeventfd). */
+void virtio_kick(struct virtio_dev *d, unsigned int q);
+
+/*
+ * What device models call. virtio_notify_used: interrupt the driver for
+ * used buffers on queue q, if it wants one. d->lock held.
  */
 void virtio_notify_used(struct virtio_dev *d, unsigned int q);
 
 /*
  * Come back to queue q later: a device that has used its budget for one
- * event-loop turn kicks its own ioeventfd, so other fds get their turn.
+ * event-loop turn kicks its own queue, so other fds get their turn.
  */
 void virtio_kick_self(struct virtio_dev *d, unsigned int q);
 
@@ -223,6 +256,20 @@ void virtio_notify_config(struct virtio_dev *d);
 /* The driver broke the queue contract: NEEDS_RESET, log once. Lock held. */
 void virtio_set_broken(struct virtio_dev *d, const char *why);
 
+/*
+ * May the device process queues now? Only once the driver has finished
+ * initialising it (FEATURES_OK and DRIVER_OK, 3.1.1), until it needs a
+ * reset.
+ */
+static inline bool virtio_live(const struct virtio_dev *d)
+{
+	uint32_t s = d->status;
+
+	return (s & VIRTIO_STATUS_DRIVER_OK) &&
+	       (s & VIRTIO_STATUS_FEATURES_OK) &&
+	       !(s & VIRTIO_STATUS_NEEDS_RESET);
+}
+
 /* Feature negotiated? */
 static inline bool virtio_has_feature(const struct virtio_dev *d,
 				      unsigned int bit)
@@ -230,6 +277,14 @@ static inline bool virtio_has_feature(const struct virtio_dev *d,
 	return d->drv_features & (1ULL << bit);
 }
 
+/* --- transports ---------------------------------------------------------- */
+
+/*
+ * virtio-mmio (version 2): put d in a VIRTIO_MMIO_SIZE window at base on
+ * bus, interrupting on irq. 0 or -errno with one error line.
+ */
 #define VIRTIO_MMIO_SIZE 0x1000
+int virtio_mmio_attach(struct virtio_dev *d, struct bus *bus, uint64_t base,
+		       unsigned int irq) __attribute__((warn_unused_result));
 
 #endif

@@ -1,25 +1,33 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-blk (virtio 1.x, 5.2) backed by a raw image file. Requests are
- * served on the event-loop thread with vectored I/O straight between the
- * file and the guest's buffers. The image is opened once and locked
- * (flock: exclusive for read-write, shared for read-only) so two VMs
- * cannot write one image; FLUSH reaches the disk with fdatasync() before
- * it completes.
+ * virtio-blk (virtio 1.x, 5.2) backed by a raw image file. Each disk has
+ * its own I/O thread, woken by the queue's kick eventfd: requests are
+ * served there with vectored I/O straight between the file and the
+ * guest's buffers, so a slow disk never holds up the event loop (the
+ * control API, the console, signals, the other devices). The image is
+ * opened once and locked (flock: exclusive for read-write, shared for
+ * read-only) so two VMs cannot write one image. Durability: FLUSH reaches
+ * the disk with fdatasync() before it completes; a driver that did not
+ * negotiate FLUSH expects write-through, so then every write is synced
+ * before it completes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../vmm/config.h"
 #include "../vmm/log.h"
-#include "../vmm/vmm.h"
 #include "devices.h"
 #include "virtio.h"
 
@@ -76,8 +84,13 @@ struct virtio_blk {
 	bool read_only;
 	uint64_t sectors;
 	char id[VMM_DISK_ID_MAX + 1];
+	char path[64];             /* for messages: the file's base name */
+	pthread_t worker;
+	bool worker_started;
+	int stop_fd;               /* eventfd: the worker is to exit */
+	bool stopping;             /* accessed atomically */
 	/*
-	 * Event-loop thread only: a batch of requests and their iovecs. The
+	 * Worker thread only: a batch of requests and their iovecs. The
 	 * iovecs of consecutive requests are consecutive, so contiguous
 	 * requests become one preadv/pwritev.
 	 */
@@ -87,6 +100,7 @@ struct virtio_blk {
 	uint8_t config[BLK_CONFIG_SIZE];
 	/* counters */
 	uint64_t reads, writes, read_bytes, write_bytes, flushes, errors;
+	bool write_back;           /* FLUSH negotiated (worker's copy) */
 };
 
 static uint64_t blk_features(struct virtio_dev *d)
@@ -175,13 +189,35 @@ static int data_iov(struct virtio_blk *b, unsigned int at, bool write_part,
 	return (int)(n - at);
 }
 
-/* Read or write a run of iovecs at byte offset pos; 0 or -errno. */
-static int do_io(int fd, struct iovec *iov, int niov, uint64_t pos, bool write)
+/*
+ * Read or write a run of iovecs at byte offset pos; 0 or -errno. At most
+ * BLK_IO_CHUNK bytes per system call, so that a request a hostile driver
+ * made of a thousand 32 MiB buffers still lets the VM stop in time
+ * (-ECANCELED once it is stopping).
+ */
+#define BLK_IO_CHUNK (8u << 20)
+
+static int do_io(struct virtio_blk *b, struct iovec *iov, int niov,
+		 uint64_t pos, bool write)
 {
 	while (niov > 0) {
-		int chunk = niov < BLK_IOV_MAX ? niov : BLK_IOV_MAX;
-		ssize_t r = write ? pwritev(fd, iov, chunk, (off_t)pos)
-				  : preadv(fd, iov, chunk, (off_t)pos);
+		int chunk = 0;
+		size_t bytes = 0, cut = 0;
+		ssize_t r;
+
+		if (__atomic_load_n(&b->stopping, __ATOMIC_RELAXED))
+			return -ECANCELED;
+		/* whole iovecs up to the chunk size; at least one, maybe cut */
+		while (chunk < niov && chunk < BLK_IOV_MAX &&
+		       (chunk == 0 || bytes + iov[chunk].iov_len <= BLK_IO_CHUNK))
+			bytes += iov[chunk++].iov_len;
+		if (bytes > BLK_IO_CHUNK && chunk == 1) {
+			cut = iov[0].iov_len - BLK_IO_CHUNK;
+			iov[0].iov_len = BLK_IO_CHUNK;
+		}
+		r = write ? pwritev(b->fd, iov, chunk, (off_t)pos)
+			  : preadv(b->fd, iov, chunk, (off_t)pos);
+		iov[0].iov_len += cut;
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -341,8 +377,13 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 		}
 		{
 			unsigned int niov = b->req[j].iov + b->req[j].niov - r->iov;
-			int ret = do_io(b->fd, &b->iov[r->iov], (int)niov,
+			int ret = do_io(b, &b->iov[r->iov], (int)niov,
 					r->sector << SECTOR_SHIFT, write);
+
+			/* no FLUSH negotiated: the driver expects write-through */
+			if (!ret && write && !b->write_back &&
+			    fdatasync(b->fd) < 0)
+				ret = -errno;
 
 			for (unsigned int k = i; k <= j; k++) {
 				b->req[k].st = ret ? BLK_S_IOERR : BLK_S_OK;
@@ -362,14 +403,14 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 }
 
 /*
- * Per event-loop turn: at most BLK_ROUNDS batches, and a batch stops
- * taking requests once it holds BLK_BATCH_BYTES. Then the queue kicks
- * itself and the loop serves the other fds (signals, the API) first.
+ * Per wake-up: at most BLK_ROUNDS batches, and a batch stops taking
+ * requests once it holds BLK_BATCH_BYTES; then the queue kicks itself, so
+ * a stop request is seen between rounds.
  */
 #define BLK_ROUNDS      4
 #define BLK_BATCH_BYTES (32u << 20)
 
-static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
+static void blk_serve(struct virtio_dev *d, unsigned int qi)
 {
 	struct virtio_blk *b = d->priv;
 	struct virtq *q = &d->vq[qi];
@@ -384,8 +425,9 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 
 		/* take a batch off the ring */
 		pthread_mutex_lock(&d->lock);
+		b->write_back = virtio_has_feature(d, BLK_F_FLUSH);
 		while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
-		       (r = virtq_pop(q, &d->vm->mem, &b->chain)) > 0) {
+		       (r = virtq_pop(q, d->host->mem, &b->chain)) > 0) {
 			r = blk_parse(b, &b->req[n], iov);
 			if (r == -ENOSPC) {
 				virtq_unpop(q, 1); /* first in the next batch */
@@ -434,13 +476,72 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 	}
 }
 
+/* The disk's I/O thread: kicks in, requests served, until stopped. */
+static void *blk_worker(void *arg)
+{
+	struct virtio_blk *b = arg;
+	struct virtio_dev *d = b->dev;
+	struct pollfd p[2] = {
+		{ .fd = d->kick_fd[0], .events = POLLIN },
+		{ .fd = b->stop_fd, .events = POLLIN },
+	};
+	char name[16];
+
+	snprintf(name, sizeof(name), "blk:%.11s", b->id);
+	pthread_setname_np(pthread_self(), name);
+	while (!__atomic_load_n(&b->stopping, __ATOMIC_ACQUIRE)) {
+		uint64_t v;
+		bool live;
+
+		if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN))
+			continue; /* EINTR, or stopping: the loop test says */
+		if (read(d->kick_fd[0], &v, sizeof(v)) < 0)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		live = virtio_live(d) && d->vq[0].ready;
+		pthread_mutex_unlock(&d->lock);
+		if (live)
+			blk_serve(d, 0);
+	}
+	return NULL;
+}
+
 static void blk_destroy(void *priv)
 {
 	struct virtio_blk *b = priv;
+	uint64_t one = 1;
 
+	if (b->worker_started) {
+		__atomic_store_n(&b->stopping, true, __ATOMIC_RELEASE);
+		if (write(b->stop_fd, &one, sizeof(one)) < 0)
+			debug("disk %s: cannot wake its thread: %s", b->path,
+			      strerror(errno));
+		pthread_join(b->worker, NULL);
+	}
+	if (b->stop_fd >= 0)
+		close(b->stop_fd);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
+}
+
+static int blk_start_worker(struct virtio_blk *b)
+{
+	sigset_t all, old;
+	int ret;
+
+	b->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->stop_fd < 0)
+		return -errno;
+	/* signals are the main thread's business */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(&b->worker, NULL, blk_worker, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return -ret;
+	b->worker_started = true;
+	return 0;
 }
 
 static const struct virtio_dev_ops virtio_blk_ops = {
@@ -448,10 +549,10 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.num_queues = 1,
 	.queue_max = BLK_QUEUE_SIZE,
+	.own_thread_queues = 1u << 0,
 	.features = blk_features,
 	.config_size = blk_config_size,
 	.config_read = blk_config_read,
-	.queue_notify = blk_queue_notify,
 	.destroy = blk_destroy,
 };
 
@@ -487,33 +588,42 @@ static int open_image(struct virtio_blk *b, const struct vm_disk *cfg)
 	return 0;
 }
 
-int virtio_blk_create(struct vm *vm, struct bus *bus, uint64_t base,
-		      unsigned int irq, const struct vm_disk *cfg)
+int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
+		      struct virtio_dev **out)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
+	const char *base = strrchr(cfg->path, '/');
 	char group[32];
 	int ret;
 
 	if (!b)
 		return -ENOMEM;
-	b->fd = -1;
+	b->fd = b->stop_fd = -1;
 	b->read_only = cfg->read_only;
 	memcpy(b->id, cfg->id, sizeof(b->id));
+	snprintf(b->path, sizeof(b->path), "%.63s", base ? base + 1 : cfg->path);
 	ret = open_image(b, cfg);
 	if (ret) {
 		blk_destroy(b);
 		return ret;
 	}
 	blk_fill_config(b);
-	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_blk_ops, b, &b->dev);
+	ret = virtio_dev_create(h, &virtio_blk_ops, b, &b->dev);
 	if (ret)
 		return ret;
+	ret = blk_start_worker(b);
+	if (ret) {
+		error("disk %s: cannot start its I/O thread: %s", cfg->path,
+		      strerror(-ret));
+		return ret;
+	}
 	snprintf(group, sizeof(group), "blk:%s", cfg->id);
-	vm_add_counter(vm, group, "reads", &b->reads);
-	vm_add_counter(vm, group, "writes", &b->writes);
-	vm_add_counter(vm, group, "read_bytes", &b->read_bytes);
-	vm_add_counter(vm, group, "write_bytes", &b->write_bytes);
-	vm_add_counter(vm, group, "flushes", &b->flushes);
-	vm_add_counter(vm, group, "errors", &b->errors);
+	host_add_counter(h, group, "reads", &b->reads);
+	host_add_counter(h, group, "writes", &b->writes);
+	host_add_counter(h, group, "read_bytes", &b->read_bytes);
+	host_add_counter(h, group, "write_bytes", &b->write_bytes);
+	host_add_counter(h, group, "flushes", &b->flushes);
+	host_add_counter(h, group, "errors", &b->errors);
+	*out = b->dev;
 	return 0;
 }

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/console.h"
-#include "../vmm/vmm.h"
 #include "devices.h"
 #include "virtio.h"
 
@@ -55,7 +53,7 @@ static void deliver_input(struct virtio_dev *d, struct virtio_console *c)
 	bool pushed = false;
 	int r = 0;
 
-	while (c->npending && (r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
+	while (c->npending && (r = virtq_pop(q, d->host->mem, &c->chain)) > 0) {
 		size_t n = virtq_chain_write(&c->chain, 0, c->pending,
 					     c->npending);
 
@@ -88,14 +86,14 @@ static void transmit(struct virtio_dev *d, struct virtio_console *c)
 	int r = 0;
 
 	while (chains++ < TX_BUDGET &&
-	       (r = virtq_pop(q, &d->vm->mem, &c->chain)) > 0) {
+	       (r = virtq_pop(q, d->host->mem, &c->chain)) > 0) {
 		uint64_t off = 0;
 		size_t n;
 
 		while (off < TX_CHAIN_MAX &&
 		       (n = virtq_chain_read(&c->chain, off, c->out,
 					     sizeof(c->out))) > 0) {
-			console_write(d->vm->console, c->out, n);
+			host_console_write(d->host, c->out, n);
 			off += n;
 		}
 		c->tx_bytes += off;
@@ -126,13 +124,12 @@ static void console_queue_notify(struct virtio_dev *d, unsigned int q)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (drained)
-		console_sink_ready(d->vm->console);
+		host_console_ready(d->host);
 }
 
 /* Console input (event-loop thread): buffer it, hand it over if we can. */
-static size_t console_sink(void *opaque, const uint8_t *buf, size_t len)
+size_t virtio_console_rx(struct virtio_dev *d, const uint8_t *buf, size_t len)
 {
-	struct virtio_dev *d = opaque;
 	struct virtio_console *c = d->priv;
 	size_t n;
 
@@ -144,8 +141,7 @@ static size_t console_sink(void *opaque, const uint8_t *buf, size_t len)
 	c->npending += n;
 	if (n < len)
 		c->was_full = true;
-	if ((d->status & VIRTIO_STATUS_DRIVER_OK) &&
-	    !(d->status & VIRTIO_STATUS_NEEDS_RESET))
+	if (virtio_live(d))
 		deliver_input(d, c);
 	pthread_mutex_unlock(&d->lock);
 	return n;
@@ -167,22 +163,18 @@ static const struct virtio_dev_ops virtio_console_ops = {
 	.destroy = vcon_destroy,
 };
 
-int virtio_console_create(struct vm *vm, struct bus *bus, uint64_t base,
-			  unsigned int irq)
+int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
 	int ret;
 
 	if (!c)
 		return -ENOMEM;
-	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_console_ops, c,
-				 &c->dev);
+	ret = virtio_dev_create(h, &virtio_console_ops, c, &c->dev);
 	if (ret)
 		return ret;
-	vm_add_counter(vm, "console", "rx_bytes", &c->rx_bytes);
-	vm_add_counter(vm, "console", "tx_bytes", &c->tx_bytes);
-	/* typed input now goes to hvc0 instead of the serial port */
-	if (vm->console)
-		console_set_sink(vm->console, console_sink, c->dev);
+	host_add_counter(h, "console", "rx_bytes", &c->rx_bytes);
+	host_add_counter(h, "console", "tx_bytes", &c->tx_bytes);
+	*out = c->dev;
 	return 0;
 }

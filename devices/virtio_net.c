@@ -31,9 +31,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../vmm/evloop.h"
+#include "../vmm/config.h"
 #include "../vmm/log.h"
-#include "../vmm/vmm.h"
 #include "devices.h"
 #include "virtio.h"
 
@@ -99,8 +98,9 @@ struct rx_held {
 
 struct virtio_net {
 	struct virtio_dev *dev;
-	struct vm *vm;
+	const struct dev_host *host;
 	int tap;
+	bool is_tap;     /* a TAP (offloads, link state), else a datagram fd */
 	bool watched;    /* tap is registered with the event loop */
 	bool tap_gone;   /* the interface was deleted under us */
 	char name[IFNAMSIZ];
@@ -165,7 +165,7 @@ static void net_watch(struct virtio_net *n)
 	}
 	if (ev == n->events)
 		return;
-	ret = evloop_mod(n->vm->loop, n->tap, ev);
+	ret = evloop_mod(n->host->loop, n->tap, ev);
 	if (ret)
 		warn("TAP %s: epoll: %s", n->name, strerror(-ret));
 	else
@@ -236,7 +236,7 @@ static enum rx_result rx_one(struct virtio_net *n, struct virtq *q)
 	if (max > NET_QUEUE_SIZE)
 		max = NET_QUEUE_SIZE;
 	while (nheld < max && (nheld == 0 || cap < n->rx_need)) {
-		int r = virtq_pop(q, &d->vm->mem, c);
+		int r = virtq_pop(q, d->host->mem, c);
 
 		if (r < 0 || (r > 0 && (c->nread || c->write_len < NET_HDR_LEN))) {
 			virtq_unpop(q, nheld);
@@ -376,7 +376,7 @@ static void net_tx(struct virtio_net *n)
 			virtio_kick_self(d, TXQ);
 			break;
 		}
-		r = virtq_pop(q, &d->vm->mem, c);
+		r = virtq_pop(q, d->host->mem, c);
 		if (r < 0) {
 			virtio_set_broken(d, "malformed transmit chain");
 			break;
@@ -444,17 +444,16 @@ static void net_queue_notify(struct virtio_dev *d, unsigned int qi)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void net_tap_event(struct vm *vm, void *opaque, uint32_t events)
+static void net_tap_event(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
 	struct virtio_dev *d = n->dev;
 
-	(void)vm;
 	pthread_mutex_lock(&d->lock);
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* reported whatever we ask for: stop watching or spin */
 		warn("TAP %s went away; the guest's NIC is cut off", n->name);
-		evloop_del(n->vm->loop, n->tap);
+		evloop_del(n->host->loop, n->tap);
 		n->watched = false;
 		n->tap_gone = true;
 		/* link down, and tell the driver */
@@ -483,7 +482,7 @@ static unsigned int tap_mtu(const struct virtio_net *n)
 
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, n->name, IFNAMSIZ);
-	if (s >= 0 && ioctl(s, SIOCGIFMTU, &ifr) == 0 &&
+	if (n->is_tap && s >= 0 && ioctl(s, SIOCGIFMTU, &ifr) == 0 &&
 	    ifr.ifr_mtu > NET_DEFAULT_MTU && ifr.ifr_mtu <= 65535)
 		mtu = (unsigned int)ifr.ifr_mtu;
 	if (s >= 0)
@@ -510,7 +509,7 @@ static int net_activate(struct virtio_dev *d)
 			off |= TUN_F_UFO;
 	}
 	/* a TAP deleted under us is an unplugged cable, not a broken NIC */
-	if (!n->tap_gone &&
+	if (n->is_tap && !n->tap_gone &&
 	    ioctl(n->tap, TUNSETOFFLOAD, (unsigned long)off) < 0) {
 		int err = errno;
 
@@ -543,7 +542,7 @@ static void net_destroy(void *priv)
 	struct virtio_net *n = priv;
 
 	if (n->watched)
-		evloop_del(n->vm->loop, n->tap);
+		evloop_del(n->host->loop, n->tap);
 	if (n->tap >= 0) {
 		debug("TAP %s: rx %" PRIu64 " frames %" PRIu64 " bytes %" PRIu64
 		      " dropped, tx %" PRIu64 " frames %" PRIu64 " bytes %" PRIu64
@@ -679,22 +678,13 @@ static void mac_from_name(const char *name, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
-int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
-		      unsigned int irq, const struct vm_net *cfg)
+/* The device on an open packet fd: a TAP, or a datagram socket. */
+static int net_create(const struct dev_host *h, struct virtio_net *n,
+		      const struct vm_net *cfg, struct virtio_dev **out)
 {
-	struct virtio_net *n = calloc(1, sizeof(*n));
 	char group[32];
 	int ret;
 
-	if (!n)
-		return -ENOMEM;
-	n->vm = vm;
-	n->tap = -1;
-	ret = tap_open(n, cfg->tap);
-	if (ret) {
-		net_destroy(n);
-		return ret;
-	}
 	if (cfg->mac_set)
 		memcpy(n->config, cfg->mac, 6);
 	else
@@ -702,13 +692,15 @@ int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
 	n->config[6] = NET_S_LINK_UP;   /* status, little-endian */
 	n->config[8] = 1;               /* max_virtqueue_pairs */
 	n->offer = 1ULL << NET_F_MAC | 1ULL << NET_F_STATUS |
-		   1ULL << NET_F_MRG_RXBUF | 1ULL << NET_F_CSUM |
-		   1ULL << NET_F_HOST_TSO4 | 1ULL << NET_F_HOST_TSO6 |
-		   1ULL << NET_F_HOST_ECN;
-	tap_probe_offloads(n);
-	tap_link_up(n);
+		   1ULL << NET_F_MRG_RXBUF;
+	if (n->is_tap) {
+		n->offer |= 1ULL << NET_F_CSUM | 1ULL << NET_F_HOST_TSO4 |
+			    1ULL << NET_F_HOST_TSO6 | 1ULL << NET_F_HOST_ECN;
+		tap_probe_offloads(n);
+		tap_link_up(n);
+	}
 	/* watched for nothing until the driver is ready */
-	ret = evloop_add(vm->loop, n->tap, 0, net_tap_event, n);
+	ret = evloop_add(h->loop, n->tap, 0, net_tap_event, n);
 	if (ret) {
 		error("TAP %s: cannot watch it: %s", n->name, strerror(-ret));
 		net_destroy(n);
@@ -718,16 +710,50 @@ int virtio_net_create(struct vm *vm, struct bus *bus, uint64_t base,
 	debug("TAP %s: MAC %02x:%02x:%02x:%02x:%02x:%02x, features 0x%" PRIx64,
 	      n->name, n->config[0], n->config[1], n->config[2], n->config[3],
 	      n->config[4], n->config[5], n->offer);
-	ret = virtio_mmio_create(vm, bus, base, irq, &virtio_net_ops, n,
-				  &n->dev);
+	ret = virtio_dev_create(h, &virtio_net_ops, n, &n->dev);
 	if (ret)
 		return ret;
-	snprintf(group, sizeof(group), "net:%s", cfg->tap);
-	vm_add_counter(vm, group, "rx_packets", &n->stats.rx_packets);
-	vm_add_counter(vm, group, "rx_bytes", &n->stats.rx_bytes);
-	vm_add_counter(vm, group, "rx_drops", &n->stats.rx_drops);
-	vm_add_counter(vm, group, "tx_packets", &n->stats.tx_packets);
-	vm_add_counter(vm, group, "tx_bytes", &n->stats.tx_bytes);
-	vm_add_counter(vm, group, "tx_drops", &n->stats.tx_drops);
+	snprintf(group, sizeof(group), "net:%s", n->name);
+	host_add_counter(h, group, "rx_packets", &n->stats.rx_packets);
+	host_add_counter(h, group, "rx_bytes", &n->stats.rx_bytes);
+	host_add_counter(h, group, "rx_drops", &n->stats.rx_drops);
+	host_add_counter(h, group, "tx_packets", &n->stats.tx_packets);
+	host_add_counter(h, group, "tx_bytes", &n->stats.tx_bytes);
+	host_add_counter(h, group, "tx_drops", &n->stats.tx_drops);
+	*out = n->dev;
 	return 0;
+}
+
+int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
+		      struct virtio_dev **out)
+{
+	struct virtio_net *n = calloc(1, sizeof(*n));
+	int ret;
+
+	if (!n)
+		return -ENOMEM;
+	n->host = h;
+	n->tap = -1;
+	n->is_tap = true;
+	ret = tap_open(n, cfg->tap);
+	if (ret) {
+		net_destroy(n);
+		return ret;
+	}
+	return net_create(h, n, cfg, out);
+}
+
+int virtio_net_create_fd(const struct dev_host *h, int fd, const char *name,
+			 const struct vm_net *cfg, struct virtio_dev **out)
+{
+	struct virtio_net *n = calloc(1, sizeof(*n));
+
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n->host = h;
+	n->tap = fd;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	return net_create(h, n, cfg, out);
 }

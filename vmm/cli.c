@@ -52,7 +52,9 @@ const char cli_run_usage[] =
 "                          and InstanceStart (see README: control API)\n"
 "      --api-sock-mode MODE  the socket's permissions (default: 0600)\n"
 "      --config-file FILE  the configuration as one JSON document\n"
-"                          (Firecracker's shape); boots without the API\n"
+"                          (Firecracker's shape); boots without the API.\n"
+"                          Options given beside it win, field by field;\n"
+"                          its drives and interfaces come first\n"
 "      --id NAME           the instance's name, reported by the API\n"
 "      --boot-timer        print the boot timeline on stderr at exit\n"
 "      --metrics-path FILE append metrics as a JSON line to FILE at exit\n"
@@ -65,6 +67,7 @@ const char cli_run_usage[] =
 "\n"
 "console keys (when stdin is a terminal it is put in raw mode):\n"
 "  Ctrl-A x                quit: stop the VM and exit\n"
+"  Ctrl-A h                show the console keys\n"
 "  Ctrl-A Ctrl-A           send one Ctrl-A to the guest\n"
 "\n"
 "exit status: 0 when the guest powers off or resets or you quit,\n"
@@ -171,24 +174,6 @@ int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_mac(const char *s, size_t len, uint8_t mac[6])
-{
-	unsigned int v[6];
-	char buf[18], tail;
-
-	if (len != 17)
-		return -EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = 0;
-	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2],
-		   &v[3], &v[4], &v[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	/* a NIC needs a unicast address */
-	return mac[0] & 1 ? -EINVAL : 0;
-}
-
 int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 {
 	const char *item;
@@ -196,14 +181,16 @@ int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 
 	memset(n, 0, sizeof(*n));
 	while ((item = next_item(&s, &len))) {
-		if (len > 4 && !strncmp(item, "tap=", 4)) {
+		if (len == 4 && !strncmp(item, "tap=", 4)) {
+			failp("--net: empty TAP name in 'tap='");
+		} else if (len > 4 && !strncmp(item, "tap=", 4)) {
 			if (len - 4 >= sizeof(n->tap))
 				failp("--net: TAP name longer than %zu bytes",
 				      sizeof(n->tap) - 1);
 			memcpy(n->tap, item + 4, len - 4);
 			n->tap[len - 4] = 0;
 		} else if (len > 4 && !strncmp(item, "mac=", 4)) {
-			if (parse_mac(item + 4, len - 4, n->mac))
+			if (config_parse_mac(item + 4, len - 4, n->mac))
 				failp("--net: '%.*s' is not a unicast MAC address "
 				      "(like 52:54:00:12:34:56)", (int)len - 4,
 				      item + 4);
@@ -260,16 +247,12 @@ static const struct option run_options[] = {
 	} while (0)
 
 enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
-			      char *err, size_t errlen)
+			      unsigned int *set, char *err, size_t errlen)
 {
 	int c;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->mem_size = VMM_DEFAULT_MEM;
-	cfg->cpus = 1;
-	snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", VMM_DEFAULT_CMDLINE);
-	cfg->console = CONSOLE_STDIO;
-	cfg->api_sock_mode = 0600;
+	config_init(cfg);
+	*set = 0;
 
 	/* getopt keeps state in globals: reset it so parsing is repeatable */
 	optind = 0;
@@ -277,12 +260,13 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:qvh", run_options,
 				NULL)) != -1) {
 		switch (c) {
-		case 'k': COPY_ARG("--kernel", cfg->kernel); break;
-		case 'i': COPY_ARG("--initrd", cfg->initrd); break;
-		case 'p': COPY_ARG("--cmdline", cfg->cmdline); break;
+		case 'k': COPY_ARG("--kernel", cfg->kernel); *set |= CFG_KERNEL; break;
+		case 'i': COPY_ARG("--initrd", cfg->initrd); *set |= CFG_INITRD; break;
+		case 'p': COPY_ARG("--cmdline", cfg->cmdline); *set |= CFG_CMDLINE; break;
 		case 'm': {
 			int r = parse_size(optarg, &cfg->mem_size);
 
+			*set |= CFG_MEM;
 			if (r == -ERANGE)
 				fail("--mem %s: too large", optarg);
 			if (r == -EDOM)
@@ -293,6 +277,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 			break;
 		}
 		case 'c':
+			*set |= CFG_CPUS;
 			if (parse_cpus(optarg, &cfg->cpus))
 				fail("--cpus %s: not a number from 1 to %d",
 				     optarg, VMM_MAX_CPUS);
@@ -337,9 +322,12 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 			break;
 		}
 		case OPT_CONFIG_FILE: COPY_ARG("--config-file", cfg->config_file); break;
-		case OPT_METRICS_PATH: COPY_ARG("--metrics-path", cfg->metrics_path); break;
+		case OPT_METRICS_PATH:
+			COPY_ARG("--metrics-path", cfg->metrics_path);
+			*set |= CFG_METRICS;
+			break;
 		case OPT_BOOT_TIMER: cfg->boot_timer_line = true; break;
-		case OPT_ID: COPY_ARG("--id", cfg->id); break;
+		case OPT_ID: COPY_ARG("--id", cfg->id); *set |= CFG_ID; break;
 		case OPT_GIC:
 			if (!strcmp(optarg, "auto"))
 				cfg->gic = 0;

@@ -9,12 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm.h"
-
-#define VMM_DEFAULT_MEM     (256ULL << 20)
-#define VMM_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
-#define VMM_MIN_MEM         (2ULL << 20)
-#define VMM_MAX_MEM         (1ULL << 40)
+#include "config.h"
 
 enum cli_result {
 	CLI_OK,    /* cfg filled: run the VM */
@@ -23,11 +18,12 @@ enum cli_result {
 };
 
 /*
- * Parse `run`'s options (argv[0] is "run"). Defaults: 256 MiB, 1 vCPU,
- * console on stdio, VMM_DEFAULT_CMDLINE.
+ * Parse `run`'s options (argv[0] is "run") over config_init()'s defaults.
+ * *set tells which config_field_bit fields the command line gave, for
+ * config_overlay() over a --config-file.
  */
 enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
-			      char *err, size_t errlen);
+			      unsigned int *set, char *err, size_t errlen);
 
 /*
  * A memory size: a number with an optional K, M, G or T suffix (an

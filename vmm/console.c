@@ -4,25 +4,35 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "console.h"
 #include "evloop.h"
 #include "log.h"
-#include "vmm.h"
 
 #define CONSOLE_READ 256 /* bytes per read of the input */
 
+const char console_keys_help[] =
+	"  Ctrl-A x        quit: stop the VM and exit\n"
+	"  Ctrl-A h        show these keys\n"
+	"  Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n";
+
 struct console {
-	struct vm *vm;
+	struct evloop *loop;
+	void (*on_quit)(void *arg);
+	void *quit_arg;
 	int in_fd;            /* -1 when there is no (more) input */
 	int out_fd;           /* -1 when output goes only to the log */
 	int log_fd;           /* --serial-log, or -1 */
 	int ready_efd;        /* sink has room again */
+	int cont_fd;          /* signalfd for SIGCONT (terminal only), or -1 */
 	bool is_tty;
+	bool raw;             /* we hold the terminal in raw mode */
 	bool watching;        /* in_fd is in the event loop */
 	struct console_esc esc;
 	console_sink_fn sink;
@@ -55,8 +65,17 @@ static void fatal_signal(int sig)
 	raise(sig);
 }
 
+/* Is this process in the terminal's foreground process group? */
+static bool in_foreground(void)
+{
+	pid_t fg = tcgetpgrp(STDIN_FILENO);
+
+	return fg >= 0 && fg == getpgrp();
+}
+
 static int enter_raw_mode(void)
 {
+	static bool handlers;
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
 					SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU,
 					SIGXFSZ };
@@ -64,10 +83,12 @@ static int enter_raw_mode(void)
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return -errno;
-	termios_saved = 1;
-	atexit(restore_terminal);
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		signal(fatal[i], fatal_signal);
+	if (!handlers) {
+		handlers = true;
+		atexit(restore_terminal);
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], fatal_signal);
+	}
 	t = saved_termios;
 	/*
 	 * Raw input (every key goes to the guest, Ctrl-C included), but keep
@@ -82,10 +103,11 @@ static int enter_raw_mode(void)
 	t.c_cc[VTIME] = 0;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
 		return -errno;
+	termios_saved = 1;
 	return 0;
 }
 
-static void console_input(struct vm *vm, void *opaque, uint32_t events);
+static void console_input(void *opaque, uint32_t events);
 
 size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 		      uint8_t *out, enum console_action *action)
@@ -108,15 +130,70 @@ size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 			*action = CONSOLE_QUIT;
 			return o;
 		}
+		if (b == 'h' || b == 'H' || b == '?') {
+			e->help = true;
+			continue;
+		}
 		if (b == CONSOLE_ESCAPE) {
 			out[o++] = CONSOLE_ESCAPE;
 			continue;
 		}
 		/* not an escape sequence: the guest gets both keys */
+		e->unknown = true;
+		e->unknown_key = b;
 		out[o++] = CONSOLE_ESCAPE;
 		out[o++] = b;
 	}
 	return o;
+}
+
+static void watch_input(struct console *c, bool on)
+{
+	if (c->in_fd < 0 || on == c->watching)
+		return;
+	if (on)
+		c->watching = !evloop_add(c->loop, c->in_fd, EPOLLIN,
+					  console_input, c);
+	else
+		c->watching = evloop_del(c->loop, c->in_fd) != 0;
+}
+
+/* In the foreground: raw mode and input; in the background: neither. */
+static void claim_terminal(struct console *c)
+{
+	int ret;
+
+	if (!c->is_tty || c->in_fd < 0)
+		return;
+	if (in_foreground()) {
+		if (!c->raw) {
+			ret = enter_raw_mode();
+			if (ret) {
+				warn("cannot put the terminal in raw mode: %s; "
+				     "console input is off", strerror(-ret));
+				return;
+			}
+			c->raw = true;
+		}
+		watch_input(c, true);
+	} else {
+		watch_input(c, false);
+		if (c->raw) {
+			restore_terminal();
+			c->raw = false;
+		}
+	}
+}
+
+static void on_sigcont(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(c->cont_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	claim_terminal(c);
 }
 
 /*
@@ -136,16 +213,31 @@ static void console_flush_pending(struct console *c)
 	c->npending -= took;
 	if (c->is_tty || c->in_fd < 0)
 		return;
-	if (c->npending && c->watching) {
-		evloop_del(c->vm->loop, c->in_fd);
-		c->watching = false;
-	} else if (!c->npending && !c->watching) {
-		c->watching = !evloop_add(c->vm->loop, c->in_fd, EPOLLIN,
-					  console_input, c);
+	watch_input(c, c->npending == 0);
+}
+
+/* What the escape filter asked to tell the user, on vmm's stderr. */
+static void escape_feedback(struct console *c)
+{
+	if (c->esc.help) {
+		c->esc.help = false;
+		info("console keys:\n%.*s", (int)strlen(console_keys_help) - 1,
+		     console_keys_help);
+	}
+	if (c->esc.unknown) {
+		uint8_t k = c->esc.unknown_key;
+
+		c->esc.unknown = false;
+		if (k >= 0x20 && k < 0x7f)
+			info("Ctrl-A %c is not an escape key; both went to the "
+			     "guest (Ctrl-A h lists the keys)", k);
+		else
+			info("Ctrl-A 0x%02x is not an escape key; both went to "
+			     "the guest (Ctrl-A h lists the keys)", k);
 	}
 }
 
-static void console_input(struct vm *vm, void *opaque, uint32_t events)
+static void console_input(void *opaque, uint32_t events)
 {
 	struct console *c = opaque;
 	uint8_t buf[CONSOLE_READ], keys[CONSOLE_READ + 1];
@@ -160,18 +252,23 @@ static void console_input(struct vm *vm, void *opaque, uint32_t events)
 	if (got <= 0) {
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			return;
+		/* the terminal went to another process group: wait for it */
+		if (got < 0 && errno == EIO && c->is_tty) {
+			claim_terminal(c);
+			return;
+		}
 		/* EOF or error: no more input, but the VM goes on */
-		evloop_del(vm->loop, c->in_fd);
-		c->watching = false;
+		watch_input(c, false);
 		c->in_fd = -1;
 		return;
 	}
 	n = (size_t)got;
 	if (c->is_tty) {
 		n = console_filter(&c->esc, buf, n, keys, &act);
+		escape_feedback(c);
 		if (act == CONSOLE_QUIT) {
-			vm_request_stop(vm, VM_STOP_USER,
-					"quit from the console (Ctrl-A x)");
+			if (c->on_quit)
+				c->on_quit(c->quit_arg);
 			return;
 		}
 	} else {
@@ -187,61 +284,107 @@ static void console_input(struct vm *vm, void *opaque, uint32_t events)
 	console_flush_pending(c);
 }
 
-static void console_ready(struct vm *vm, void *opaque, uint32_t events)
+static void console_ready(void *opaque, uint32_t events)
 {
 	struct console *c = opaque;
 	uint64_t v;
 
-	(void)vm;
 	(void)events;
 	if (read(c->ready_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	console_flush_pending(c);
 }
 
-int console_create(struct vm *vm, struct console **out)
+/* --serial-log: a file (truncated), a FIFO with a reader, or a device. */
+static int open_log(const char *path)
+{
+	struct stat st;
+	int fd, err;
+
+	/* O_NONBLOCK: a FIFO nobody reads fails here instead of hanging */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		  0644);
+	if (fd < 0) {
+		err = -errno;
+		error("--serial-log %s: %s", path, err == -ENXIO ?
+		      "a FIFO with no reader" : strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		close(fd);
+		error("--serial-log %s: not a file", path);
+		return -EINVAL;
+	}
+	if (S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) {
+		err = -errno;
+		close(fd);
+		error("--serial-log %s: %s", path, strerror(-err));
+		return err;
+	}
+	/* then blocking writes, so the log is complete */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+int console_create(struct evloop *loop, bool attach, const char *log_path,
+		   void (*on_quit)(void *arg), void *arg, struct console **out)
 {
 	struct console *c = calloc(1, sizeof(*c));
-	int ret;
+	int ret = 0;
 
 	if (!c)
 		return -ENOMEM;
-	c->vm = vm;
-	c->in_fd = c->out_fd = c->log_fd = -1;
+	c->loop = loop;
+	c->on_quit = on_quit;
+	c->quit_arg = arg;
+	c->in_fd = c->out_fd = c->log_fd = c->cont_fd = -1;
 	c->ready_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->ready_efd < 0) {
 		ret = -errno;
 		goto fail;
 	}
-	if (vm->cfg.serial_log[0]) {
-		c->log_fd = open(vm->cfg.serial_log,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (log_path && log_path[0]) {
+		c->log_fd = open_log(log_path);
 		if (c->log_fd < 0) {
-			ret = -errno;
-			error("--serial-log %s: %s", vm->cfg.serial_log,
-			      strerror(errno));
+			ret = c->log_fd;
 			goto fail;
 		}
 	}
-	if (vm->cfg.console != CONSOLE_NONE) {
+	if (attach) {
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
 		c->is_tty = isatty(STDIN_FILENO);
-		if (c->is_tty && (ret = enter_raw_mode()) < 0) {
-			error("cannot put the terminal in raw mode: %s",
-			      strerror(-ret));
+	}
+	if (c->is_tty) {
+		sigset_t cont;
+
+		/*
+		 * Job control: output to the terminal and restoring it must
+		 * never stop vmm (SIGTTOU with TOSTOP), nor a read that races
+		 * with a move to the background (SIGTTIN: EIO instead).
+		 */
+		signal(SIGTTOU, SIG_IGN);
+		signal(SIGTTIN, SIG_IGN);
+		sigemptyset(&cont);
+		sigaddset(&cont, SIGCONT);
+		pthread_sigmask(SIG_BLOCK, &cont, NULL);
+		c->cont_fd = signalfd(-1, &cont, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (c->cont_fd < 0 ||
+		    (ret = evloop_add(loop, c->cont_fd, EPOLLIN, on_sigcont, c))) {
+			ret = c->cont_fd < 0 ? -errno : ret;
 			goto fail;
 		}
+		claim_terminal(c);
+	} else if (c->in_fd >= 0) {
 		/*
 		 * A stdin epoll cannot watch (a regular file, /dev/null) means
 		 * no input: `cat FILE |` feeds a file.
 		 */
-		if (evloop_add(vm->loop, c->in_fd, EPOLLIN, console_input, c))
+		watch_input(c, true);
+		if (!c->watching)
 			c->in_fd = -1;
-		else
-			c->watching = true;
 	}
-	ret = evloop_add(vm->loop, c->ready_efd, EPOLLIN, console_ready, c);
+	ret = evloop_add(loop, c->ready_efd, EPOLLIN, console_ready, c);
 	if (ret)
 		goto fail;
 	*out = c;
@@ -291,10 +434,18 @@ void console_destroy(struct console *c)
 {
 	if (!c)
 		return;
-	restore_terminal();
+	watch_input(c, false);
+	if (c->raw)
+		restore_terminal();
+	if (c->cont_fd >= 0) {
+		evloop_del(c->loop, c->cont_fd);
+		close(c->cont_fd);
+	}
 	if (c->log_fd >= 0)
 		close(c->log_fd);
-	if (c->ready_efd >= 0)
+	if (c->ready_efd >= 0) {
+		evloop_del(c->loop, c->ready_efd);
 		close(c->ready_efd);
+	}
 	free(c);
 }

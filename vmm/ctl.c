@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "ctl.h"
 
 #define CTL_MAX_RESPONSE (1 << 20)
 
@@ -112,7 +113,7 @@ static int exchange(const char *sock, const struct ctl_cmd *c, char *resp,
 	return 0;
 }
 
-int api_ctl_main(int argc, char **argv)
+int ctl_main(int argc, char **argv)
 {
 	const struct ctl_cmd *c = NULL;
 	bool raw = false;
@@ -160,7 +161,8 @@ int api_ctl_main(int argc, char **argv)
 			printf("%s\n", body);
 		else if (j)
 			printf("%s\n", json_object_to_json_string_ext(
-				j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+				j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				JSON_C_TO_STRING_NOSLASHESCAPE));
 		else if (!raw)
 			printf("ok\n");
 		json_object_put(j);

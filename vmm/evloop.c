@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "evloop.h"
 #include "log.h"
-#include "vmm.h"
 
 #define EVLOOP_MAX_HANDLERS 64
 
@@ -20,11 +21,13 @@ struct ev_handler {
 
 /*
  * Handlers run on the loop's thread, but devices add, change and remove
- * fds from vCPU threads too (a NIC activated by its driver): the table
- * is only changed under the lock.
+ * fds from other threads too (a NIC activated by its driver on a vCPU
+ * thread): the table is only changed under the lock.
  */
 struct evloop {
 	int epfd;
+	int wake_fd;           /* eventfd: evloop_stop() from another thread */
+	bool stop;             /* accessed atomically */
 	pthread_mutex_t lock;
 	struct ev_handler h[EVLOOP_MAX_HANDLERS];
 };
@@ -32,13 +35,21 @@ struct evloop {
 int evloop_create(struct evloop **out)
 {
 	struct evloop *l = calloc(1, sizeof(*l));
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
 
 	if (!l)
 		return -ENOMEM;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd < 0) {
-		int err = -errno;
-
+	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.ptr = NULL; /* the wake fd has no handler */
+	if (l->epfd < 0 || l->wake_fd < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) < 0) {
+		err = -errno;
+		if (l->epfd >= 0)
+			close(l->epfd);
+		if (l->wake_fd >= 0)
+			close(l->wake_fd);
 		free(l);
 		return err;
 	}
@@ -54,6 +65,7 @@ void evloop_destroy(struct evloop *l)
 	if (!l)
 		return;
 	close(l->epfd);
+	close(l->wake_fd);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
@@ -124,11 +136,20 @@ int evloop_del(struct evloop *l, int fd)
 	return ret;
 }
 
-int evloop_run(struct vm *vm, struct evloop *l)
+void evloop_stop(struct evloop *l)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&l->stop, true, __ATOMIC_RELEASE);
+	if (write(l->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		debug("event loop: wake: %s", strerror(errno));
+}
+
+int evloop_run(struct evloop *l)
 {
 	struct epoll_event ev[16];
 
-	while (!vm_stopping(vm) && !vm->loop_exit) {
+	while (!__atomic_exchange_n(&l->stop, false, __ATOMIC_ACQ_REL)) {
 		int n = epoll_wait(l->epfd, ev, 16, -1);
 
 		if (n < 0) {
@@ -139,9 +160,19 @@ int evloop_run(struct vm *vm, struct evloop *l)
 		}
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = ev[i].data.ptr;
+			uint64_t v;
 
+			if (!h) {
+				if (read(l->wake_fd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					debug("event loop: %s", strerror(errno));
+				continue;
+			}
+			/* a handler may have removed a later one */
 			if (h->fd >= 0)
-				h->fn(vm, h->opaque, ev[i].events);
+				h->fn(h->opaque, ev[i].events);
+			if (__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE))
+				break;
 		}
 	}
 	return 0;

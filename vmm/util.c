@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "vmm.h"
+#include "timeline.h"
+#include "util.h"
 
 uint64_t monotonic_ns(void)
 {
@@ -24,7 +25,8 @@ int vm_map_file(const char *what, const char *path, uint8_t **data,
 		size_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	/* O_NONBLOCK: opening a FIFO or a device must not wait for a peer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), err;
 	void *p;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {

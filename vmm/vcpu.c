@@ -61,6 +61,7 @@ int vcpu_create(struct vm *vm, unsigned int id)
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->id = id;
+	v->fd = -1;
 	v->fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	if (v->fd < 0)
 		return v->fd;
@@ -82,7 +83,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (v->run)
 		munmap(v->run, v->run_size);
-	if (v->fd > 0)
+	if (v->fd >= 0)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;
@@ -205,7 +206,7 @@ static void *vcpu_thread(void *arg)
 			vcpu_park(v);
 		if (vm_stopping(vm))
 			break;
-		vm_mark(vm, &vm->t.first_run);
+		timeline_mark(&vm->t.first_run);
 		ret = ioctl(v->fd, KVM_RUN, NULL);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -222,21 +223,6 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	return NULL;
-}
-
-void vcpu_park(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->nr_parked++;
-	pthread_cond_signal(&vm->parked_cond);
-	while (vm->pause_requested && !vm_stopping(vm))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->nr_parked--;
-	pthread_mutex_unlock(&vm->pause_lock);
-	/* a kick that arrived while parked must not end the next KVM_RUN */
-	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
 }
 
 static void vcpu_kick_handler(int sig)

@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * The VM's lifecycle. vm_init() makes the event loop (signals, later the
- * control socket), which may run before boot to take configuration.
- * vm_boot() is the boot sequence, in order:
+ * The VM's lifecycle and its boot sequence.
  *
- *   open /dev/kvm -> create the VM -> guest memory -> irqchip and timers ->
- *   console -> devices -> load the kernel -> vCPUs
+ * vm_init() makes the event loop and takes the signals (no KVM yet); the
+ * control API may run on that loop before boot to take the configuration
+ * (vm_wait_for_start()). vm_boot() is the boot sequence, in this order:
  *
- * and vm_run() starts the vCPUs and runs the event loop until the VM stops.
+ *   1. the user's files (kernel, initrd): a typo is reported first
+ *   2. open /dev/kvm, create the VM           arch_vm_type()
+ *   3. guest memory                           arch_ram_ranges()
+ *   4. the interrupt controller and timers    arch_vm_init()
+ *   5. the console
+ *   6. the platform's devices (UART, ...)     arch_create_devices()
+ *   7. the kernel and initrd into memory      arch_load_kernel()
+ *   8. the vCPUs                              arch_vcpu_init() each
+ *   9. finish the interrupt controller        arch_irqchip_finish()
+ *  10. the virtio devices: disks, NICs, then the console, each placed
+ *      and announced to the guest             arch_virtio_place/announce()
+ *  11. what the guest reads at boot (command line, memory map, CPU
+ *      tables or device tree)                 arch_write_boot_info()
+ *
+ * vm_run() starts the vCPUs and runs the event loop until the VM stops.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +32,138 @@
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../arch/arch.h"
 #include "../devices/devices.h"
+#include "../devices/virtio.h"
 #include "console.h"
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
 #include "vmm.h"
+
+#define VM_PAUSE_TIMEOUT_S 5
+
+/* --- what devices see of the VM (devices/host.h) -------------------------- */
+
+static int host_set_irq_fn(void *vm, unsigned int irq, int level)
+{
+	return arch_set_irq(vm, irq, level);
+}
+
+static int host_irqfd(void *opaque, unsigned int irq, int fd, bool attach)
+{
+	struct vm *vm = opaque;
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd,
+		.gsi = irq,
+		.flags = attach ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (!kvm_check_cap(vm->vm_fd, KVM_CAP_IRQFD))
+		return -ENOTSUP;
+	return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -EIO : 0;
+}
+
+static int host_ioeventfd(void *opaque, const struct dev_ioeventfd *io,
+			  bool attach)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd k = {
+		.datamatch = io->datamatch,
+		.addr = io->addr,
+		.len = io->len,
+		.fd = io->fd,
+		.flags = (io->pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (io->match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+			 (attach ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (!kvm_check_cap(vm->vm_fd, KVM_CAP_IOEVENTFD))
+		return -ENOTSUP;
+	return kvm_ioctl_quiet(vm->vm_fd, KVM_IOEVENTFD, &k) < 0 ? -EIO : 0;
+}
+
+static int host_add_cleanup_fn(void *vm, void (*fn)(void *), void *arg)
+{
+	return vm_add_cleanup(vm, fn, arg);
+}
+
+static void host_add_counter_fn(void *vm, const char *group, const char *name,
+				const uint64_t *value)
+{
+	vm_add_counter(vm, group, name, value);
+}
+
+static uint64_t cpu_time_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static void host_event(void *opaque, enum dev_event ev)
+{
+	struct vm *vm = opaque;
+	struct vm_timeline *t = &vm->t;
+	uint64_t at;
+
+	if (ev != DEV_EV_BOOT_TIMER)
+		return;
+	at = timeline_get(&t->boot_timer);
+	t->cpu_at_boot_timer_us = cpu_time_us();
+	/* a VM started over the API waited for InstanceStart: say so */
+	if (vm->started_by_api)
+		info("boot-timer: %.3f ms since vmm start (%.3f ms since "
+		     "InstanceStart), %.3f ms since first KVM_RUN",
+		     (double)(at - t->start) / 1e6,
+		     (double)(at - t->instance_start) / 1e6,
+		     (double)(at - t->first_run) / 1e6);
+	else
+		info("boot-timer: %.3f ms since vmm start, %.3f ms since first "
+		     "KVM_RUN", (double)(at - t->start) / 1e6,
+		     (double)(at - t->first_run) / 1e6);
+}
+
+static void host_request_stop_fn(void *vm, enum dev_stop why, const char *msg)
+{
+	static const enum vm_stop_reason reason[] = {
+		[DEV_STOP_POWEROFF] = VM_STOP_POWEROFF,
+		[DEV_STOP_RESET] = VM_STOP_RESET,
+		[DEV_STOP_CRASH] = VM_STOP_CRASH,
+	};
+
+	vm_request_stop(vm, reason[why], "%s", msg);
+}
+
+static const struct dev_host_ops host_ops = {
+	.set_irq = host_set_irq_fn,
+	.irqfd = host_irqfd,
+	.ioeventfd = host_ioeventfd,
+	.add_cleanup = host_add_cleanup_fn,
+	.add_counter = host_add_counter_fn,
+	.event = host_event,
+	.request_stop = host_request_stop_fn,
+};
+
+static void console_out(void *console, const uint8_t *buf, size_t len)
+{
+	console_write(console, buf, len);
+}
+
+static void console_ready(void *console)
+{
+	console_sink_ready(console);
+}
+
+/* --- the boot sequence ------------------------------------------------------ */
 
 static int open_kvm(struct vm *vm)
 {
@@ -116,23 +250,187 @@ static int setup_memory(struct vm *vm)
 	return 0;
 }
 
-static void on_stop_event(struct vm *vm, void *opaque, uint32_t events)
+static void console_quit(void *vm)
 {
-	uint64_t v;
-
-	(void)vm;
-	(void)events;
-	if (read(*(int *)opaque, &v, sizeof(v)) < 0)
-		return; /* the loop re-checks vm_stopping() either way */
+	vm_request_stop(vm, VM_STOP_USER, "quit from the console (Ctrl-A x)");
 }
 
-static void on_signal(struct vm *vm, void *opaque, uint32_t events)
+static size_t uart_sink(void *uart, const uint8_t *buf, size_t len)
 {
+	return serial_rx(uart, buf, len);
+}
+
+static size_t vconsole_sink(void *d, const uint8_t *buf, size_t len)
+{
+	return virtio_console_rx(d, buf, len);
+}
+
+static int setup_console(struct vm *vm)
+{
+	int ret = console_create(vm->loop, vm->cfg.console != CONSOLE_NONE,
+				 vm->cfg.serial_log, console_quit, vm,
+				 &vm->console);
+
+	if (ret)
+		return ret;
+	vm->host_console = (struct dev_console){
+		.write = console_out, .ready = console_ready,
+		.opaque = vm->console,
+	};
+	vm->host.console = &vm->host_console;
+	return 0;
+}
+
+static int setup_platform(struct vm *vm)
+{
+	int ret = arch_create_devices(vm, &vm->uart);
+
+	/* typed input goes to the UART, unless hvc0 takes it (below) */
+	if (!ret && vm->uart && vm->cfg.console == CONSOLE_STDIO)
+		console_set_sink(vm->console, uart_sink, vm->uart);
+	return ret;
+}
+
+static int setup_vcpus(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg.cpus; i++) {
+		int ret = vcpu_create(vm, i);
+
+		vm->nr_vcpus = i + 1;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Put virtio device d in the next slot and tell the guest where it is. */
+static int attach_virtio(struct vm *vm, unsigned int *index,
+			 struct virtio_dev *d)
+{
+	struct arch_virtio_slot slot;
+	int ret = arch_virtio_place(vm, *index, &slot);
+
+	if (ret == -ENOSPC) {
+		error("too many virtio devices: this platform has room for %u",
+		      *index);
+		return ret;
+	}
+	if (ret || (ret = virtio_mmio_attach(d, &vm->mmio, slot.base, slot.irq)))
+		return ret;
+	ret = arch_virtio_announce(vm, &slot);
+	if (ret == -E2BIG)
+		error("too many virtio devices for the kernel command line");
+	(*index)++;
+	return ret;
+}
+
+/* Disks, then NICs, then the console: the order the guest enumerates. */
+static int setup_virtio(struct vm *vm)
+{
+	struct virtio_dev *d;
+	unsigned int n = 0;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vm->cfg.nr_disks && !ret; i++)
+		if (!(ret = virtio_blk_create(&vm->host, &vm->cfg.disk[i], &d)))
+			ret = attach_virtio(vm, &n, d);
+	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
+		if (!(ret = virtio_net_create(&vm->host, &vm->cfg.net[i], &d)))
+			ret = attach_virtio(vm, &n, d);
+	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
+	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
+	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
+		console_set_sink(vm->console, vconsole_sink, vm->vconsole);
+	return ret;
+}
+
+/* The user's files first: a typo is reported before anything else. */
+static int check_inputs(const struct vm *vm)
+{
+	const char *what[] = { "kernel", "initrd" };
+	const char *path[] = { vm->cfg.kernel, vm->cfg.initrd };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *data;
+		size_t size;
+		int ret;
+
+		if (!path[i][0])
+			continue;
+		ret = vm_map_file(what[i], path[i], &data, &size);
+		if (ret)
+			return ret;
+		vm_unmap_file(data, size);
+	}
+	return 0;
+}
+
+int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
+{
+	size_t len = strlen(vm->cmdline);
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(vm->cmdline + len + (len != 0),
+		      sizeof(vm->cmdline) - len - (len != 0), fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(vm->cmdline) - len - (len != 0)) {
+		vm->cmdline[len] = 0;
+		return -E2BIG;
+	}
+	if (len)
+		vm->cmdline[len] = ' ';
+	return 0;
+}
+
+/* The command line as configured, plus root= for an API root device. */
+static int setup_cmdline(struct vm *vm)
+{
+	const struct vm_disk *root = vm->cfg.nr_disks ? &vm->cfg.disk[0] : NULL;
+
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.cmdline);
+	/* the root device (is_root_device) is the first disk: /dev/vda */
+	if (root && root->root && !strstr(vm->cmdline, "root=") &&
+	    vm_cmdline_append(vm, "root=/dev/vda %s",
+			      root->read_only ? "ro" : "rw")) {
+		error("the command line is too long for root=/dev/vda");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int vm_boot(struct vm *vm)
+{
+	int ret;
+
+	timeline_mark(&vm->t.instance_start);
+	if ((ret = setup_cmdline(vm)) ||
+	    (ret = check_inputs(vm)) ||
+	    (ret = open_kvm(vm)) ||
+	    (ret = create_vm(vm)) ||
+	    (ret = setup_memory(vm)) ||
+	    (ret = arch_vm_init(vm)) ||
+	    (ret = setup_console(vm)) ||
+	    (ret = setup_platform(vm)) ||
+	    (ret = arch_load_kernel(vm)) ||
+	    (ret = setup_vcpus(vm)) ||
+	    (ret = arch_irqchip_finish(vm)) ||
+	    (ret = setup_virtio(vm)) ||
+	    (ret = arch_write_boot_info(vm)))
+		return ret;
+	return 0;
+}
+
+/* --- running, pausing, stopping --------------------------------------------- */
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
 	struct signalfd_siginfo si;
-	int fd = *(int *)opaque;
 
 	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
 			sigabbrev_np((int)si.ssi_signo));
@@ -158,37 +456,77 @@ static int setup_signals(struct vm *vm)
 	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (vm->signal_fd < 0)
 		return -errno;
-	return evloop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal,
-			  &vm->signal_fd);
+	return evloop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+}
+
+/* Ends a pause request, on the event-loop thread. pause_lock held. */
+static void pause_finish(struct vm *vm, int ret)
+{
+	vm_done_fn done = vm->pause_done;
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+
+	vm->pause_done = NULL;
+	timerfd_settime(vm->pause_timer, 0, &off, NULL);
+	if (ret) {
+		vm->pause_requested = false;
+		pthread_cond_broadcast(&vm->pause_cond);
+	} else {
+		__atomic_store_n(&vm->state, VM_STATE_PAUSED, __ATOMIC_RELEASE);
+	}
+	if (done) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		done(vm->pause_arg, ret);
+		pthread_mutex_lock(&vm->pause_lock);
+	}
+}
+
+static void on_parked(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->parked_efd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_done && vm->nr_parked >= vm->nr_to_park)
+		pause_finish(vm, 0);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static void on_pause_timeout(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->pause_timer, &v, sizeof(v)) < 0)
+		return;
+	/*
+	 * A vCPU stuck outside KVM_RUN (writing to a terminal nobody reads)
+	 * must not leave the pause pending for ever: it is called off.
+	 */
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_done)
+		pause_finish(vm, -ETIMEDOUT);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static int setup_event_loop(struct vm *vm)
 {
-	int ret;
+	int ret = evloop_create(&vm->loop);
 
-	vm->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (vm->stop_efd < 0)
-		return -errno;
-	ret = evloop_create(&vm->loop);
 	if (ret)
 		return ret;
-	ret = evloop_add(vm->loop, vm->stop_efd, EPOLLIN, on_stop_event,
-			 &vm->stop_efd);
-	if (ret)
+	vm->parked_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	vm->pause_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (vm->parked_efd < 0 || vm->pause_timer < 0)
+		return -errno;
+	if ((ret = evloop_add(vm->loop, vm->parked_efd, EPOLLIN, on_parked, vm)) ||
+	    (ret = evloop_add(vm->loop, vm->pause_timer, EPOLLIN,
+			      on_pause_timeout, vm)))
 		return ret;
 	return setup_signals(vm);
-}
-
-static int setup_vcpus(struct vm *vm)
-{
-	for (unsigned int i = 0; i < vm->cfg.cpus; i++) {
-		int ret = vcpu_create(vm, i);
-
-		vm->nr_vcpus = i + 1;
-		if (ret)
-			return ret;
-	}
-	return 0;
 }
 
 int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
@@ -198,74 +536,34 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	vm->t.start = t_start;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->signal_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
+	vm->parked_efd = vm->pause_timer = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
-	{
-		pthread_condattr_t ca;
-
-		/* vm_pause() waits against CLOCK_MONOTONIC */
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&vm->parked_cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	ret = setup_event_loop(vm);
-	if (ret)
+	if (ret) {
 		error("cannot set up the event loop: %s", strerror(-ret));
-	return ret;
-}
-
-/* The user's files first: a typo is reported before anything else. */
-static int check_inputs(const struct vm *vm)
-{
-	const char *what[] = { "kernel", "initrd" };
-	const char *path[] = { vm->cfg.kernel, vm->cfg.initrd };
-
-	for (int i = 0; i < 2; i++) {
-		uint8_t *data;
-		size_t size;
-		int ret;
-
-		if (!path[i][0])
-			continue;
-		ret = vm_map_file(what[i], path[i], &data, &size);
-		if (ret)
-			return ret;
-		vm_unmap_file(data, size);
-	}
-	return 0;
-}
-
-int vm_boot(struct vm *vm)
-{
-	int ret;
-
-	vm_mark(vm, &vm->t.instance_start);
-	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.cmdline);
-	/* an API root device (is_root_device) is the first disk: /dev/vda */
-	if (vm->cfg.nr_disks && vm->cfg.disk[0].root &&
-	    !strstr(vm->cmdline, "root=")) {
-		size_t len = strlen(vm->cmdline);
-
-		snprintf(vm->cmdline + len, sizeof(vm->cmdline) - len,
-			 "%sroot=/dev/vda %s", len ? " " : "",
-			 vm->cfg.disk[0].read_only ? "ro" : "rw");
-	}
-	if ((ret = check_inputs(vm)) ||
-	    (ret = open_kvm(vm)) ||
-	    (ret = create_vm(vm)) ||
-	    (ret = setup_memory(vm)) ||
-	    (ret = arch_vm_init(vm)) ||
-	    (ret = console_create(vm, &vm->console)) ||
-	    (ret = arch_create_devices(vm)) ||
-	    (ret = arch_load_kernel(vm)) ||
-	    (ret = setup_vcpus(vm)) ||
-	    (ret = arch_vcpus_created(vm)))
 		return ret;
+	}
+	vm->host = (struct dev_host){
+		.ops = &host_ops, .vm = vm, .mem = &vm->mem, .loop = vm->loop,
+		.t = &vm->t,
+	};
 	return 0;
+}
+
+int vm_wait_for_start(struct vm *vm)
+{
+	return evloop_run(vm->loop);
+}
+
+void vm_start_requested(struct vm *vm)
+{
+	vm->started_by_api = true;
+	timeline_mark(&vm->t.instance_start);
+	evloop_stop(vm->loop);
 }
 
 int vm_run(struct vm *vm)
@@ -277,62 +575,63 @@ int vm_run(struct vm *vm)
 		ret = vcpu_start(&vm->vcpu[i]);
 	if (ret)
 		vm_request_stop(vm, VM_STOP_ERROR, "cannot start vCPUs");
-	else
-		ret = evloop_run(vm, vm->loop);
+	else if (!vm_stopping(vm))
+		ret = evloop_run(vm->loop);
 
 	vcpu_kick_all(vm);
 	vcpu_join_all(vm);
 	__atomic_store_n(&vm->state, VM_STATE_STOPPED, __ATOMIC_RELEASE);
+	/* a pause still waiting for its answer gets one */
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_done)
+		pause_finish(vm, -EINVAL);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return ret;
 }
 
-#define VM_PAUSE_TIMEOUT_S 5
-
-int vm_pause(struct vm *vm)
+int vm_pause(struct vm *vm, vm_done_fn done, void *arg)
 {
-	struct timespec deadline;
+	struct itimerspec t = { .it_value = { VM_PAUSE_TIMEOUT_S, 0 } };
 	unsigned int running = 0;
-	bool timed_out = false;
 
 	if (vm_state(vm) == VM_STATE_PAUSED)
-		return 0;
-	if (vm_state(vm) != VM_STATE_RUNNING)
+		return 1;
+	if (vm_state(vm) != VM_STATE_RUNNING || vm_stopping(vm))
 		return -EINVAL;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		running += vm->vcpu[i].started;
 	pthread_mutex_lock(&vm->pause_lock);
-	vm->pause_requested = true;
-	pthread_mutex_unlock(&vm->pause_lock);
-	vcpu_kick_all(vm);
-	/*
-	 * Paused means: no vCPU is inside KVM_RUN. Bounded, so a vCPU stuck
-	 * elsewhere (writing to a terminal nobody reads) cannot freeze the
-	 * event loop: the pause is then called off.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += VM_PAUSE_TIMEOUT_S;
-	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->nr_parked < running && !vm_stopping(vm) && !timed_out)
-		timed_out = pthread_cond_timedwait(&vm->parked_cond,
-						   &vm->pause_lock,
-						   &deadline) == ETIMEDOUT;
-	if (timed_out) {
-		vm->pause_requested = false;
-		pthread_cond_broadcast(&vm->pause_cond);
+	if (vm->pause_done) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -EBUSY;
 	}
+	vm->pause_requested = true;
+	vm->nr_to_park = running;
+	vm->pause_done = done;
+	vm->pause_arg = arg;
+	timerfd_settime(vm->pause_timer, 0, &t, NULL);
 	pthread_mutex_unlock(&vm->pause_lock);
-	if (timed_out)
-		return -ETIMEDOUT;
-	if (vm_stopping(vm))
-		return -EINVAL;
-	__atomic_store_n(&vm->state, VM_STATE_PAUSED, __ATOMIC_RELEASE);
+	/* the last vCPU to park wakes on_parked() */
+	vcpu_kick_all(vm);
+	if (!running) {
+		uint64_t one = 1;
+
+		if (write(vm->parked_efd, &one, sizeof(one)) < 0)
+			debug("pause: %s", strerror(errno));
+	}
 	return 0;
 }
 
 int vm_resume(struct vm *vm)
 {
-	if (vm_state(vm) == VM_STATE_RUNNING)
-		return 0;
+	if (vm_state(vm) == VM_STATE_RUNNING) {
+		bool busy;
+
+		pthread_mutex_lock(&vm->pause_lock);
+		busy = vm->pause_done != NULL;
+		pthread_mutex_unlock(&vm->pause_lock);
+		return busy ? -EBUSY : 0;
+	}
 	if (vm_state(vm) != VM_STATE_PAUSED)
 		return -EINVAL;
 	pthread_mutex_lock(&vm->pause_lock);
@@ -341,6 +640,24 @@ int vm_resume(struct vm *vm)
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 	return 0;
+}
+
+void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	/* the last one in tells the event loop */
+	if (++vm->nr_parked == vm->nr_to_park &&
+	    write(vm->parked_efd, &one, sizeof(one)) < 0)
+		debug("vCPU %u: park: %s", v->id, strerror(errno));
+	while (vm->pause_requested && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* a kick that arrived while parked must not end the next KVM_RUN */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
 }
 
 void vm_add_counter(struct vm *vm, const char *group, const char *name,
@@ -360,28 +677,25 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *fmt,
 		     ...)
 {
 	int expected = VM_RUNNING;
-	uint64_t one = 1;
 	va_list ap;
 
 	if (!__atomic_compare_exchange_n(&vm->stop_reason, &expected, (int)why,
 					 false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return; /* someone else stopped it first: keep their reason */
-	vm->t.stop = monotonic_ns();
+	timeline_mark(&vm->t.stop);
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
 	va_end(ap);
-	if (vm->stop_efd >= 0 && write(vm->stop_efd, &one, sizeof(one)) < 0)
-		debug("stop eventfd: %s", strerror(errno));
 	/*
-	 * Parked vCPUs and a waiting vm_pause() must see the stop. The vCPUs
-	 * are kicked out of KVM_RUN by the main thread, once the event loop
-	 * has woken up (stop_efd), and only there: a vCPU thread kicking its
-	 * siblings could race with their join.
+	 * The vCPUs are kicked out of KVM_RUN by the main thread, once the
+	 * event loop has returned, and only there: a vCPU thread kicking its
+	 * siblings could race with their join. Parked vCPUs must see it.
 	 */
+	if (vm->loop)
+		evloop_stop(vm->loop);
 	pthread_mutex_lock(&vm->pause_lock);
 	pthread_cond_broadcast(&vm->pause_cond);
-	pthread_cond_broadcast(&vm->parked_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
@@ -404,17 +718,6 @@ int vm_set_irq(struct vm *vm, unsigned int irq, int level)
 	return arch_set_irq(vm, irq, level);
 }
 
-void vm_mark(struct vm *vm, uint64_t *slot)
-{
-	uint64_t zero = 0;
-
-	if (__atomic_load_n(slot, __ATOMIC_RELAXED))
-		return;
-	__atomic_compare_exchange_n(slot, &zero, monotonic_ns(), false,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-	(void)vm;
-}
-
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
 {
 	if (vm->nr_cleanup >= sizeof(vm->cleanup) / sizeof(vm->cleanup[0])) {
@@ -429,13 +732,14 @@ void vm_destroy(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
+	/* devices, last created first: their threads stop here */
 	while (vm->nr_cleanup) {
 		struct vm_cleanup *c = &vm->cleanup[--vm->nr_cleanup];
 
 		c->fn(c->arg);
 	}
-	serial_destroy(vm->serial);
-	vm->serial = NULL;
+	vm->uart = NULL;
+	vm->vconsole = NULL;
 	arch_vm_destroy(vm);
 	console_destroy(vm->console);
 	vm->console = NULL;
@@ -444,16 +748,18 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	guest_mem_destroy(&vm->mem);
-	if (vm->stop_efd >= 0)
-		close(vm->stop_efd);
+	if (vm->parked_efd >= 0)
+		close(vm->parked_efd);
+	if (vm->pause_timer >= 0)
+		close(vm->pause_timer);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	vm->stop_efd = vm->vm_fd = vm->kvm_fd = -1;
-	pthread_cond_destroy(&vm->parked_cond);
+	vm->parked_efd = vm->pause_timer = vm->signal_fd = vm->vm_fd =
+		vm->kvm_fd = -1;
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
 }

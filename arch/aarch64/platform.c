@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../devices/devices.h"
+#include "../../devices/virtio.h"
 #include "../../vmm/kvm.h"
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
@@ -80,56 +81,42 @@ int arch_vm_init(struct vm *vm)
 	return arm64_gic_create(vm, a);
 }
 
-/* The next virtio-mmio slot, remembered for the device tree. */
-static int virtio_slot(struct arm64_vm *a, uint64_t *base, unsigned int *spi)
+/* virtio-mmio slots (layout.h): 64 KiB-aligned windows, SPIs from 16. */
+int arch_virtio_place(struct vm *vm, unsigned int n,
+		      struct arch_virtio_slot *slot)
 {
-	unsigned int n = a->nr_virtio;
-
+	(void)vm;
 	if (n >= ARM64_VIRTIO_SLOTS)
 		return -ENOSPC;
-	*base = arm64_virtio_base(n);
-	*spi = arm64_virtio_spi(n);
-	a->virtio[n] = (struct arm64_fdt_virtio){ *base, *spi };
-	a->nr_virtio++;
+	slot->base = arm64_virtio_base(n);
+	slot->size = VIRTIO_MMIO_SIZE; /* in a 64 KiB-aligned stride */
+	slot->irq = arm64_virtio_spi(n);
 	return 0;
 }
 
-/* Disks, then NICs, then the console: the same order as on x86-64. */
-static int create_virtio_devices(struct vm *vm, struct arm64_vm *a)
+/* Remembered for the device tree, written last. */
+int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
 {
-	unsigned int spi;
-	uint64_t base;
-	int ret = 0;
+	struct arm64_vm *a = vm->arch;
 
-	for (unsigned int i = 0; i < vm->cfg.nr_disks && !ret; i++)
-		if (!(ret = virtio_slot(a, &base, &spi)))
-			ret = virtio_blk_create(vm, &vm->mmio, base, spi,
-						&vm->cfg.disk[i]);
-	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
-		if (!(ret = virtio_slot(a, &base, &spi)))
-			ret = virtio_net_create(vm, &vm->mmio, base, spi,
-						&vm->cfg.net[i]);
-	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
-	    !(ret = virtio_slot(a, &base, &spi)))
-		ret = virtio_console_create(vm, &vm->mmio, base, spi);
-	if (ret == -ENOSPC)
-		error("too many virtio devices (at most %d)", ARM64_VIRTIO_SLOTS);
-	return ret;
+	if (a->nr_virtio >= ARM64_VIRTIO_SLOTS)
+		return -ENOSPC;
+	a->virtio[a->nr_virtio++] = (struct arm64_fdt_virtio){ slot->base,
+							       slot->irq };
+	return 0;
 }
 
 /*
  * The platform's device table: everything on the MMIO bus (layout.h),
- * described to the guest by the device tree. The virtio devices come
- * later, in arch_vcpus_created(): each binds an irqfd, which KVM refuses
- * (EAGAIN) until the VGIC is initialised, and that needs every vCPU.
+ * described to the guest by the device tree.
  */
-int arch_create_devices(struct vm *vm)
+int arch_create_devices(struct vm *vm, struct serial **uart)
 {
 	int ret;
 
-	if ((ret = serial_create(vm, &vm->mmio, ARM64_UART_ADDR, ARM64_UART_SPI,
-				 &vm->serial)) ||
-	    (ret = boottimer_create(vm, &vm->mmio, ARM64_BOOT_TIMER_ADDR))) {
+	if ((ret = serial_create(&vm->host, &vm->mmio, ARM64_UART_ADDR,
+				 ARM64_UART_SPI, uart)) ||
+	    (ret = boottimer_create(&vm->host, &vm->mmio, ARM64_BOOT_TIMER_ADDR))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
@@ -273,19 +260,21 @@ static int write_fdt(struct vm *vm, struct arm64_vm *a)
 }
 
 /*
- * Every vCPU exists: initialise the VGIC, then create the virtio devices
- * (their irqfds need it), then describe it all in the device tree.
+ * Every vCPU exists: the kernel's page size can be checked against what
+ * they implement, and the VGIC initialised (KVM refuses irqfds before).
  */
-int arch_vcpus_created(struct vm *vm)
+int arch_irqchip_finish(struct vm *vm)
 {
 	struct arm64_vm *a = vm->arch;
-	int ret;
+	int ret = check_granule(vm, a);
 
-	if ((ret = check_granule(vm, a)) ||
-	    (ret = arm64_gic_init(vm, a)) ||
-	    (ret = create_virtio_devices(vm, a)))
-		return ret;
-	return write_fdt(vm, a);
+	return ret ? ret : arm64_gic_init(vm, a);
+}
+
+/* Last: the device tree, naming every vCPU's MPIDR and virtio device. */
+int arch_write_boot_info(struct vm *vm)
+{
+	return write_fdt(vm, vm->arch);
 }
 
 /*

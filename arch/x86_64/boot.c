@@ -72,8 +72,10 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img,
 		need = load + ksize;
 	if (need > low_ram_end(m))
 		return seterr(err, errlen, -E2BIG,
-			    "kernel needs %" PRIu64 " MiB of memory, more than --mem gives",
-			    (uint64_t)((need + MIB - 1) / MIB));
+			    "kernel needs %" PRIu64 " MiB of memory, more than "
+			    "--mem gives (%" PRIu64 " MiB)",
+			    (uint64_t)((need + MIB - 1) / MIB),
+			    (uint64_t)(m->ram_size / MIB));
 	dst = gpa_ptr(m, load, ksize);
 	if (!dst)
 		return seterr(err, errlen, -E2BIG, "kernel does not fit in memory");

@@ -32,9 +32,9 @@ int arch_vm_type(struct vm *vm, unsigned long *type)
 	return 0;
 }
 
-int arch_vcpus_created(struct vm *vm)
+int arch_irqchip_finish(struct vm *vm)
 {
-	(void)vm;
+	(void)vm; /* the in-kernel IOAPIC and LAPICs are ready as created */
 	return 0;
 }
 
@@ -86,78 +86,52 @@ int arch_vm_init(struct vm *vm)
 /*
  * virtio-mmio slots: 4 KiB windows from X86_VIRTIO_MMIO_BASE, IRQs from 5
  * (the IOAPIC has 24 pins; 4 is COM1, 8 the RTC). Linux learns of each
- * from a virtio_mmio.device= entry appended to the command line.
+ * from a virtio_mmio.device= entry on the command line.
  */
 #define X86_VIRTIO_IRQ_BASE 5
 #define X86_VIRTIO_SLOTS    (24 - X86_VIRTIO_IRQ_BASE - 1)
 
-static int virtio_slot(struct vm *vm, unsigned int *n, uint64_t *base,
-		       unsigned int *irq)
+int arch_virtio_place(struct vm *vm, unsigned int n,
+		      struct arch_virtio_slot *slot)
 {
-	size_t len = strlen(vm->cmdline);
-	int w;
-
-	if (*n >= X86_VIRTIO_SLOTS)
+	(void)vm;
+	if (n >= X86_VIRTIO_SLOTS)
 		return -ENOSPC;
-	*base = X86_VIRTIO_MMIO_BASE + (uint64_t)*n * 0x1000;
-	*irq = X86_VIRTIO_IRQ_BASE + *n;
+	slot->base = X86_VIRTIO_MMIO_BASE + (uint64_t)n * 0x1000;
+	slot->size = 0x1000;
+	slot->irq = X86_VIRTIO_IRQ_BASE + n;
 	/* skip IRQ 8 (RTC) */
-	if (*irq >= 8)
-		(*irq)++;
-	w = snprintf(vm->cmdline + len, sizeof(vm->cmdline) - len,
-		     "%svirtio_mmio.device=4K@0x%" PRIx64 ":%u",
-		     len ? " " : "", *base, *irq);
-	if (w < 0 || (size_t)w >= sizeof(vm->cmdline) - len) {
-		vm->cmdline[len] = 0;
-		return -E2BIG;
-	}
-	(*n)++;
+	if (slot->irq >= 8)
+		slot->irq++;
 	return 0;
 }
 
-/* Disks, then NICs, then the console: the order the guest enumerates. */
-static int create_virtio_devices(struct vm *vm)
+int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
 {
-	unsigned int n = 0, irq;
-	uint64_t base;
-	int ret = 0;
-
-	for (unsigned int i = 0; i < vm->cfg.nr_disks && !ret; i++)
-		if (!(ret = virtio_slot(vm, &n, &base, &irq)))
-			ret = virtio_blk_create(vm, &vm->mmio, base, irq,
-						&vm->cfg.disk[i]);
-	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
-		if (!(ret = virtio_slot(vm, &n, &base, &irq)))
-			ret = virtio_net_create(vm, &vm->mmio, base, irq,
-						&vm->cfg.net[i]);
-	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
-	    !(ret = virtio_slot(vm, &n, &base, &irq)))
-		ret = virtio_console_create(vm, &vm->mmio, base, irq);
-	if (ret == -ENOSPC || ret == -E2BIG)
-		error("too many virtio devices for the %s",
-		      ret == -ENOSPC ? "interrupt lines" : "command line");
-	return ret;
+	return vm_cmdline_append(vm, "virtio_mmio.device=4K@0x%" PRIx64 ":%u",
+				 slot->base, slot->irq);
 }
 
 /*
  * The platform's device table. Legacy PC devices sit on the port bus at
- * their usual addresses; the boot timer and virtio on the MMIO bus.
+ * their usual addresses; the boot timer on the MMIO bus.
  */
-int arch_create_devices(struct vm *vm)
+int arch_create_devices(struct vm *vm, struct serial **uart)
 {
 	struct x86_vm *xa = vm->arch;
+	const struct dev_host *h = &vm->host;
 	int ret;
 
-	if ((ret = serial_create(vm, &vm->pio, X86_COM1_PORT, X86_COM1_IRQ,
-				 &vm->serial)) ||
-	    (ret = i8042_create(vm, &vm->pio, 0x60, 0x64, &xa->i8042)) ||
-	    (ret = cmos_create(vm, &vm->pio, 0x70)) ||
-	    (ret = post_port_create(vm, &vm->pio, 0x80)) ||
-	    (ret = boottimer_create(vm, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
+	if ((ret = serial_create(h, &vm->pio, X86_COM1_PORT, X86_COM1_IRQ,
+				 uart)) ||
+	    (ret = i8042_create(h, &vm->pio, 0x60, 0x64, &xa->i8042)) ||
+	    (ret = cmos_create(h, &vm->pio, 0x70)) ||
+	    (ret = post_port_create(h, &vm->pio, 0x80)) ||
+	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
-	return create_virtio_devices(vm);
+	return 0;
 }
 
 static int load_initrd(struct vm *vm, struct x86_vm *xa)
@@ -172,10 +146,12 @@ static int load_initrd(struct vm *vm, struct x86_vm *xa)
 	ret = x86_place_initrd(&vm->mem, &xa->kernel, size, &addr);
 	if (ret) {
 		error("initrd %s (%zu MiB) does not fit in guest memory above "
-		      "the kernel: give the guest more --mem", vm->cfg.initrd,
-		      (size + (1 << 20) - 1) >> 20);
+		      "the kernel: give the guest more --mem (it has %" PRIu64
+		      " MiB)", vm->cfg.initrd, (size + (1 << 20) - 1) >> 20,
+		      vm->cfg.mem_size >> 20);
+	} else if ((ret = gpa_write(&vm->mem, addr, data, size))) {
+		error("initrd %s: cannot write it to guest memory", vm->cfg.initrd);
 	} else {
-		memcpy(gpa_ptr(&vm->mem, addr, size), data, size);
 		xa->initrd_addr = addr;
 		xa->initrd_size = size;
 	}
@@ -186,7 +162,7 @@ static int load_initrd(struct vm *vm, struct x86_vm *xa)
 int arch_load_kernel(struct vm *vm)
 {
 	struct x86_vm *xa = vm->arch;
-	size_t size, cmdlen = strlen(vm->cmdline);
+	size_t size;
 	uint8_t *img;
 	char err[256];
 	int ret;
@@ -201,13 +177,26 @@ int arch_load_kernel(struct vm *vm)
 		error("kernel %s: %s", vm->cfg.kernel, err);
 		return ret;
 	}
+	if (vm->cfg.initrd[0] && (ret = load_initrd(vm, xa)))
+		return ret;
+	debug("kernel: %s entry at 0x%" PRIx64 ", %s protocol",
+	      xa->kernel.is_bzimage ? "bzImage" : "ELF", xa->kernel.entry,
+	      xa->kernel.proto == X86_BOOT_PVH ? "PVH" : "64-bit Linux");
+	return 0;
+}
+
+/* The command line, GDT, MP table and the entry protocol's structures. */
+int arch_write_boot_info(struct vm *vm)
+{
+	struct x86_vm *xa = vm->arch;
+	size_t cmdlen = strlen(vm->cmdline);
+	int ret;
+
 	if (cmdlen > xa->kernel.cmdline_max || cmdlen >= X86_CMDLINE_MAX) {
 		error("command line is %zu bytes; this kernel takes at most %" PRIu64,
 		      cmdlen, xa->kernel.cmdline_max);
 		return -E2BIG;
 	}
-	if (vm->cfg.initrd[0] && (ret = load_initrd(vm, xa)))
-		return ret;
 	ret = gpa_write(&vm->mem, X86_CMDLINE_ADDR, vm->cmdline, cmdlen + 1);
 	if (!ret)
 		ret = x86_write_gdt(&vm->mem);
@@ -226,9 +215,6 @@ int arch_load_kernel(struct vm *vm)
 	}
 	if (ret)
 		error("cannot write the boot structures: %s", strerror(-ret));
-	debug("kernel: %s entry at 0x%" PRIx64 ", %s protocol",
-	      xa->kernel.is_bzimage ? "bzImage" : "ELF", xa->kernel.entry,
-	      xa->kernel.proto == X86_BOOT_PVH ? "PVH" : "64-bit Linux");
 	return ret;
 }
 

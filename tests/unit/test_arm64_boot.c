@@ -449,8 +449,9 @@ static enum cli_result parse(struct vm_config *cfg, char *err, size_t len,
 {
 	char *argv[] = { (char *)"run", (char *)"-k", (char *)"Image",
 			 (char *)a, (char *)b, NULL };
+	unsigned int set;
 
-	return cli_parse_run(5, argv, cfg, err, len);
+	return cli_parse_run(5, argv, cfg, &set, err, len);
 }
 
 TEST(options)

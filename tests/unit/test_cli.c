@@ -17,6 +17,9 @@
  * Run cli_parse_run() on a NULL-terminated list of arguments (argv[0]
  * included). getopt permutes argv, so each call gets a fresh array.
  */
+/* which fields the last parse said the command line set */
+static unsigned int last_set;
+
 static enum cli_result parse_list(struct vm_config *cfg, char *err,
 				  size_t errlen, const char *const *args)
 {
@@ -29,7 +32,7 @@ static enum cli_result parse_list(struct vm_config *cfg, char *err,
 	}
 	argv[argc] = NULL;
 	memset(err, 0, errlen);
-	return cli_parse_run(argc, argv, cfg, err, errlen);
+	return cli_parse_run(argc, argv, cfg, &last_set, err, errlen);
 }
 
 #define PARSE(...) \

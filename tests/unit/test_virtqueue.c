@@ -5,11 +5,12 @@
  * hand, the device driven through the MMIO bus as a guest would.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../../devices/virtio.h"
-#include "../../vmm/evloop.h"
-#include "../../vmm/vmm.h"
+#include "../../vmm/bus.h"
+#include "testhost.h"
 #include "unit.h"
 
 #define MEM_SIZE (1 << 20)
@@ -406,49 +407,40 @@ static const struct virtio_dev_ops dummy_ops = {
 	.reset = dummy_reset,
 };
 
-static struct vm vm;
+static struct testhost th;
+static struct bus mmio;
 static const uint64_t BASE = 0xd0001000;
 
 static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0xdeadbeef;
 
-	bus_access(&vm.mmio, BASE + off, (uint8_t *)&v, 4, false);
+	bus_access(&mmio, BASE + off, (uint8_t *)&v, 4, false);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&vm.mmio, BASE + off, (uint8_t *)&v, 4, true);
+	bus_access(&mmio, BASE + off, (uint8_t *)&v, 4, true);
 }
 
 static struct virtio_dev *make_dev(void)
 {
-	static const uint64_t r[1][2] = { { 0, MEM_SIZE } };
 	struct virtio_dev *d = NULL;
 
-	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = vm.vm_fd = vm.stop_efd = -1;
-	bus_init(&vm.pio, "pio");
-	bus_init(&vm.mmio, "mmio");
-	if (guest_mem_init(&vm.mem, r, 1) || evloop_create(&vm.loop))
+	if (testhost_init(&th, MEM_SIZE))
 		abort();
-	if (virtio_mmio_create(&vm, &vm.mmio, BASE, 5, &dummy_ops, NULL, &d))
+	bus_init(&mmio, "mmio");
+	if (virtio_dev_create(&th.host, &dummy_ops, NULL, &d) ||
+	    virtio_mmio_attach(d, &mmio, BASE, 5))
 		abort();
 	return d;
 }
 
 static void free_dev(void)
 {
-	while (vm.nr_cleanup) {
-		struct vm_cleanup *c = &vm.cleanup[--vm.nr_cleanup];
-
-		c->fn(c->arg);
-	}
-	evloop_destroy(vm.loop);
-	bus_destroy(&vm.mmio);
-	bus_destroy(&vm.pio);
-	guest_mem_destroy(&vm.mem);
+	testhost_destroy(&th);
+	bus_destroy(&mmio);
 }
 
 TEST(mmio_identity_and_features)
@@ -554,7 +546,7 @@ TEST(mmio_queue_setup_and_reset)
 	{
 		uint8_t b = 0xff;
 
-		bus_access(&vm.mmio, BASE + 0x070, &b, 1, true);
+		bus_access(&mmio, BASE + 0x070, &b, 1, true);
 		CHECK_EQ(rd(0x070), 0);
 	}
 	free_dev();

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A struct dev_host (devices/host.h) for unit tests and fuzz targets: real
+ * guest memory (anonymous mappings), a real event loop, and a record of
+ * what devices asked of the host (interrupts, kick eventfds, counters,
+ * stop requests). No KVM: irqfd and ioeventfd are refused, so devices use
+ * their fallbacks (set_irq, register-write kicks), as on a host without
+ * them.
+ */
+#ifndef TESTS_TESTHOST_H
+#define TESTS_TESTHOST_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../devices/host.h"
+
+#define TESTHOST_MAX_CLEANUPS 64
+
+struct testhost {
+	struct dev_host host;
+	struct guest_mem mem;
+	struct vm_timeline t;
+	struct { void (*fn)(void *); void *arg; } cleanup[TESTHOST_MAX_CLEANUPS];
+	unsigned int nr_cleanup;
+	unsigned int irq_raised[32];   /* rising edges per line */
+	int irq_level[32];
+	unsigned int counters;
+	unsigned int events;
+	int stop;                      /* enum dev_stop + 1, 0 = none */
+	char stop_msg[128];
+	/* console output, when a device writes there */
+	uint8_t console[4096];
+	size_t console_len;
+	unsigned int console_ready;
+};
+
+static int th_set_irq(void *vm, unsigned int irq, int level)
+{
+	struct testhost *th = vm;
+
+	if (irq < 32) {
+		if (level && !th->irq_level[irq])
+			th->irq_raised[irq]++;
+		th->irq_level[irq] = level;
+	}
+	return 0;
+}
+
+static int th_irqfd(void *vm, unsigned int irq, int fd, bool attach)
+{
+	(void)vm; (void)irq; (void)fd; (void)attach;
+	return -ENOTSUP;
+}
+
+static int th_ioeventfd(void *vm, const struct dev_ioeventfd *io, bool attach)
+{
+	(void)vm; (void)io; (void)attach;
+	return -ENOTSUP;
+}
+
+static int th_add_cleanup(void *vm, void (*fn)(void *), void *arg)
+{
+	struct testhost *th = vm;
+
+	if (th->nr_cleanup == TESTHOST_MAX_CLEANUPS) {
+		fn(arg);
+		return -ENOSPC;
+	}
+	th->cleanup[th->nr_cleanup].fn = fn;
+	th->cleanup[th->nr_cleanup].arg = arg;
+	th->nr_cleanup++;
+	return 0;
+}
+
+static void th_add_counter(void *vm, const char *group, const char *name,
+			   const uint64_t *value)
+{
+	(void)group; (void)name; (void)value;
+	((struct testhost *)vm)->counters++;
+}
+
+static void th_event(void *vm, enum dev_event ev)
+{
+	(void)ev;
+	((struct testhost *)vm)->events++;
+}
+
+static void th_request_stop(void *vm, enum dev_stop why, const char *msg)
+{
+	struct testhost *th = vm;
+
+	if (!th->stop) {
+		th->stop = (int)why + 1;
+		snprintf(th->stop_msg, sizeof(th->stop_msg), "%s", msg);
+	}
+}
+
+static void th_console_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct testhost *th = opaque;
+	size_t room = sizeof(th->console) - th->console_len;
+
+	if (len > room)
+		len = room;
+	memcpy(th->console + th->console_len, buf, len);
+	th->console_len += len;
+}
+
+static void th_console_ready(void *opaque)
+{
+	((struct testhost *)opaque)->console_ready++;
+}
+
+static const struct dev_host_ops testhost_ops = {
+	.set_irq = th_set_irq, .irqfd = th_irqfd, .ioeventfd = th_ioeventfd,
+	.add_cleanup = th_add_cleanup, .add_counter = th_add_counter,
+	.event = th_event, .request_stop = th_request_stop,
+};
+
+static struct dev_console testhost_console;
+
+/* One RAM range [0, mem_size). Returns 0, or -errno. */
+static inline int testhost_init(struct testhost *th, uint64_t mem_size)
+{
+	const uint64_t r[1][2] = { { 0, mem_size } };
+	struct evloop *loop;
+	int ret;
+
+	memset(th, 0, sizeof(*th));
+	ret = guest_mem_init(&th->mem, r, 1);
+	if (ret)
+		return ret;
+	ret = evloop_create(&loop);
+	if (ret) {
+		guest_mem_destroy(&th->mem);
+		return ret;
+	}
+	testhost_console = (struct dev_console){
+		.write = th_console_write, .ready = th_console_ready,
+		.opaque = th,
+	};
+	th->host = (struct dev_host){
+		.ops = &testhost_ops, .vm = th, .mem = &th->mem, .loop = loop,
+		.t = &th->t, .console = &testhost_console,
+	};
+	return 0;
+}
+
+/* Free what devices registered (last first), then the host. */
+static inline void testhost_destroy(struct testhost *th)
+{
+	while (th->nr_cleanup) {
+		th->nr_cleanup--;
+		th->cleanup[th->nr_cleanup].fn(th->cleanup[th->nr_cleanup].arg);
+	}
+	evloop_destroy(th->host.loop);
+	guest_mem_destroy(&th->mem);
+}
+
+#endif

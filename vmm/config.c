@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: MIT
+/*
+ * struct vm_config from and to JSON (config.h). Each section is checked
+ * whole (every member known and of its type, values in range) into a copy,
+ * which replaces the configuration only when all of it is good.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int config_parse_json(const char *buf, size_t len, json_object **out,
+		      char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	json_object *o;
+	size_t end;
+
+	if (len > INT32_MAX)
+		return fail(err, errlen, "invalid JSON: too long");
+	tok = json_tokener_new_ex(32);
+	if (!tok)
+		return fail(err, errlen, "out of memory");
+	/* strings reach paths, logs and answers: only valid UTF-8 */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = o ? json_tokener_get_parse_end(tok) : 0;
+	while (end < len && (buf[end] == ' ' || buf[end] == '\t' ||
+			     buf[end] == '\n' || buf[end] == '\r'))
+		end++;
+	/* the whole text must be one JSON value, nothing after it */
+	if (!o || jerr != json_tokener_success || end != len) {
+		fail(err, errlen, "invalid JSON: %s", o ?
+		     "trailing data after the value" :
+		     jerr == json_tokener_continue ? "unexpected end of input" :
+		     json_tokener_error_desc(jerr));
+		json_object_put(o);
+		json_tokener_free(tok);
+		return -EINVAL;
+	}
+	json_tokener_free(tok);
+	*out = o;
+	return 0;
+}
+
+void config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = VMM_DEFAULT_MEM;
+	cfg->cpus = 1;
+	snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", VMM_DEFAULT_CMDLINE);
+	cfg->console = CONSOLE_STDIO;
+	cfg->api_sock_mode = 0600;
+	cfg->log.level = -1;
+}
+
+int config_check_fields(json_object *o, const struct config_field *f,
+			size_t nf, char *err, size_t errlen)
+{
+	if (!o || !json_object_is_type(o, json_type_object))
+		return fail(err, errlen, "the body must be a JSON object");
+	json_object_object_foreach(o, key, val) {
+		size_t i;
+
+		for (i = 0; i < nf; i++)
+			if (!strcmp(key, f[i].name))
+				break;
+		if (i == nf)
+			return fail(err, errlen, "unknown field '%s'", key);
+		if (!val && !f[i].required)
+			continue; /* null: as if absent */
+		if (!json_object_is_type(val, (json_type)f[i].type))
+			return fail(err, errlen, "field '%s' must be %s", key,
+				    json_type_to_name((json_type)f[i].type));
+		/* a path or name cut short at a NUL would be another one */
+		if (f[i].type == json_type_string &&
+		    strlen(json_object_get_string(val)) !=
+		    (size_t)json_object_get_string_len(val))
+			return fail(err, errlen, "field '%s' holds a NUL byte",
+				    key);
+	}
+	for (size_t i = 0; i < nf; i++) {
+		json_object *v;
+
+		if (f[i].required &&
+		    (!json_object_object_get_ex(o, f[i].name, &v) || !v))
+			return fail(err, errlen, "missing field '%s'", f[i].name);
+	}
+	return 0;
+}
+
+/* A member's value, NULL when absent or null. */
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v = member(o, key);
+
+	return v ? json_object_get_string(v) : NULL;
+}
+
+static bool get_bool(json_object *o, const char *key, bool dflt)
+{
+	json_object *v = member(o, key);
+
+	return v ? json_object_get_boolean(v) : dflt;
+}
+
+/*
+ * A string for a fixed buffer: refuse what does not fit, and what JSON
+ * may carry but a path or name must not (NUL, invalid UTF-8 is checked by
+ * the parser's caller).
+ */
+static int copy_str(char *dst, size_t cap, const char *src, const char *what,
+		    char *err, size_t errlen)
+{
+	size_t len = strlen(src);
+
+	if (len >= cap)
+		return fail(err, errlen, "%s is longer than %zu bytes", what,
+			    cap - 1);
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int config_boot_source(struct vm_config *cfg, json_object *b, char *err,
+		       size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "kernel_image_path", json_type_string, true },
+		{ "boot_args", json_type_string, false },
+		{ "initrd_path", json_type_string, false },
+	};
+	struct vm_config n = *cfg;
+	const char *s;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 3, err, errlen)) ||
+	    (ret = copy_str(n.kernel, sizeof(n.kernel),
+			    get_str(b, "kernel_image_path"), "kernel_image_path",
+			    err, errlen)))
+		return ret;
+	s = get_str(b, "boot_args");
+	if (s && (ret = copy_str(n.cmdline, sizeof(n.cmdline), s, "boot_args",
+				 err, errlen)))
+		return ret;
+	s = get_str(b, "initrd_path");
+	n.initrd[0] = 0;
+	if (s && (ret = copy_str(n.initrd, sizeof(n.initrd), s, "initrd_path",
+				 err, errlen)))
+		return ret;
+	*cfg = n;
+	return 0;
+}
+
+int config_machine(struct vm_config *cfg, json_object *b, char *err,
+		   size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "vcpu_count", json_type_int, true },
+		{ "mem_size_mib", json_type_int, true },
+		{ "smt", json_type_boolean, false },
+		{ "track_dirty_pages", json_type_boolean, false },
+	};
+	int64_t cpus, mib;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 4, err, errlen)))
+		return ret;
+	cpus = json_object_get_int64(member(b, "vcpu_count"));
+	mib = json_object_get_int64(member(b, "mem_size_mib"));
+	if (cpus < 1 || cpus > VMM_MAX_CPUS)
+		return fail(err, errlen, "vcpu_count must be 1 to %d",
+			    VMM_MAX_CPUS);
+	if (mib < (int64_t)(VMM_MIN_MEM >> 20) ||
+	    mib > (int64_t)(VMM_MAX_MEM >> 20))
+		return fail(err, errlen, "mem_size_mib must be %llu to %llu",
+			    VMM_MIN_MEM >> 20, VMM_MAX_MEM >> 20);
+	if (get_bool(b, "smt", false))
+		return fail(err, errlen, "smt is not supported: vCPUs are cores");
+	if (get_bool(b, "track_dirty_pages", false))
+		return fail(err, errlen, "track_dirty_pages is not supported");
+	cfg->cpus = (unsigned int)cpus;
+	cfg->mem_size = (uint64_t)mib << 20;
+	return 0;
+}
+
+/* Put d in the list: replacing the one with its id, or appended. */
+static int add_disk(struct vm_config *cfg, const struct vm_disk *d,
+		    char *err, size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_disks; i++)
+		if (!strcmp(cfg->disk[i].id, d->id))
+			break;
+	if (i == VMM_MAX_DISKS)
+		return fail(err, errlen, "at most %d drives", VMM_MAX_DISKS);
+	/* every check before any change: a refused drive changes nothing */
+	for (unsigned int j = 0; d->root && j < cfg->nr_disks; j++)
+		if (cfg->disk[j].root && j != i)
+			return fail(err, errlen,
+				    "drive '%s' is already the root device",
+				    cfg->disk[j].id);
+	if (i == cfg->nr_disks)
+		cfg->nr_disks++;
+	cfg->disk[i] = *d;
+	/* the root device is /dev/vda: first in line */
+	if (d->root) {
+		memmove(&cfg->disk[1], &cfg->disk[0], i * sizeof(*d));
+		cfg->disk[0] = *d;
+	}
+	return 0;
+}
+
+int config_drive(struct vm_config *cfg, const char *id, json_object *b,
+		 char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "drive_id", json_type_string, true },
+		{ "path_on_host", json_type_string, true },
+		{ "is_root_device", json_type_boolean, true },
+		{ "is_read_only", json_type_boolean, false },
+	};
+	struct vm_disk d = { 0 };
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 4, err, errlen)))
+		return ret;
+	if (id && strcmp(id, get_str(b, "drive_id")))
+		return fail(err, errlen,
+			    "drive_id '%s' differs from the path's '%s'",
+			    get_str(b, "drive_id"), id);
+	if ((ret = copy_str(d.id, sizeof(d.id), get_str(b, "drive_id"),
+			    "drive_id", err, errlen)) ||
+	    (ret = copy_str(d.path, sizeof(d.path), get_str(b, "path_on_host"),
+			    "path_on_host", err, errlen)))
+		return ret;
+	if (!d.id[0])
+		return fail(err, errlen, "drive_id is empty");
+	d.read_only = get_bool(b, "is_read_only", false);
+	d.root = get_bool(b, "is_root_device", false);
+	return add_disk(cfg, &d, err, errlen);
+}
+
+static int add_net(struct vm_config *cfg, const struct vm_net *n, char *err,
+		   size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_nets; i++)
+		if (n->id[0] && !strcmp(cfg->net[i].id, n->id))
+			break;
+	if (i == VMM_MAX_NETS)
+		return fail(err, errlen, "at most %d network interfaces",
+			    VMM_MAX_NETS);
+	if (i == cfg->nr_nets)
+		cfg->nr_nets++;
+	cfg->net[i] = *n;
+	return 0;
+}
+
+int config_net(struct vm_config *cfg, const char *id, json_object *b,
+	       char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "iface_id", json_type_string, true },
+		{ "host_dev_name", json_type_string, true },
+		{ "guest_mac", json_type_string, false },
+	};
+	struct vm_net n = { 0 };
+	const char *mac;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 3, err, errlen)))
+		return ret;
+	if (id && strcmp(id, get_str(b, "iface_id")))
+		return fail(err, errlen,
+			    "iface_id '%s' differs from the path's '%s'",
+			    get_str(b, "iface_id"), id);
+	if ((ret = copy_str(n.id, sizeof(n.id), get_str(b, "iface_id"),
+			    "iface_id", err, errlen)) ||
+	    (ret = copy_str(n.tap, sizeof(n.tap), get_str(b, "host_dev_name"),
+			    "host_dev_name", err, errlen)))
+		return ret;
+	if (!n.id[0])
+		return fail(err, errlen, "iface_id is empty");
+	if (!n.tap[0])
+		return fail(err, errlen, "host_dev_name is empty");
+	mac = get_str(b, "guest_mac");
+	if (mac) {
+		if (config_parse_mac(mac, strlen(mac), n.mac))
+			return fail(err, errlen,
+				    "guest_mac '%s' is not a unicast MAC address",
+				    mac);
+		n.mac_set = true;
+	}
+	return add_net(cfg, &n, err, errlen);
+}
+
+int config_logger(struct vm_config *cfg, json_object *b, char *err,
+		  size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "log_path", json_type_string, false },
+		{ "level", json_type_string, false },
+		{ "show_level", json_type_boolean, false },
+		{ "show_log_origin", json_type_boolean, false },
+		{ "module", json_type_string, false },
+	};
+	/* Firecracker's names; Trace is as verbose as vmm gets */
+	static const struct { const char *name; int level; } levels[] = {
+		{ "Off", LOG_ERROR }, { "Error", LOG_ERROR },
+		{ "Warning", LOG_WARN }, { "Warn", LOG_WARN },
+		{ "Info", LOG_INFO }, { "Debug", LOG_DEBUG },
+		{ "Trace", LOG_DEBUG },
+	};
+	struct vm_log l = { .set = true, .level = -1 };
+	const char *s;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 5, err, errlen)))
+		return ret;
+	s = get_str(b, "level");
+	if (s) {
+		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+			if (!strcasecmp(s, levels[i].name))
+				l.level = levels[i].level;
+		if (l.level < 0)
+			return fail(err, errlen, "level '%s': expected Error, "
+				    "Warning, Info or Debug", s);
+	}
+	s = get_str(b, "log_path");
+	if (s && (ret = copy_str(l.path, sizeof(l.path), s, "log_path", err,
+				 errlen)))
+		return ret;
+	l.show_level = get_bool(b, "show_level", false);
+	l.show_origin = get_bool(b, "show_log_origin", false);
+	cfg->log = l;
+	return 0;
+}
+
+int config_metrics(struct vm_config *cfg, json_object *b, char *err,
+		   size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "metrics_path", json_type_string, true },
+	};
+	int ret = config_check_fields(b, f, 1, err, errlen);
+
+	if (ret)
+		return ret;
+	return copy_str(cfg->metrics_path, sizeof(cfg->metrics_path),
+			get_str(b, "metrics_path"), "metrics_path", err, errlen);
+}
+
+int config_from_json(struct vm_config *cfg, json_object *doc, char *err,
+		     size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "boot-source", json_type_object, true },
+		{ "machine-config", json_type_object, false },
+		{ "drives", json_type_array, false },
+		{ "network-interfaces", json_type_array, false },
+		{ "logger", json_type_object, false },
+		{ "metrics", json_type_object, false },
+	};
+	struct vm_config n = *cfg;
+	json_object *v;
+	int ret;
+
+	if ((ret = config_check_fields(doc, f, sizeof(f) / sizeof(f[0]), err,
+				       errlen)) ||
+	    (ret = config_boot_source(&n, member(doc, "boot-source"), err,
+				      errlen)))
+		return ret;
+	if ((v = member(doc, "machine-config")) &&
+	    (ret = config_machine(&n, v, err, errlen)))
+		return ret;
+	if ((v = member(doc, "drives")))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if ((ret = config_drive(&n, NULL,
+						json_object_array_get_idx(v, i),
+						err, errlen)))
+				return ret;
+	if ((v = member(doc, "network-interfaces")))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			if ((ret = config_net(&n, NULL,
+					      json_object_array_get_idx(v, i),
+					      err, errlen)))
+				return ret;
+	if ((v = member(doc, "metrics")) &&
+	    (ret = config_metrics(&n, v, err, errlen)))
+		return ret;
+	if ((v = member(doc, "logger")) &&
+	    (ret = config_logger(&n, v, err, errlen)))
+		return ret;
+	*cfg = n;
+	return 0;
+}
+
+int config_overlay(struct vm_config *file, const struct vm_config *cli,
+		   unsigned int set, char *err, size_t errlen)
+{
+	struct vm_config n = *file;
+	int ret;
+
+	if (set & CFG_KERNEL)
+		memcpy(n.kernel, cli->kernel, sizeof(n.kernel));
+	if (set & CFG_INITRD)
+		memcpy(n.initrd, cli->initrd, sizeof(n.initrd));
+	if (set & CFG_CMDLINE)
+		memcpy(n.cmdline, cli->cmdline, sizeof(n.cmdline));
+	if (set & CFG_MEM)
+		n.mem_size = cli->mem_size;
+	if (set & CFG_CPUS)
+		n.cpus = cli->cpus;
+	if (set & CFG_METRICS)
+		memcpy(n.metrics_path, cli->metrics_path, sizeof(n.metrics_path));
+	if (set & CFG_ID)
+		memcpy(n.id, cli->id, sizeof(n.id));
+	for (unsigned int i = 0; i < cli->nr_disks; i++)
+		if ((ret = add_disk(&n, &cli->disk[i], err, errlen)))
+			return ret;
+	for (unsigned int i = 0; i < cli->nr_nets; i++)
+		if ((ret = add_net(&n, &cli->net[i], err, errlen)))
+			return ret;
+	/* what only the command line says */
+	memcpy(n.serial_log, cli->serial_log, sizeof(n.serial_log));
+	n.console = cli->console;
+	n.quiet = cli->quiet;
+	n.verbose = cli->verbose;
+	memcpy(n.api_sock, cli->api_sock, sizeof(n.api_sock));
+	n.api_sock_mode = cli->api_sock_mode;
+	memcpy(n.config_file, cli->config_file, sizeof(n.config_file));
+	n.boot_timer_line = cli->boot_timer_line;
+	n.gic = cli->gic;
+	memcpy(n.dump_dtb, cli->dump_dtb, sizeof(n.dump_dtb));
+	*file = n;
+	return 0;
+}
+
+json_object *config_machine_json(const struct vm_config *cfg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "vcpu_count", json_object_new_int((int)cfg->cpus));
+	json_object_object_add(o, "mem_size_mib",
+			       json_object_new_int64((int64_t)(cfg->mem_size >> 20)));
+	json_object_object_add(o, "smt", json_object_new_boolean(false));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(false));
+	return o;
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s[0] ? json_object_new_string(s) : NULL;
+}
+
+json_object *config_to_json(const struct vm_config *cfg)
+{
+	json_object *o = json_object_new_object();
+	json_object *b = json_object_new_object();
+	json_object *arr = json_object_new_array();
+
+	json_object_object_add(b, "kernel_image_path", json_object_new_string(cfg->kernel));
+	json_object_object_add(b, "boot_args", json_object_new_string(cfg->cmdline));
+	json_object_object_add(b, "initrd_path", str_or_null(cfg->initrd));
+	json_object_object_add(o, "boot-source", b);
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct vm_disk *d = &cfg->disk[i];
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "drive_id", json_object_new_string(d->id));
+		json_object_object_add(j, "path_on_host", json_object_new_string(d->path));
+		json_object_object_add(j, "is_root_device", json_object_new_boolean(d->root));
+		json_object_object_add(j, "is_read_only", json_object_new_boolean(d->read_only));
+		json_object_array_add(arr, j);
+	}
+	json_object_object_add(o, "drives", arr);
+	arr = json_object_new_array();
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct vm_net *n = &cfg->net[i];
+		json_object *j = json_object_new_object();
+		char mac[18];
+
+		config_format_mac(n->mac, mac);
+		json_object_object_add(j, "iface_id", json_object_new_string(
+			n->id[0] ? n->id : n->tap));
+		json_object_object_add(j, "host_dev_name", json_object_new_string(n->tap));
+		json_object_object_add(j, "guest_mac", n->mac_set ?
+				       json_object_new_string(mac) : NULL);
+		json_object_array_add(arr, j);
+	}
+	json_object_object_add(o, "network-interfaces", arr);
+	json_object_object_add(o, "machine-config", config_machine_json(cfg));
+	if (cfg->metrics_path[0]) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "metrics_path",
+				       json_object_new_string(cfg->metrics_path));
+		json_object_object_add(o, "metrics", m);
+	}
+	return o;
+}
+
+int config_parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	uint8_t m[6];
+
+	/* exactly xx:xx:xx:xx:xx:xx, hex digits, no signs or spaces */
+	if (len != 17)
+		return -EINVAL;
+	for (size_t i = 0; i < 17; i++) {
+		char c = s[i];
+
+		if (i % 3 == 2 ? c != ':' :
+		    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		      (c >= 'A' && c <= 'F')))
+			return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++) {
+		unsigned int v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = s[3 * i + j];
+
+			v = v * 16 + (unsigned int)(c <= '9' ? c - '0' :
+				(c | 0x20) - 'a' + 10);
+		}
+		m[i] = (uint8_t)v;
+	}
+	/* a NIC needs a unicast address */
+	if (m[0] & 1)
+		return -EINVAL;
+	memcpy(mac, m, 6);
+	return 0;
+}
+
+void config_format_mac(const uint8_t m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+}
