@@ -560,7 +560,9 @@ static int open_image(struct virtio_blk *b, const struct vm_disk *cfg)
 {
 	struct stat st;
 
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as a disk must not block vmm in open() */
+	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		     O_NONBLOCK | O_NOCTTY);
 	if (b->fd < 0) {
 		error("disk %s: %s", cfg->path, strerror(errno));
 		return -errno;
@@ -569,6 +571,7 @@ static int open_image(struct virtio_blk *b, const struct vm_disk *cfg)
 		error("disk %s: not a regular file or block device", cfg->path);
 		return -EINVAL;
 	}
+	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
 	/* one writer, or any number of readers */
 	if (flock(b->fd, (cfg->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		error("disk %s: %s", cfg->path, errno == EWOULDBLOCK ?

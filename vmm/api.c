@@ -492,6 +492,7 @@ void api_start_result(struct api *a, int ret, const char *why)
 		return;
 	c = a->start_conn;
 	a->start_conn = NULL;
+	a->start_requested = false;
 	if (ret) {
 		httpd_close_after(c);
 		answer_fault(c, 400, "the VM did not start: %s",

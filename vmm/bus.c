@@ -7,7 +7,7 @@
 
 #include "bus.h"
 #include "log.h"
-#include "vmm.h"
+#include "timeline.h"
 
 void bus_init(struct bus *b, const char *name)
 {

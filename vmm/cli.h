@@ -13,7 +13,7 @@
 
 enum cli_result {
 	CLI_OK,    /* cfg filled: run the VM */
-	CLI_HELP,  /* --help was asked for: print cli_run_usage(), exit 0 */
+	CLI_HELP,  /* --help was asked for: print cli_run_usage, exit 0 */
 	CLI_ERROR, /* err holds one line saying what is wrong */
 };
 

@@ -26,6 +26,48 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+ * above U+10FFFF. json-c's own check lets the first two through.
+ */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 int config_parse_json(const char *buf, size_t len, json_object **out,
 		      char *err, size_t errlen)
 {
@@ -36,6 +78,8 @@ int config_parse_json(const char *buf, size_t len, json_object **out,
 
 	if (len > INT32_MAX)
 		return fail(err, errlen, "invalid JSON: too long");
+	if (!utf8_valid((const unsigned char *)buf, len))
+		return fail(err, errlen, "invalid JSON: not valid UTF-8");
 	tok = json_tokener_new_ex(32);
 	if (!tok)
 		return fail(err, errlen, "out of memory");
@@ -96,6 +140,12 @@ int config_check_fields(json_object *o, const struct config_field *f,
 		    strlen(json_object_get_string(val)) !=
 		    (size_t)json_object_get_string_len(val))
 			return fail(err, errlen, "field '%s' holds a NUL byte",
+				    key);
+		/* \ud800 escapes decode to surrogates: not UTF-8 either */
+		if (f[i].type == json_type_string &&
+		    !utf8_valid((const unsigned char *)json_object_get_string(val),
+				(size_t)json_object_get_string_len(val)))
+			return fail(err, errlen, "field '%s' is not valid UTF-8",
 				    key);
 	}
 	for (size_t i = 0; i < nf; i++) {

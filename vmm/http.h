@@ -20,7 +20,7 @@
  *    Transfer-Encoding are interpreted, the rest (Host included, which
  *    is not required) are checked for syntax and ignored;
  *  - a body only with Content-Length (no Content-Length: no body; the
- *    router may answer 411 for a PUT without one).
+ *    API answers 400 to a PUT or PATCH without one).
  *
  * Errors are HTTP status codes to answer with before closing the
  * connection (the stream cannot be resynchronised after one):

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 {
 	static struct vm vm; /* large: keep it off the stack */
 	struct vm_config cfg;
+	bool wait_api;
 	int ret;
 
 	ret = make_config(argc, argv, &cfg);
@@ -121,16 +123,26 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	ret = vm_init(&vm, &cfg, t_start);
 	if (!ret && cfg.api_sock[0])
 		ret = api_create(&vm, cfg.api_sock, cfg.api_sock_mode, &vm.api);
-	if (!ret && !vm.cfg.kernel[0]) {
+	wait_api = !vm.cfg.kernel[0];
+	if (!ret && wait_api)
 		info("waiting on %s for the configuration and InstanceStart",
 		     vm.cfg.api_sock);
-		ret = vm_wait_for_start(&vm);
-	}
-	if (!ret && !vm_stopping(&vm)) {
+	while (!ret && !vm_stopping(&vm)) {
+		if (wait_api && (ret = vm_wait_for_start(&vm)))
+			break;
+		if (vm_stopping(&vm))
+			break;
 		ret = vm_boot(&vm);
 		api_start_result(vm.api, ret, log_last_error());
-		if (!ret)
+		if (!ret) {
 			ret = vm_run(&vm);
+			break;
+		}
+		/* a refused InstanceStart changes nothing: fix it, try again */
+		if (!vm_started_by_api(&vm))
+			break;
+		vm_unboot(&vm);
+		ret = 0;
 	}
 	if (vm.cfg.boot_timer_line)
 		vm_print_timeline(&vm);

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -78,25 +80,32 @@ void vm_print_timeline(const struct vm *vm)
 		n ? line : " (nothing happened)");
 }
 
-static long rss_kib(void)
+/* VmRSS and VmHWM of /proc/self/status, read at once: HWM >= RSS. */
+static void rss_kib(long *rss, long *hwm)
 {
 	char buf[4096];
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *p;
-	long v = -1;
 
+	*rss = *hwm = -1;
 	if (fd < 0)
-		return -1;
+		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return;
 	buf[n] = 0;
-	p = strstr(buf, "VmRSS:");
-	if (p)
-		sscanf(p + 6, "%ld", &v);
-	return v;
+	if ((p = strstr(buf, "VmRSS:")))
+		sscanf(p + 6, "%ld", rss);
+	if ((p = strstr(buf, "VmHWM:")))
+		sscanf(p + 6, "%ld", hwm);
+	/*
+	 * getrusage()'s ru_maxrss lags behind VmRSS (the kernel updates the
+	 * high-water mark lazily); VmHWM is computed with VmRSS.
+	 */
+	if (*hwm < *rss)
+		*hwm = *rss;
 }
 
 json_object *vm_metrics_json(const struct vm *vm)
@@ -107,6 +116,7 @@ json_object *vm_metrics_json(const struct vm *vm)
 	json_object *self = json_object_new_object();
 	uint64_t by_reason[VCPU_EXIT_COUNTS] = { 0 }, total = 0;
 	struct rusage ru;
+	long rss, hwm;
 
 	json_object_object_add(o, "boot_timeline", vm_timeline_json(vm));
 
@@ -142,8 +152,9 @@ json_object *vm_metrics_json(const struct vm *vm)
 	json_object_object_add(o, "devices", devs);
 
 	getrusage(RUSAGE_SELF, &ru);
-	json_object_object_add(self, "rss_kib", json_object_new_int64(rss_kib()));
-	json_object_object_add(self, "max_rss_kib", json_object_new_int64(ru.ru_maxrss));
+	rss_kib(&rss, &hwm);
+	json_object_object_add(self, "rss_kib", json_object_new_int64(rss));
+	json_object_object_add(self, "max_rss_kib", json_object_new_int64(hwm));
 	json_object_object_add(self, "cpu_user_us", json_object_new_int64(
 		(int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec));
 	json_object_object_add(self, "cpu_sys_us", json_object_new_int64(
@@ -158,17 +169,37 @@ int vm_write_metrics(const struct vm *vm, const char *path)
 {
 	json_object *m = vm_metrics_json(vm);
 	const char *s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* O_NONBLOCK: a FIFO nobody reads is an error, not a hang */
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+		      O_NONBLOCK | O_NOCTTY, 0644);
+	struct stat st;
 	int ret = 0;
 
+	if (fd >= 0 && (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EISDIR;
+	}
 	if (fd < 0) {
 		ret = -errno;
 	} else {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		size_t len = strlen(s);
+		char *line = malloc(len + 1);
 
-		/* one line per flush, written at once, so readers see whole lines */
-		if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
-			ret = -EIO;
+		/*
+		 * One line per flush in one write(): with O_APPEND a reader
+		 * (or another writer) never sees half a line.
+		 */
+		if (!line) {
+			ret = -ENOMEM;
+		} else {
+			memcpy(line, s, len);
+			line[len] = '\n';
+			if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+				ret = -EIO;
+			free(line);
+		}
 		close(fd);
 	}
 	json_object_put(m);

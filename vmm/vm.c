@@ -422,6 +422,48 @@ int vm_boot(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Undo a vm_boot() that failed part-way, back to "not started": what it
+ * made goes, the event loop, signals and the control API stay.
+ */
+static void vm_teardown(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	vm->nr_vcpus = 0;
+	/* devices, last created first: their threads stop here */
+	while (vm->nr_cleanup) {
+		struct vm_cleanup *c = &vm->cleanup[--vm->nr_cleanup];
+
+		c->fn(c->arg);
+	}
+	vm->nr_counters = 0;
+	vm->uart = NULL;
+	vm->vconsole = NULL;
+	arch_vm_destroy(vm);
+	console_destroy(vm->console);
+	vm->console = NULL;
+	vm->host.console = NULL;
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	guest_mem_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+}
+
+void vm_unboot(struct vm *vm)
+{
+	vm_teardown(vm);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->cmdline[0] = 0;
+	vm->t.instance_start = 0;
+	vm->started_by_api = false;
+}
+
 /* --- running, pausing, stopping --------------------------------------------- */
 
 static void on_signal(void *opaque, uint32_t events)
@@ -730,36 +772,16 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
 
 void vm_destroy(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_destroy(&vm->vcpu[i]);
-	/* devices, last created first: their threads stop here */
-	while (vm->nr_cleanup) {
-		struct vm_cleanup *c = &vm->cleanup[--vm->nr_cleanup];
-
-		c->fn(c->arg);
-	}
-	vm->uart = NULL;
-	vm->vconsole = NULL;
-	arch_vm_destroy(vm);
-	console_destroy(vm->console);
-	vm->console = NULL;
+	vm_teardown(vm);
 	evloop_destroy(vm->loop);
 	vm->loop = NULL;
-	bus_destroy(&vm->pio);
-	bus_destroy(&vm->mmio);
-	guest_mem_destroy(&vm->mem);
 	if (vm->parked_efd >= 0)
 		close(vm->parked_efd);
 	if (vm->pause_timer >= 0)
 		close(vm->pause_timer);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
-	vm->parked_efd = vm->pause_timer = vm->signal_fd = vm->vm_fd =
-		vm->kvm_fd = -1;
+	vm->parked_efd = vm->pause_timer = vm->signal_fd = -1;
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
 }

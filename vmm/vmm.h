@@ -139,6 +139,11 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 int vm_boot(struct vm *vm) __attribute__((warn_unused_result));
 int vm_run(struct vm *vm) __attribute__((warn_unused_result));
 void vm_destroy(struct vm *vm);
+/*
+ * After a vm_boot() that failed: back to "not started" (the loop, the
+ * signals and the control API stay), so the API can boot it again.
+ */
+void vm_unboot(struct vm *vm);
 /* Process exit status for how the VM ended (0 for poweroff/reset/user). */
 int vm_exit_status(const struct vm *vm);
 
@@ -149,6 +154,11 @@ int vm_exit_status(const struct vm *vm);
 int vm_wait_for_start(struct vm *vm) __attribute__((warn_unused_result));
 /* The API asked to boot: leave vm_wait_for_start(). */
 void vm_start_requested(struct vm *vm);
+/* Was the boot under way asked for by the API (InstanceStart)? */
+static inline bool vm_started_by_api(const struct vm *vm)
+{
+	return vm->started_by_api;
+}
 
 /*
  * Ask the VM to stop. Safe from any thread and from device code. The

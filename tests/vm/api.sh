@@ -118,7 +118,6 @@ else
 fi
 http "$work/drives.sock" PUT /actions '{"action_type":"Stop"}' >/dev/null
 wait "$pid"
-pid=$preboot_pid
 
 # --- pause and resume: the guest's counter stops and restarts ----------------
 "$VMM" ctl "$work/preboot.sock" pause >/dev/null
@@ -206,7 +205,7 @@ for i in range(1000):
         print("status", status, "for", req[:60]); bad += 1
 print("bad", bad)
 PY
-if grep -q "^bad 0$" "$work/garbage.log" && kill -0 "$pid" 2>/dev/null; then
+if grep -q "^bad 0$" "$work/garbage.log" && kill -0 "$preboot_pid" 2>/dev/null; then
 	pass malformed-requests
 else
 	fail malformed-requests "$(tail -3 "$work/garbage.log")"
@@ -221,6 +220,7 @@ s=$(http "$work/preboot.sock" GET /)
 # pipelined answers filling the output buffer, then Expect: 100-continue
 # (this once wrote past the connection's buffer)
 start pipeline
+pipeline_pid=$pid
 python3 - "$work/pipeline.sock" >"$work/pipeline.log" 2>&1 <<'PY'
 import json, socket, sys
 path = sys.argv[1]
@@ -265,7 +265,7 @@ else
 	fail pipelined-answers-bounded "$(tail -2 "$work/pipeline.log"; grep -m1 ERROR "$work/pipeline.err")"
 fi
 "$VMM" ctl "$work/pipeline.sock" stop >/dev/null
-wait "$pid"
+wait "$pipeline_pid"
 
 # a second vmm refuses a socket someone listens on
 "$VMM" run --api-sock "$work/preboot.sock" -k "$GUEST" </dev/null \
@@ -275,7 +275,7 @@ rc=$?
 	pass live-socket-refused || fail live-socket-refused "rc=$rc $(cat "$work/dup.err")"
 
 "$VMM" ctl "$work/preboot.sock" stop >/dev/null
-wait "$pid"
+wait "$preboot_pid"
 rc=$?
 [ "$rc" -eq 0 ] && [ ! -e "$work/preboot.sock" ] && pass stop-and-unlink ||
 	fail stop-and-unlink "rc=$rc, socket $(ls "$work/preboot.sock" 2>&1)"
@@ -353,11 +353,77 @@ rc=$?
 	[ "$(wc -l <"$work/bad.err")" -eq 1 ] && pass config-file-invalid ||
 	fail config-file-invalid "rc=$rc $(cat "$work/bad.err")"
 
-# a boot that fails is answered with the reason
+# --config-file with options beside it: the command line wins field by
+# field (here the command line), the file keeps the rest (2 vCPUs)
+cat >"$work/vm2.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$GUEST", "boot_args": "test=hello" },
+  "machine-config": { "vcpu_count": 2, "mem_size_mib": 64 }
+}
+JSON
+"$VMM" run --console none --serial-log "$work/cf2.serial" --config-file "$work/vm2.json" \
+	-p "test=smp cpus=2" </dev/null >/dev/null 2>"$work/cf2.err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS smp cpus=2" "$work/cf2.serial" &&
+	pass config-file-command-line-wins || fail config-file-command-line-wins "rc=$rc $(cat "$work/cf2.err")"
+
+# the config file's logger section is applied: vmm's messages go to its file
+cat >"$work/vm3.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$GUEST", "boot_args": "test=hello" },
+  "logger": { "log_path": "$work/vm3.log", "level": "Info", "show_level": true }
+}
+JSON
+"$VMM" run --console none --config-file "$work/vm3.json" </dev/null >/dev/null 2>"$work/cf3.err"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^vmm: \[INFO\] guest reset" "$work/vm3.log" &&
+   ! grep -q "guest reset" "$work/cf3.err"; then
+	pass config-file-logger
+else
+	fail config-file-logger "rc=$rc log: $(head -c 200 "$work/vm3.log" 2>&1) stderr: $(head -c 200 "$work/cf3.err")"
+fi
+
+# PUT /logger does the same, through the same code
+start logger
+s=$(http "$work/logger.sock" PUT /logger "{\"log_path\":\"$work/api.log\",\"level\":\"Debug\"}")
+http "$work/logger.sock" PUT /boot-source \
+	"{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"test=hello\"}" >/dev/null
+http "$work/logger.sock" PUT /actions '{"action_type":"InstanceStart"}' >/dev/null
+wait "$pid"
+if [[ $s == 204* ]] && grep -q "^vmm: debug: kernel: ELF" "$work/api.log" &&
+   grep -q "guest reset" "$work/api.log"; then
+	pass put-logger
+else
+	fail put-logger "$s: $(head -c 300 "$work/api.log" 2>&1)"
+fi
+
+# a boot that fails is answered with the reason, and changes nothing: the
+# VM is still "Not started", so the client can fix it and start again
 start failboot
 http "$work/failboot.sock" PUT /boot-source '{"kernel_image_path":"/nonexistent/kernel"}' >/dev/null
 s=$(http "$work/failboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
 [[ $s == 400*"No such file"* ]] && pass failed-start-reported || fail failed-start-reported "$s"
+s=$(http "$work/failboot.sock" GET /)
+[[ $s == 200*'"state":"Not started"'* ]] && pass failed-start-changes-nothing ||
+	fail failed-start-changes-nothing "$s"
+# a failure late in the boot (devices made, the kernel refused) too
+head -c 8192 /dev/urandom >"$work/garbage-kernel"
+http "$work/failboot.sock" PUT /boot-source \
+	"{\"kernel_image_path\":\"$work/garbage-kernel\"}" >/dev/null
+s=$(http "$work/failboot.sock" PUT /drives/d \
+	"{\"drive_id\":\"d\",\"path_on_host\":\"$work/garbage-kernel\",\"is_root_device\":false}")
+s=$(http "$work/failboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+[[ $s == 400*"not a kernel image"* ]] && pass failed-late-start-reported ||
+	fail failed-late-start-reported "$s"
+http "$work/failboot.sock" PUT /boot-source \
+	"{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"test=counter\"}" >/dev/null
+s=$(http "$work/failboot.sock" PUT /actions '{"action_type":"InstanceStart"}')
+if [[ $s == 204* ]] && wait_line "$work/failboot.serial" '^counter 1'; then
+	pass start-after-failed-start
+else
+	fail start-after-failed-start "$s"
+fi
+"$VMM" ctl "$work/failboot.sock" stop >/dev/null
 wait "$pid"
 
 exit $failed

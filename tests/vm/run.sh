@@ -104,7 +104,9 @@ if [ ! -e /dev/kvm ]; then
 		boottimer-line memory-above-4g counter-sigterm console-none \
 		console-stdio-pipe console-input-pipe console-input-tty \
 		console-input-no-loss console-input-after-fifo-clear \
-		console-quit console-quit-while-guest-deaf blk blk-ro hostile-queue disk-locked virtio-console; do
+		console-quit console-quit-while-guest-deaf console-background-job \
+		console-escape-help \
+		blk blk-ro hostile-queue disk-locked virtio-console; do
 		skip "$t" "/dev/kvm is absent on this machine"
 	done
 	exit $failed
@@ -327,6 +329,48 @@ if command -v script >/dev/null; then
 	else
 		fail console-quit-while-guest-deaf "rc=$rc (124: Ctrl-A x was not seen)"
 	fi
+fi
+
+# on a terminal: Ctrl-A h lists the keys; Ctrl-A and a key that means
+# nothing says so (and both keys still reach the guest)
+if command -v script >/dev/null; then
+	{ sleep 2; printf '\001h'; sleep 1; printf '\001q'; sleep 1; printf '\001x'; sleep 3; } |
+		timeout 30 script -qefc "'$VMM' run -k '$GUEST' -p test=counter" \
+		"$work/esc.typescript" >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q "Ctrl-A x  *quit" "$work/esc.typescript" &&
+	   grep -q "Ctrl-A q is not an escape key" "$work/esc.typescript"; then
+		pass console-escape-help
+	else
+		fail console-escape-help "rc=$rc: $(grep -a 'vmm:' "$work/esc.typescript" | head -3 | tr '\r\n' '  ')"
+	fi
+else
+	skip console-escape-help "script(1) is not installed"
+fi
+
+# `vmm run ... &` at an interactive shell (job control on a terminal): vmm
+# must not stop itself (SIGTTOU) by taking over a terminal it does not
+# own, so the API answers; brought to the foreground it would take it.
+if command -v script >/dev/null && command -v bash >/dev/null; then
+	rm -f "$work/jc.sock"
+	{ sleep 1
+	  echo "'$VMM' run --api-sock '$work/jc.sock' -k '$GUEST' -p test=cad &"
+	  sleep 3; echo "'$VMM' ctl '$work/jc.sock' info"
+	  sleep 2; echo "'$VMM' ctl '$work/jc.sock' stop"
+	  sleep 2; echo 'wait; echo "vmm exited $?"'
+	  sleep 1; echo exit; } |
+		timeout 60 script -qfec "bash --norc --noprofile -i" \
+		"$work/jc.typescript" >/dev/null 2>&1
+	rc=$?
+	tr -d '\r' <"$work/jc.typescript" >"$work/jc.txt"
+	if [ "$rc" -eq 0 ] && grep -q '"state": "Running"' "$work/jc.txt" &&
+	   grep -q "vmm exited 0" "$work/jc.txt" && ! grep -q "Stopped" "$work/jc.txt"; then
+		pass console-background-job
+	else
+		fail console-background-job "rc=$rc: $(grep -a -m2 'Stopped\|exited' "$work/jc.txt")"
+	fi
+else
+	skip console-background-job "script(1) or bash is not installed"
 fi
 
 # --- virtio ------------------------------------------------------------
