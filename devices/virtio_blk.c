@@ -195,7 +195,7 @@ static int data_iov(struct virtio_blk *b, unsigned int at, bool write_part,
  * made of a thousand 32 MiB buffers still lets the VM stop in time
  * (-ECANCELED once it is stopping).
  */
-#define BLK_IO_CHUNK (8u << 20)
+#define BLK_IO_CHUNK (2u << 20)
 
 static int do_io(struct virtio_blk *b, struct iovec *iov, int niov,
 		 uint64_t pos, bool write)
