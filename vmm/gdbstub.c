@@ -400,7 +400,9 @@ static void do_resume(struct gdb_stub *s)
 		any |= s->act[i] != GDB_ACT_STOP;
 	if (!any) {
 		/* vCont;t alone: nothing runs, so it has stopped already */
-		send_stop(s, &s->stop, 0);
+		struct gdb_stop st = { .cpu = s->stop.cpu, .reason = GDB_STOP_TRAP };
+
+		send_stop(s, &st, 0);
 		return;
 	}
 	/* before the call: the backend may report the stop inside it */
