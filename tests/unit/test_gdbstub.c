@@ -16,6 +16,7 @@
 
 #include "../../vmm/gva.h"
 #include "gdb_fake.h"
+#include "gdb_xml.h"
 #include "unit.h"
 
 /* $data#cs */
@@ -835,6 +836,13 @@ TEST(output_back_pressure)
 	TEARDOWN();
 }
 
+TEST(fake_target_xml)
+{
+	static const char *const names[] = { "r0", "r1", "pc", "flags" };
+
+	CHECK(fake_xml_matches(&fake_target, names));
+}
+
 TEST(init_checks)
 {
 	struct gdb_stub *s = calloc(1, sizeof(*s));
@@ -954,5 +962,6 @@ UNIT_MAIN("gdbstub",
 	  T(detach_removes_everything_and_resumes),
 	  T(connection_lost_while_running),
 	  T(kill_removes_everything_and_stays_stopped), T(guest_exit),
-	  T(no_ack_mode), T(output_back_pressure), T(init_checks),
+	  T(no_ack_mode), T(output_back_pressure), T(fake_target_xml),
+	  T(init_checks),
 	  T(gva_copies_page_by_page))
