@@ -47,6 +47,7 @@ struct fake_vm {
 	int bp_result;           /* what insert_bp answers (0, -ENOSPC, ...) */
 	int resume_result;       /* what resume answers */
 	unsigned int nr_inserted, nr_removed, nr_resumes, nr_interrupts;
+	unsigned int nr_bad_removes; /* of what was never inserted */
 	unsigned int nr_bps;
 	struct gdb_bp bps[GDB_MAX_BREAKPOINTS + 8];
 	enum gdb_action last_act[GDB_MAX_CPUS];
@@ -162,7 +163,8 @@ static int fake_remove_bp(void *o, enum gdb_bp_type type, uint64_t addr,
 			return 0;
 		}
 	}
-	return -ENOENT; /* the engine removed what it never inserted */
+	f->nr_bad_removes++; /* the engine removed what it never inserted */
+	return -ENOENT;
 }
 
 /* Run: step = pc + 1; continue = up to the next sw breakpoint above pc */
