@@ -4,7 +4,7 @@
  * go in (gdb_stub_input), bytes for it come out (gdb_stub_output), and
  * everything that touches the guest goes through a struct gdb_backend of
  * callbacks. No KVM, no sockets, no threads, no allocation: the caller
- * owns the struct gdb_stub (about 20 KiB) and calls every gdb_stub_*
+ * owns the struct gdb_stub (about 32 KiB) and calls every gdb_stub_*
  * function from one thread; the backend's callbacks run inside those
  * calls.
  *
@@ -134,7 +134,7 @@ struct gdb_backend {
 	/*
 	 * Ctrl-C while the vCPUs run: stop them all, then report
 	 * GDB_STOP_INTERRUPT with gdb_stub_stopped(). May do so before
-	 * returning.
+	 * returning; may be called again (an impatient user) before it has.
 	 */
 	void (*interrupt)(void *opaque);
 };
@@ -216,7 +216,9 @@ int gdb_stub_init(struct gdb_stub *s, const struct gdb_target *t,
 /*
  * Feed len bytes from the client. Returns how many were taken: all of
  * them, or fewer when the output buffer has no room left for a reply;
- * then send the output and feed the rest again.
+ * then send the output and feed the rest again (and stop reading the
+ * socket meanwhile: a client that never reads its replies must not make
+ * vmm buffer without bound).
  */
 size_t gdb_stub_input(struct gdb_stub *s, const uint8_t *data, size_t len);
 
