@@ -8,7 +8,8 @@
  * output, and whether stops are reported synchronously by the fake
  * (then the same stream fed whole must give the same output byte for
  * byte) or at random points between chunks, with the guest exiting now
- * and then. Checked: every output byte is an ack or part of a packet
+ * and then and the backend failing register, breakpoint and resume
+ * calls at random. Checked: every output byte is an ack or part of a packet
  * $data#cs with a correct checksum, at most GDB_PACKET_MAX data bytes
  * and no bare '$', '#' or '*'; the output never outgrows its buffer;
  * the engine's breakpoint table matches what the fake holds and never
@@ -193,6 +194,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feed(&sc, chunk, n, out_chunked, &len_chunked);
 		free(chunk);
 		off += n;
+		if (!sync) {
+			/* the backend failing now and then */
+			uint32_t e = rng();
+
+			vm.fail_regs = e % 16 == 0 ? -EIO : 0;
+			vm.bp_result = (e >> 4) % 16 == 0 ? -ENOSPC :
+				       (e >> 4) % 16 == 1 ? -EOPNOTSUPP : 0;
+			vm.resume_result = (e >> 8) % 16 == 0 ? -EBUSY : 0;
+		}
 		if (!sync && gdb_stub_state(&stub) == GDB_STATE_RUNNING) {
 			uint32_t r = rng();
 			struct gdb_stop st = {
