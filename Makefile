@@ -31,7 +31,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
-	vmm/evloop.c vmm/http.c vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c \
+	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/kvm.c \
+	vmm/log.c vmm/memory.c \
 	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
@@ -44,11 +45,12 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 # static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
-ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
-	arch/x86_64/platform.c
+ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/gdb.c \
+	arch/x86_64/mptable.c arch/x86_64/platform.c
 else ifeq ($(ARCH),aarch64)
-ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gic.c \
-	arch/aarch64/image.c arch/aarch64/layout.c arch/aarch64/platform.c
+ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gdb.c \
+	arch/aarch64/gic.c arch/aarch64/image.c arch/aarch64/layout.c \
+	arch/aarch64/platform.c
 # the device tree (libfdt) and Image.gz (zlib)
 LDLIBS += -lfdt -lz
 else
@@ -74,7 +76,8 @@ endif
 
 # The aarch64 loader, device tree and layout rules are pure C: the unit
 # tests (test_arm64_*) build them for this machine whatever ARCH is.
-ARM64_PURE := arch/aarch64/fdt.c arch/aarch64/image.c arch/aarch64/layout.c
+ARM64_PURE := arch/aarch64/fdt.c arch/aarch64/gdb.c arch/aarch64/image.c \
+	arch/aarch64/layout.c
 
 LIB_SRCS := $(CORE) $(DEVICES) $(ARCH_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
