@@ -26,7 +26,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS  += -ljson-c -lpthread
+LDLIBS  += -ljson-c -luring -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 

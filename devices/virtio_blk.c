@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-blk (virtio 1.x, 5.2) backed by a raw image file. Each disk has
- * its own I/O thread, woken by the queue's kick eventfd: requests are
- * served there with vectored I/O straight between the file and the
- * guest's buffers, so a slow disk never holds up the event loop (the
- * control API, the console, signals, the other devices). The image is
- * opened once and locked (flock: exclusive for read-write, shared for
- * read-only) so two VMs cannot write one image. Durability: FLUSH reaches
- * the disk with fdatasync() before it completes; a driver that did not
- * negotiate FLUSH expects write-through, so then every write is synced
- * before it completes.
+ * virtio-blk (virtio 1.x, 5.2) backed by a raw image file, with vectored
+ * I/O straight between the file and the guest's buffers. Two engines keep
+ * disk I/O off the event loop, so a slow disk never holds up the control
+ * API, the console, signals or the other devices:
+ *
+ *  - thread (the default): each disk has its own I/O thread, woken by the
+ *    queue's kick eventfd, doing preadv/pwritev;
+ *  - uring: the event loop takes the requests and submits them to an
+ *    io_uring; completions come back through an eventfd on the loop.
+ *
+ * Both take a batch of requests under the device lock, join contiguous
+ * ones into one I/O, and answer the batch with one used-index update. The
+ * image is opened once and locked (flock: exclusive for read-write, shared
+ * for read-only) so two VMs cannot write one image. Durability: FLUSH
+ * reaches the disk (fdatasync) before it completes; a driver that did not
+ * negotiate FLUSH expects write-through, so then every write is a
+ * RWF_DSYNC write.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +30,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -76,23 +85,41 @@ struct blk_req {
 	bool done;                 /* no I/O left to do */
 	uint64_t discard_sector;   /* DISCARD/WRITE_ZEROES segment */
 	uint32_t discard_num, discard_flags;
+	/*
+	 * uring: a run of contiguous requests starting here, submitted in
+	 * pieces of at most BLK_IO_CHUNK: where the next piece starts
+	 * (iovec at, byte at_off in it), what is done, what is in flight.
+	 */
+	unsigned int run;          /* requests in the run (0: not a run head) */
+	uint64_t run_bytes, run_done;
+	unsigned int at, iov_end;
+	uint64_t at_off, piece;
 };
 
 struct virtio_blk {
 	struct virtio_dev *dev;
+	const struct dev_host *host;
 	int fd;
 	bool read_only;
 	uint64_t sectors;
 	char id[VMM_DISK_ID_MAX + 1];
 	char path[64];             /* for messages: the file's base name */
-	pthread_t worker;
+	enum disk_io engine;
+	pthread_t worker;          /* engine thread */
 	bool worker_started;
 	int stop_fd;               /* eventfd: the worker is to exit */
 	bool stopping;             /* accessed atomically */
+	struct io_uring ring;      /* engine uring */
+	bool ring_ok;
+	int cq_fd;                 /* eventfd: completions on the ring */
+	unsigned int inflight;     /* SQEs submitted, not yet completed */
+	unsigned int batch_n;      /* requests in the batch in flight */
+	uint32_t batch_gen;        /* reset_count when it was taken */
+	bool batch_more;           /* more was available when it was taken */
 	/*
-	 * Worker thread only: a batch of requests and their iovecs. The
-	 * iovecs of consecutive requests are consecutive, so contiguous
-	 * requests become one preadv/pwritev.
+	 * The I/O engine's only (worker thread, or event loop): a batch of
+	 * requests and their iovecs. The iovecs of consecutive requests are
+	 * consecutive, so contiguous requests become one preadv/pwritev.
 	 */
 	struct virtq_chain chain;
 	struct blk_req req[BLK_BATCH];
@@ -200,6 +227,9 @@ static int data_iov(struct virtio_blk *b, unsigned int at, bool write_part,
 static int do_io(struct virtio_blk *b, struct iovec *iov, int niov,
 		 uint64_t pos, bool write)
 {
+	/* no FLUSH negotiated: the driver expects write-through */
+	int wflags = b->write_back ? 0 : RWF_DSYNC;
+
 	while (niov > 0) {
 		int chunk = 0;
 		size_t bytes = 0, cut = 0;
@@ -215,7 +245,7 @@ static int do_io(struct virtio_blk *b, struct iovec *iov, int niov,
 			cut = iov[0].iov_len - BLK_IO_CHUNK;
 			iov[0].iov_len = BLK_IO_CHUNK;
 		}
-		r = write ? pwritev(b->fd, iov, chunk, (off_t)pos)
+		r = write ? pwritev2(b->fd, iov, chunk, (off_t)pos, wflags)
 			  : preadv(b->fd, iov, chunk, (off_t)pos);
 		iov[0].iov_len += cut;
 
@@ -295,6 +325,10 @@ static int blk_parse(struct virtio_blk *b, struct blk_req *r, unsigned int at)
 		if (r->len % SECTOR_SIZE || !in_range(b, r->sector, r->len) ||
 		    (!in && b->read_only))
 			return 0;
+		if (!r->len) {
+			r->st = BLK_S_OK; /* no data: nothing to do */
+			return 0;
+		}
 		n = data_iov(b, at, in, in ? 0 : 16, r->len);
 		if (n < 0)
 			return -ENOSPC;
@@ -380,11 +414,6 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 			int ret = do_io(b, &b->iov[r->iov], (int)niov,
 					r->sector << SECTOR_SHIFT, write);
 
-			/* no FLUSH negotiated: the driver expects write-through */
-			if (!ret && write && !b->write_back &&
-			    fdatasync(b->fd) < 0)
-				ret = -errno;
-
 			for (unsigned int k = i; k <= j; k++) {
 				b->req[k].st = ret ? BLK_S_IOERR : BLK_S_OK;
 				if (!ret && !write)
@@ -405,11 +434,76 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 /*
  * Per wake-up: at most BLK_ROUNDS batches, and a batch stops taking
  * requests once it holds BLK_BATCH_BYTES; then the queue kicks itself, so
- * a stop request is seen between rounds.
+ * a stop request (or the loop's other work) comes between rounds.
  */
 #define BLK_ROUNDS      4
 #define BLK_BATCH_BYTES (32u << 20)
 
+/*
+ * Take a batch off the ring into b->req, parsed. Returns how many; *more
+ * when the ring may hold more. Takes the device lock.
+ */
+static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
+			     bool *more)
+{
+	struct virtio_dev *d = b->dev;
+	unsigned int n = 0, iov = 0;
+	uint64_t bytes = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	b->write_back = virtio_has_feature(d, BLK_F_FLUSH);
+	while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
+	       (r = virtq_pop(q, d->host->mem, &b->chain)) > 0) {
+		r = blk_parse(b, &b->req[n], iov);
+		if (r == -ENOSPC) {
+			virtq_unpop(q, 1); /* first in the next batch */
+			break;
+		}
+		if (r < 0)
+			break;
+		iov += b->req[n].niov;
+		bytes += b->req[n].len;
+		n++;
+	}
+	if (r < 0 && r != -ENOSPC)
+		virtio_set_broken(d, "malformed request on the queue");
+	*more = (n == BLK_BATCH || r == -ENOSPC || bytes >= BLK_BATCH_BYTES) &&
+		!(d->status & VIRTIO_STATUS_NEEDS_RESET);
+	b->batch_gen = d->reset_count;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+/*
+ * Answer the batch's n requests with one used-index update, unless the
+ * driver reset the device meanwhile (then false). Takes the device lock.
+ */
+static bool blk_finish(struct virtio_blk *b, struct virtq *q, unsigned int qi,
+		       unsigned int n)
+{
+	struct virtio_dev *d = b->dev;
+	bool same;
+
+	pthread_mutex_lock(&d->lock);
+	same = d->reset_count == b->batch_gen;
+	if (same) {
+		for (unsigned int i = 0; i < n; i++) {
+			struct blk_req *rq = &b->req[i];
+
+			if (rq->st != BLK_S_OK)
+				b->errors++;
+			*rq->status = rq->st;
+			virtq_fill(q, i, rq->head, rq->written + 1);
+		}
+		virtq_flush(q, n);
+		virtio_notify_used(d, qi);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return same;
+}
+
+/* The thread engine: take, do, answer, a few batches per wake-up. */
 static void blk_serve(struct virtio_dev *d, unsigned int qi)
 {
 	struct virtio_blk *b = d->priv;
@@ -417,63 +511,262 @@ static void blk_serve(struct virtio_dev *d, unsigned int qi)
 	bool more = true;
 
 	for (unsigned int round = 0; more; round++) {
-		uint64_t bytes = 0;
+		unsigned int n = blk_take(b, q, &more);
 
-		unsigned int n = 0, iov = 0;
-		uint32_t gen;
-		int r = 0;
-
-		/* take a batch off the ring */
-		pthread_mutex_lock(&d->lock);
-		b->write_back = virtio_has_feature(d, BLK_F_FLUSH);
-		while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
-		       (r = virtq_pop(q, d->host->mem, &b->chain)) > 0) {
-			r = blk_parse(b, &b->req[n], iov);
-			if (r == -ENOSPC) {
-				virtq_unpop(q, 1); /* first in the next batch */
-				break;
-			}
-			if (r < 0)
-				break;
-			iov += b->req[n].niov;
-			bytes += b->req[n].len;
-			n++;
-		}
-		if (r < 0 && r != -ENOSPC)
-			virtio_set_broken(d, "malformed request on the queue");
-		more = (n == BLK_BATCH || r == -ENOSPC ||
-			bytes >= BLK_BATCH_BYTES) &&
-		       !(d->status & VIRTIO_STATUS_NEEDS_RESET);
 		if (more && round + 1 == BLK_ROUNDS) {
-			virtio_kick_self(d, qi); /* the rest on the next turn */
+			virtio_kick_self(d, qi); /* the rest on the next wake-up */
 			more = false;
 		}
-		gen = d->reset_count;
-		pthread_mutex_unlock(&d->lock);
 		if (!n)
 			break;
-
 		/* the disk, unlocked: the vCPUs' register accesses go on */
 		blk_do_batch(b, n);
-
-		/* answer them all with one used-index update */
-		pthread_mutex_lock(&d->lock);
-		if (d->reset_count == gen) {
-			for (unsigned int i = 0; i < n; i++) {
-				struct blk_req *rq = &b->req[i];
-
-				if (rq->st != BLK_S_OK)
-					b->errors++;
-				*rq->status = rq->st;
-				virtq_fill(q, i, rq->head, rq->written + 1);
-			}
-			virtq_flush(q, n);
-			virtio_notify_used(d, qi);
-		} else {
-			more = false; /* the driver reset the device meanwhile */
-		}
-		pthread_mutex_unlock(&d->lock);
+		if (!blk_finish(b, q, qi, n))
+			break; /* the driver reset the device meanwhile */
 	}
+}
+
+/* --- the uring engine --------------------------------------------------------- */
+
+/*
+ * Submit the next piece of run i (b->req[i .. i + run)), or a single
+ * flush or discard: whole iovecs up to BLK_IO_CHUNK bytes, or part of one
+ * larger iovec, so that no single I/O holds up teardown for long.
+ * user_data is the request index.
+ */
+static void uring_queue_run(struct virtio_blk *b, unsigned int i)
+{
+	struct blk_req *r = &b->req[i];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+	uint64_t pos;
+
+	if (!sqe) {
+		/* the ring holds BLK_BATCH entries, one per run: cannot happen */
+		r->st = BLK_S_IOERR;
+		return;
+	}
+	switch (r->type) {
+	case BLK_T_FLUSH:
+		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_T_DISCARD:
+	case BLK_T_WRITE_ZEROES: {
+		int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+		if (r->type == BLK_T_WRITE_ZEROES && !(r->discard_flags & 1))
+			mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+		io_uring_prep_fallocate(sqe, b->fd, mode,
+					(off_t)(r->discard_sector << SECTOR_SHIFT),
+					(off_t)r->discard_num << SECTOR_SHIFT);
+		break;
+	}
+	default: {
+		struct iovec *v = &b->iov[r->at];
+		uint64_t left = v->iov_len - r->at_off;
+		bool out = r->type == BLK_T_OUT;
+
+		pos = (r->sector << SECTOR_SHIFT) + r->run_done;
+		if (r->at_off || left >= BLK_IO_CHUNK) {
+			/* (the rest of) one buffer, cut to the chunk size */
+			uint8_t *p = (uint8_t *)v->iov_base + r->at_off;
+
+			r->piece = left < BLK_IO_CHUNK ? left : BLK_IO_CHUNK;
+			if (out)
+				io_uring_prep_write(sqe, b->fd, p, (unsigned int)r->piece, pos);
+			else
+				io_uring_prep_read(sqe, b->fd, p, (unsigned int)r->piece, pos);
+		} else {
+			unsigned int k = 0;
+
+			r->piece = 0;
+			while (r->at + k < r->iov_end &&
+			       (k == 0 || r->piece + v[k].iov_len <= BLK_IO_CHUNK))
+				r->piece += v[k++].iov_len;
+			if (out)
+				io_uring_prep_writev(sqe, b->fd, v, k, pos);
+			else
+				io_uring_prep_readv(sqe, b->fd, v, k, pos);
+		}
+		if (out && !b->write_back)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	}
+	}
+	io_uring_sqe_set_data64(sqe, i);
+	b->inflight++;
+}
+
+/* Queue the batch's I/O: runs of contiguous reads or writes, one SQE each. */
+static void uring_queue_batch(struct virtio_blk *b, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct blk_req *r = &b->req[i];
+		unsigned int j = i;
+
+		r->run = 0;
+		if (r->done)
+			continue;
+		if (r->type == BLK_T_FLUSH)
+			b->flushes++;
+		r->run_bytes = r->len;
+		r->run_done = 0;
+		r->at = r->iov;
+		r->at_off = 0;
+		while ((r->type == BLK_T_IN || r->type == BLK_T_OUT) &&
+		       j + 1 < n && !b->req[j + 1].done &&
+		       b->req[j + 1].type == r->type &&
+		       b->req[j + 1].sector == b->req[j].sector +
+					       (b->req[j].len >> SECTOR_SHIFT)) {
+			j++;
+			r->run_bytes += b->req[j].len;
+		}
+		r->run = j - i + 1;
+		r->iov_end = b->req[j].iov + b->req[j].niov;
+		uring_queue_run(b, i);
+		i = j;
+	}
+}
+
+/* A completion for run i: its status, or its next piece submitted. */
+static void uring_complete(struct virtio_blk *b, unsigned int i, int res)
+{
+	struct blk_req *r = &b->req[i];
+	bool rw = r->type == BLK_T_IN || r->type == BLK_T_OUT;
+	uint8_t st = BLK_S_OK;
+
+	if (res < 0) {
+		st = r->type == BLK_T_DISCARD && res == -EOPNOTSUPP ?
+		     BLK_S_UNSUPP : BLK_S_IOERR;
+	} else if (rw && res == 0 && r->run_done < r->run_bytes) {
+		if (r->type == BLK_T_OUT) {
+			st = BLK_S_IOERR;
+		} else {
+			/* past the end of a file shorter than its capacity */
+			memset((uint8_t *)b->iov[r->at].iov_base + r->at_off, 0,
+			       b->iov[r->at].iov_len - r->at_off);
+			for (unsigned int k = r->at + 1; k < r->iov_end; k++)
+				memset(b->iov[k].iov_base, 0, b->iov[k].iov_len);
+		}
+	} else if (rw) {
+		uint64_t n = (uint64_t)res;
+
+		/* step over what was done, whole iovecs and part of one */
+		r->run_done += n;
+		while (n && r->at < r->iov_end) {
+			uint64_t left = b->iov[r->at].iov_len - r->at_off;
+
+			if (n < left) {
+				r->at_off += n;
+				break;
+			}
+			n -= left;
+			r->at++;
+			r->at_off = 0;
+		}
+		if (r->run_done < r->run_bytes) {
+			if (!__atomic_load_n(&b->stopping, __ATOMIC_RELAXED)) {
+				uring_queue_run(b, i);
+				return;
+			}
+			st = BLK_S_IOERR;
+		}
+	}
+	for (unsigned int k = i; k < i + (r->run ? r->run : 1); k++) {
+		b->req[k].st = st;
+		if (st == BLK_S_OK && b->req[k].type == BLK_T_IN)
+			b->req[k].written = (uint32_t)b->req[k].len;
+		if (b->req[k].type == BLK_T_IN) {
+			b->reads++;
+			b->read_bytes += b->req[k].len;
+		} else if (b->req[k].type == BLK_T_OUT) {
+			b->writes++;
+			b->write_bytes += b->req[k].len;
+		}
+	}
+}
+
+static void uring_next_batch(struct virtio_blk *b);
+
+/* Completions (event loop): when the batch is done, answer it, go on. */
+static void on_uring_cq(void *opaque, uint32_t events)
+{
+	struct virtio_blk *b = opaque;
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	(void)events;
+	if (read(b->cq_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+		unsigned int i = (unsigned int)io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&b->ring, cqe);
+		b->inflight--;
+		if (i < b->batch_n)
+			uring_complete(b, i, res);
+	}
+	if (b->inflight) {
+		io_uring_submit(&b->ring); /* the rest of short ones */
+		return;
+	}
+	if (!b->batch_n)
+		return;
+	if (blk_finish(b, &b->dev->vq[0], 0, b->batch_n) && b->batch_more) {
+		b->batch_n = 0;
+		uring_next_batch(b);
+	} else {
+		b->batch_n = 0;
+	}
+}
+
+/* Take the next batch and submit it; requests needing no I/O end here. */
+static void uring_next_batch(struct virtio_blk *b)
+{
+	struct virtq *q = &b->dev->vq[0];
+
+	while (!b->batch_n) {
+		unsigned int n = blk_take(b, q, &b->batch_more);
+
+		if (!n)
+			return;
+		b->batch_n = n;
+		uring_queue_batch(b, n);
+		if (b->inflight) {
+			io_uring_submit(&b->ring);
+			return;
+		}
+		/* nothing to wait for: answer now */
+		b->batch_n = 0;
+		if (!blk_finish(b, q, 0, n) || !b->batch_more)
+			return;
+	}
+}
+
+/* A kick (event loop): unless a batch is in flight, start one. */
+static void blk_uring_kick(struct virtio_dev *d, unsigned int qi)
+{
+	struct virtio_blk *b = d->priv;
+
+	(void)qi;
+	if (!b->batch_n)
+		uring_next_batch(b); /* else its completion looks again */
+}
+
+static int blk_start_uring(struct virtio_blk *b, const struct dev_host *h)
+{
+	int ret = io_uring_queue_init(BLK_BATCH, &b->ring, 0);
+
+	if (ret)
+		return ret;
+	b->ring_ok = true;
+	b->cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->cq_fd < 0)
+		return -errno;
+	ret = io_uring_register_eventfd(&b->ring, b->cq_fd);
+	if (ret)
+		return ret;
+	return evloop_add(h->loop, b->cq_fd, EPOLLIN, on_uring_cq, b);
 }
 
 /* The disk's I/O thread: kicks in, requests served, until stopped. */
@@ -511,6 +804,7 @@ static void blk_destroy(void *priv)
 	struct virtio_blk *b = priv;
 	uint64_t one = 1;
 
+	__atomic_store_n(&b->stopping, true, __ATOMIC_RELEASE);
 	if (b->worker_started) {
 		__atomic_store_n(&b->stopping, true, __ATOMIC_RELEASE);
 		if (write(b->stop_fd, &one, sizeof(one)) < 0)
@@ -518,6 +812,13 @@ static void blk_destroy(void *priv)
 			      strerror(errno));
 		pthread_join(b->worker, NULL);
 	}
+	if (b->cq_fd >= 0) {
+		evloop_del(b->host->loop, b->cq_fd);
+		close(b->cq_fd);
+	}
+	/* the kernel finishes or cancels what is still in flight */
+	if (b->ring_ok)
+		io_uring_queue_exit(&b->ring);
 	if (b->stop_fd >= 0)
 		close(b->stop_fd);
 	if (b->fd >= 0)
@@ -544,6 +845,7 @@ static int blk_start_worker(struct virtio_blk *b)
 	return 0;
 }
 
+/* the thread engine serves its queue on the disk's own thread */
 static const struct virtio_dev_ops virtio_blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -553,6 +855,19 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 	.features = blk_features,
 	.config_size = blk_config_size,
 	.config_read = blk_config_read,
+	.destroy = blk_destroy,
+};
+
+/* the uring engine submits from the event loop */
+static const struct virtio_dev_ops virtio_blk_uring_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = BLK_QUEUE_SIZE,
+	.features = blk_features,
+	.config_size = blk_config_size,
+	.config_read = blk_config_read,
+	.queue_notify = blk_uring_kick,
 	.destroy = blk_destroy,
 };
 
@@ -601,7 +916,9 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 
 	if (!b)
 		return -ENOMEM;
-	b->fd = b->stop_fd = -1;
+	b->fd = b->stop_fd = b->cq_fd = -1;
+	b->host = h;
+	b->engine = cfg->io;
 	b->read_only = cfg->read_only;
 	memcpy(b->id, cfg->id, sizeof(b->id));
 	snprintf(b->path, sizeof(b->path), "%.63s", base ? base + 1 : cfg->path);
@@ -611,12 +928,15 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 		return ret;
 	}
 	blk_fill_config(b);
-	ret = virtio_dev_create(h, &virtio_blk_ops, b, &b->dev);
+	ret = virtio_dev_create(h, b->engine == DISK_IO_URING ?
+				&virtio_blk_uring_ops : &virtio_blk_ops, b, &b->dev);
 	if (ret)
 		return ret;
-	ret = blk_start_worker(b);
+	ret = b->engine == DISK_IO_URING ? blk_start_uring(b, h) :
+					   blk_start_worker(b);
 	if (ret) {
-		error("disk %s: cannot start its I/O thread: %s", cfg->path,
+		error("disk %s: cannot start its I/O %s: %s", cfg->path,
+		      b->engine == DISK_IO_URING ? "ring (io_uring)" : "thread",
 		      strerror(-ret));
 		return ret;
 	}

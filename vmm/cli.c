@@ -41,9 +41,11 @@ const char cli_run_usage[] =
 "                          the serial port still prints early messages\n"
 "                          none: no console input or output (see --serial-log)\n"
 "      --serial-log FILE   also write everything the guest prints to FILE\n"
-"      --disk PATH[,ro][,id=NAME]\n"
+"      --disk PATH[,ro][,id=NAME][,io=thread|uring]\n"
 "                          a virtio-blk disk (repeatable: vda, vdb, ...);\n"
-"                          ro: read-only; id: what GET_ID reports\n"
+"                          ro: read-only; id: what GET_ID reports;\n"
+"                          io: its I/O on a thread of its own (default)\n"
+"                          or through io_uring\n"
 "      --net tap=NAME[,mac=MAC]\n"
 "                          a virtio-net NIC on host TAP interface NAME\n"
 "                          (created if absent; repeatable)\n"
@@ -145,7 +147,7 @@ int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen)
 	memset(d, 0, sizeof(*d));
 	item = next_item(&s, &len);
 	if (!item || len == 0)
-		failp("--disk: expected PATH[,ro][,id=NAME]");
+		failp("--disk: expected PATH[,ro][,id=NAME][,io=thread|uring]");
 	if (len >= sizeof(d->path))
 		failp("--disk: path too long");
 	memcpy(d->path, item, len);
@@ -154,13 +156,20 @@ int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen)
 			d->read_only = true;
 		} else if (len == 2 && !strncmp(item, "rw", 2)) {
 			d->read_only = false;
+		} else if (len == 9 && !strncmp(item, "io=thread", 9)) {
+			d->io = DISK_IO_THREAD;
+		} else if (len == 8 && !strncmp(item, "io=uring", 8)) {
+			d->io = DISK_IO_URING;
+		} else if (len > 3 && !strncmp(item, "io=", 3)) {
+			failp("--disk %s: io=%.*s: expected io=thread or io=uring",
+			      d->path, (int)len - 3, item + 3);
 		} else if (len > 3 && !strncmp(item, "id=", 3)) {
 			if (len - 3 > VMM_DISK_ID_MAX)
 				failp("--disk %s: id longer than %d bytes",
 				      d->path, VMM_DISK_ID_MAX);
 			memcpy(d->id, item + 3, len - 3);
 		} else {
-			failp("--disk %s: unknown option '%.*s' (ro, id=NAME)",
+			failp("--disk %s: unknown option '%.*s' (ro, id=NAME, io=thread|uring)",
 			      d->path, (int)len, item);
 		}
 	}

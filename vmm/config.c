@@ -295,12 +295,21 @@ int config_drive(struct vm_config *cfg, const char *id, json_object *b,
 		{ "path_on_host", json_type_string, true },
 		{ "is_root_device", json_type_boolean, true },
 		{ "is_read_only", json_type_boolean, false },
+		{ "io_engine", json_type_string, false },
 	};
 	struct vm_disk d = { 0 };
+	const char *io;
 	int ret;
 
-	if ((ret = config_check_fields(b, f, 4, err, errlen)))
+	if ((ret = config_check_fields(b, f, 5, err, errlen)))
 		return ret;
+	/* Firecracker's names: Sync blocks (here on the disk's thread) */
+	io = get_str(b, "io_engine");
+	if (io && !strcmp(io, "Async"))
+		d.io = DISK_IO_URING;
+	else if (io && strcmp(io, "Sync"))
+		return fail(err, errlen, "io_engine '%s': expected Sync or Async",
+			    io);
 	if (id && strcmp(id, get_str(b, "drive_id")))
 		return fail(err, errlen,
 			    "drive_id '%s' differs from the path's '%s'",
@@ -549,6 +558,8 @@ json_object *config_to_json(const struct vm_config *cfg)
 		json_object_object_add(j, "path_on_host", json_object_new_string(d->path));
 		json_object_object_add(j, "is_root_device", json_object_new_boolean(d->root));
 		json_object_object_add(j, "is_read_only", json_object_new_boolean(d->read_only));
+		json_object_object_add(j, "io_engine", json_object_new_string(
+			d->io == DISK_IO_URING ? "Async" : "Sync"));
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "drives", arr);

@@ -36,8 +36,15 @@ enum console_mode {
 			   serial port still prints (early boot messages) */
 };
 
+/* How a disk's I/O is done off the event loop (devices/virtio_blk.c). */
+enum disk_io {
+	DISK_IO_THREAD,        /* a thread per disk: preadv/pwritev */
+	DISK_IO_URING,         /* io_uring, submitted from the event loop */
+};
+
 struct vm_disk {
 	char path[VMM_PATH_MAX];
+	enum disk_io io;       /* the API's io_engine: Sync, Async */
 	bool read_only;
 	bool root;             /* the API's is_root_device: /dev/vda */
 	char id[VMM_DISK_ID_MAX + 1]; /* default: the file's base name */

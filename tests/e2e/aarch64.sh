@@ -175,7 +175,8 @@ build_vmm() {
 	[[ $(basename "$out") == vmm-static ]] ||
 		{ echo "$PROG: --build makes BUILD_DIR/vmm-static; --vmm $VMM is not such a path" >&2; exit 2; }
 	if [[ $(uname -m) == aarch64 ]]; then
-		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev
+		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev \
+			liburing-dev
 		log "building: make ARCH=aarch64 static"
 		make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" static \
 			>"$WORK/make.log" 2>&1 ||
@@ -183,7 +184,7 @@ build_vmm() {
 		return 0
 	fi
 	ensure_packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross make
-	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev) p v key=""
+	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev liburing-dev) p v key=""
 	for p in "${pkgs[@]}"; do
 		v=$(candidate_version "$p:arm64")
 		[[ -n $v ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; v=$(candidate_version "$p:arm64"); }

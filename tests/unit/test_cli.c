@@ -519,6 +519,93 @@ TEST(run_small_err_buffer)
 	CHECK_EQ(strlen(err), sizeof(err) - 1);
 }
 
+TEST(disk_options)
+{
+	struct vm_disk d;
+	char err[256];
+
+	CHECK_EQ(parse_disk("/img/root.ext4", &d, err, sizeof(err)), 0);
+	CHECK(!strcmp(d.path, "/img/root.ext4") && !d.read_only);
+	CHECK(!strcmp(d.id, "root.ext4"));
+	CHECK_EQ(d.io, DISK_IO_THREAD);
+	CHECK_EQ(parse_disk("a.img,ro,id=data,io=uring", &d, err, sizeof(err)), 0);
+	CHECK(d.read_only && !strcmp(d.id, "data"));
+	CHECK_EQ(d.io, DISK_IO_URING);
+	CHECK_EQ(parse_disk("a.img,ro,rw,io=uring,io=thread", &d, err, sizeof(err)), 0);
+	CHECK(!d.read_only);
+	CHECK_EQ(d.io, DISK_IO_THREAD);
+	/* GET_ID has 20 bytes: a long base name is cut, a long id= refused */
+	CHECK_EQ(parse_disk("/x/abcdefghijklmnopqrstuvwxyz", &d, err, sizeof(err)), 0);
+	CHECK(!strcmp(d.id, "abcdefghijklmnopqrst"));
+	CHECK_EQ(parse_disk("a,id=abcdefghijklmnopqrstu", &d, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "longer than 20"));
+	CHECK_EQ(parse_disk("a,rx", &d, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "unknown option 'rx'"));
+	CHECK_EQ(parse_disk("a,io=posix", &d, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "io=thread or io=uring"));
+	CHECK_EQ(parse_disk("", &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(parse_disk(",ro", &d, err, sizeof(err)), -EINVAL);
+}
+
+TEST(net_options)
+{
+	struct vm_net n;
+	char err[256];
+
+	CHECK_EQ(parse_net("tap=tap0", &n, err, sizeof(err)), 0);
+	CHECK(!strcmp(n.tap, "tap0") && !n.mac_set);
+	CHECK_EQ(parse_net("tap=t1,mac=52:54:00:ab:CD:ef", &n, err, sizeof(err)), 0);
+	CHECK(n.mac_set && n.mac[3] == 0xab && n.mac[5] == 0xef);
+	CHECK_EQ(parse_net("tap=", &n, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "empty TAP name"));
+	CHECK_EQ(parse_net("tap=0123456789abcdef", &n, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "longer than 15"));
+	CHECK_EQ(parse_net("tap=t,mac=01:00:00:00:00:00", &n, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "not a unicast MAC"));
+	CHECK_EQ(parse_net("mac=52:54:00:00:00:01", &n, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "expected tap=NAME"));
+	CHECK_EQ(parse_net("tap=t,vlan=3", &n, err, sizeof(err)), -EINVAL);
+	CHECK(says(err, "unknown option 'vlan=3'"));
+}
+
+TEST(run_says_which_fields_it_set)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	CHECK_EQ(PARSE("run", "--config-file", "f.json"), CLI_OK);
+	CHECK_EQ(last_set, 0);
+	CHECK_EQ(PARSE("run", "--config-file", "f.json", "-k", "k", "-p", "x",
+		       "-m", "64", "--metrics-path", "/m"), CLI_OK);
+	CHECK_EQ(last_set, CFG_KERNEL | CFG_CMDLINE | CFG_MEM | CFG_METRICS);
+	CHECK_EQ(PARSE("run", "-k", "k", "-c", "2", "-i", "i", "--id", "x"), CLI_OK);
+	CHECK_EQ(last_set, CFG_KERNEL | CFG_CPUS | CFG_INITRD | CFG_ID);
+}
+
+TEST(run_too_many_disks_and_nics)
+{
+	const char *args[64] = { "run", "-k", "k" };
+	struct vm_config cfg;
+	char err[256];
+	int n = 3;
+
+	for (int i = 0; i <= VMM_MAX_DISKS; i++) {
+		args[n++] = "--disk";
+		args[n++] = "d.img";
+	}
+	args[n] = NULL;
+	CHECK_EQ(parse_list(&cfg, err, sizeof(err), args), CLI_ERROR);
+	CHECK(says(err, "at most"));
+	n = 3;
+	for (int i = 0; i <= VMM_MAX_NETS; i++) {
+		args[n++] = "--net";
+		args[n++] = "tap=t";
+	}
+	args[n] = NULL;
+	CHECK_EQ(parse_list(&cfg, err, sizeof(err), args), CLI_ERROR);
+	CHECK(says(err, "at most"));
+}
+
 UNIT_MAIN("cli",
 	  T(size_suffixes), T(size_garbage), T(size_zero), T(size_overflow),
 	  T(run_defaults), T(run_long_options), T(run_long_options_with_equals),
@@ -527,4 +614,6 @@ UNIT_MAIN("cli",
 	  T(run_mem_limits), T(run_mem_bad), T(run_cmdline_length),
 	  T(run_unknown_option), T(run_unknown_option_in_cluster),
 	  T(run_missing_value), T(run_stray_argument), T(run_help),
-	  T(run_repeatable), T(run_small_err_buffer))
+	  T(run_repeatable), T(run_small_err_buffer), T(disk_options),
+	  T(net_options), T(run_says_which_fields_it_set),
+	  T(run_too_many_disks_and_nics))

@@ -4,9 +4,12 @@
  * temporary image file and no KVM: request parsing, data both ways, the
  * status of every kind of bad request, read-only disks, discard and
  * write-zeroes, and a hostile request that must not hold up teardown.
+ * The same tests run for each I/O engine: test_virtio_blk_uring.c
+ * includes this file with BLK_ENGINE set to the uring engine.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +41,22 @@
 #define F_DISCARD (1ULL << 13)
 #define F_WRITE_ZEROES (1ULL << 14)
 
+#ifndef BLK_ENGINE
+#define BLK_ENGINE DISK_IO_THREAD
+#define BLK_SUITE "virtio_blk"
+#endif
+
 static struct testhost th;
 static struct bus mmio;
 static struct vdriver vd;
 static char image[64];
+static pthread_t loop_thread; /* the uring engine works on the event loop */
+
+static void *run_loop(void *arg)
+{
+	(void)evloop_run(arg);
+	return NULL;
+}
 
 /* An image of size bytes whose every byte is its offset % 251. */
 static void make_image(size_t size)
@@ -63,7 +78,7 @@ static void make_image(size_t size)
 
 static struct virtio_dev *start(bool ro, uint64_t features)
 {
-	struct vm_disk cfg = { .read_only = ro };
+	struct vm_disk cfg = { .read_only = ro, .io = BLK_ENGINE };
 	struct virtio_dev *d;
 
 	if (testhost_init(&th, MEM))
@@ -75,12 +90,16 @@ static struct virtio_dev *start(bool ro, uint64_t features)
 	    virtio_mmio_attach(d, &mmio, VD_MMIO, 5))
 		abort();
 	vd = (struct vdriver){ .bus = &mmio, .mem = &th.mem, .base = VD_MMIO };
+	if (pthread_create(&loop_thread, NULL, run_loop, th.host.loop))
+		abort();
 	vd_init(&vd, 1, features, 1);
 	return d;
 }
 
 static void stop(void)
 {
+	evloop_stop(th.host.loop);
+	pthread_join(loop_thread, NULL);
 	testhost_destroy(&th);
 	bus_destroy(&mmio);
 }
@@ -179,6 +198,12 @@ TEST(bad_requests_get_ioerr_or_unsupp)
 	CHECK_EQ(status(), S_IOERR);
 	CHECK_EQ(request(T_IN, UINT64_MAX, DATA, 512, true, &len), 0);
 	CHECK_EQ(status(), S_IOERR);
+	/* no data at all: nothing to do, and nothing to touch */
+	CHECK_EQ(request(T_IN, 0, 0, 0, true, &len), 0);
+	CHECK_EQ(status(), S_OK);
+	CHECK_EQ(len, 1);
+	CHECK_EQ(request(T_OUT, 0, 0, 0, false, &len), 0);
+	CHECK_EQ(status(), S_OK);
 	/* an unknown type */
 	CHECK_EQ(request(99, 0, DATA, 512, true, &len), 0);
 	CHECK_EQ(status(), S_UNSUPP);
@@ -340,7 +365,7 @@ TEST(huge_request_does_not_hold_up_teardown)
 	CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
 }
 
-UNIT_MAIN("virtio_blk",
+UNIT_MAIN(BLK_SUITE,
 	  T(read_and_write), T(bad_requests_get_ioerr_or_unsupp), T(get_id),
 	  T(read_only_disk_refuses_writes), T(discard_and_write_zeroes),
 	  T(malformed_chain_needs_reset), T(not_served_without_features_ok),

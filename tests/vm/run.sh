@@ -402,6 +402,16 @@ fi
 grep -q "^blk: id=vmmdisk0" "$work/blk.cpus1.serial" &&
 	pass blk-get-id || fail blk-get-id "$(grep 'blk: id' "$work/blk.cpus1.serial")"
 
+# the same with the io_uring engine
+make_disk "$work/disk-uring.img"
+scenario blk-uring:blk 1 --disk "$work/disk-uring.img,id=vmmdisk0,io=uring" -p "test=blk"
+if cmp -s <(dd if="$work/disk-uring.img" bs=512 skip=1 count=1 status=none) \
+	<(expected_sector1); then
+	pass blk-uring-host-sees-write
+else
+	fail blk-uring-host-sees-write "sector 1 of the image is not the complement of sector 0"
+fi
+
 make_disk "$work/ro.img"
 cp "$work/ro.img" "$work/ro.orig"
 scenario blk-ro 1 --disk "$work/ro.img,ro" -p "test=blk-ro"
