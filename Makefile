@@ -11,6 +11,10 @@ ifeq ($(V),0)
 Q := @
 endif
 BUILD   ?= build
+# One spelling per build directory: the -MMD dependency files name their
+# targets as BUILD was spelt, so an absolute BUILD for a tree built with a
+# relative one would find no dependencies and reuse stale objects.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
 CC      ?= cc
 # make's built-in default is "cc"; keep it unless CC was given
 ifeq ($(origin CC),default)
@@ -62,7 +66,7 @@ ifneq ($(origin CC),command line)
 CC := $(CROSS_COMPILE)gcc
 endif
 ifeq ($(BUILD),build)
-BUILD := build/$(ARCH)
+override BUILD := build/$(ARCH)
 endif
 # The target's -dev packages (libfdt, zlib, json-c) unpacked with dpkg -x
 # into CROSS_SYSROOT, for machines where they cannot be installed next to
