@@ -30,7 +30,7 @@ LDLIBS  += -ljson-c -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
-CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/console.c vmm/ctl.c vmm/evloop.c \
+CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/console.c vmm/ctl.c vmm/evloop.c \
 	vmm/http.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
 	vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
@@ -43,7 +43,7 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 # static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
-ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
+ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
 	arch/x86_64/platform.c
 else ifeq ($(ARCH),aarch64)
 ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gic.c \
