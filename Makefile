@@ -33,7 +33,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/console.c vmm/ctl.c vmm/evloop.c \
 	vmm/http.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
 	vmm/vcpu.c vmm/vm.c
-DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
+DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/serial.c devices/virtio_blk.c devices/virtio_console.c \
 	devices/virtio_mmio.c devices/virtio_net.c devices/virtqueue.c
 
