@@ -43,7 +43,8 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 # static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
-ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/mptable.c \
+ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
+	arch/x86_64/cpuid.c arch/x86_64/mptable.c \
 	arch/x86_64/platform.c
 else ifeq ($(ARCH),aarch64)
 ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gic.c \
@@ -88,6 +89,8 @@ endif
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
 
 GUEST_BINS :=
+# the included file's first rule must not become the default goal
+.DEFAULT_GOAL := all
 include guest/testguest.mk
 
 .PHONY: all static check unit clean run
