@@ -14,15 +14,21 @@
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
 #include "../arch.h"
+#include "cpuid.h"
 #include "x86.h"
 #include "x86_arch.h"
 
 #define CPUID_MAX_ENTRIES 256
 
-/* Fetch KVM_GET_SUPPORTED_CPUID once per VM. */
+/*
+ * Fetch KVM_GET_SUPPORTED_CPUID once per VM, with leaf 0xD made to agree
+ * with the features of leaves 1 and 7 (a guest that finds them at odds
+ * turns XSAVE, and so AVX, off).
+ */
 int x86_get_supported_cpuid(struct vm *vm, struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *c;
+	unsigned int fixed;
 	int ret;
 
 	c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
@@ -34,6 +40,10 @@ int x86_get_supported_cpuid(struct vm *vm, struct kvm_cpuid2 **out)
 		free(c);
 		return ret;
 	}
+	fixed = x86_cpuid_fix_xsave(c->entries, c->nent);
+	if (fixed)
+		debug("CPUID: %u XSAVE bits or sizes changed to agree with "
+		      "leaf 0xD", fixed);
 	*out = c;
 	return 0;
 }
