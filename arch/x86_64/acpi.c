@@ -461,6 +461,20 @@ int x86_acpi_write(const struct guest_mem *m, const struct x86_acpi_desc *d,
 	return 0;
 }
 
+int x86_acpi_write_reset_vector(const struct guest_mem *m, uint16_t port,
+				uint8_t value)
+{
+	const uint8_t code[] = {
+		0xba, (uint8_t)port, (uint8_t)(port >> 8), /* mov dx, port */
+		0xb0, value,                               /* mov al, value */
+		0xee,                                      /* out dx, al */
+		0xf4,                                      /* 1: hlt */
+		0xeb, 0xfd,                                /* jmp 1b */
+	};
+
+	return gpa_write(m, X86_RESET_VECTOR_ADDR, code, sizeof(code));
+}
+
 int x86_acpi_set_rsdp(const struct guest_mem *m, enum x86_boot_proto proto,
 		      uint64_t rsdp)
 {

@@ -14,7 +14,9 @@
  *   override's bus_irq (checked).
  * - Power-off writes SLP_EN | SLP_TYP(5) to the sleep control register
  *   (see vmm/acpi.h acpi_sleep_control()); reboot writes reset_value to
- *   the reset register; the integration handles both ports.
+ *   the reset register; the integration handles both ports. Without a
+ *   reboot= option, though, Linux on hardware-reduced ACPI reboots
+ *   through EFI, then a BIOS: x86_acpi_write_reset_vector() gives it one.
  * - The ECAM window must be reserved, or Linux refuses MMCONFIG: the DSDT
  *   gets a PNP0C02 device "PRES" covering it (the integration may also
  *   mark it reserved in the e820 map).
@@ -122,6 +124,17 @@ struct x86_acpi_desc {
 int x86_acpi_write(const struct guest_mem *m, const struct x86_acpi_desc *d,
 		   uint64_t base, uint64_t size, uint64_t *rsdp, char *err,
 		   size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The reset vector (F000:FFF0, X86_RESET_VECTOR_ADDR): a few real-mode
+ * instructions that write value to the ACPI reset register at port, then
+ * halt. On hardware-reduced ACPI without EFI, Linux's default reboot
+ * tries EFI, then jumps through real mode to this vector as if a BIOS
+ * were there; with nothing there the guest spins instead of resetting.
+ * 0 or -EFAULT.
+ */
+int x86_acpi_write_reset_vector(const struct guest_mem *m, uint16_t port,
+				uint8_t value) __attribute__((warn_unused_result));
 
 /*
  * Tell the kernel where the RSDP is: boot_params.acpi_rsdp_addr (read by

@@ -14,6 +14,7 @@
  *   0x0009fc00  hole / reserved (not in e820) ............ up to 0x100000
  *      0xe0000  ACPI: RSDP, then XSDT, FADT, MADT, MCFG, DSDT (64 KiB)
  *      0xf0000  MP floating pointer + MP configuration table
+ *      0xffff0  reset vector: writes the ACPI reset register
  *   0x00100000  RAM: kernel (bzImage: at 1 MiB; ELF: at its p_paddr);
  *               initrd at the top of low RAM, page aligned
  *   0xc0000000  MMIO hole (no RAM) ........................ up to 4 GiB
@@ -44,6 +45,7 @@
 #define X86_ACPI_ADDR        0xe0000ULL
 #define X86_ACPI_SIZE        0x10000ULL
 #define X86_MPTABLE_ADDR     0xf0000ULL
+#define X86_RESET_VECTOR_ADDR 0xffff0ULL
 #define X86_HIMEM_START      0x100000ULL
 #define X86_MMIO_HOLE_START  0xc0000000ULL
 #define X86_MMIO_HOLE_END    0x100000000ULL

@@ -393,6 +393,32 @@ TEST(rsdp_for_both_boot_protocols)
 	}
 }
 
+TEST(reset_vector_writes_the_reset_register)
+{
+	static const uint8_t want[] = { 0xba, 0x02, 0x06, 0xb0, 0x0e, 0xee,
+					0xf4, 0xeb, 0xfd };
+	struct guest_mem m;
+	const uint8_t *p;
+
+	CHECK_EQ(mem_init(&m, 2 * MIB), 0);
+	CHECK_EQ(x86_acpi_write_reset_vector(&m, 0x602, 0x0e), 0);
+	p = gpa_ptr(&m, 0xffff0, 16);
+	CHECK(memcmp(p, want, sizeof(want)) == 0);
+	/* the whole stub lies below 1 MiB, where F000:FFF0 can reach it */
+	CHECK(X86_RESET_VECTOR_ADDR + sizeof(want) <= 0x100000);
+	/* it loops on hlt: the jump lands on the hlt before it */
+	CHECK_EQ((int8_t)p[8], -3);
+	CHECK_EQ(p[6], 0xf4);
+	guest_mem_destroy(&m);
+	{
+		const uint64_t r[][2] = { { 0x100000, 2 * MIB } };
+
+		CHECK_EQ(guest_mem_init(&m, r, 1), 0);
+		CHECK_EQ(x86_acpi_write_reset_vector(&m, 0x602, 0x0e), -EFAULT);
+		guest_mem_destroy(&m);
+	}
+}
+
 /* Expect x86_acpi_write() to refuse with code and one line of error. */
 static int refuses(struct guest_mem *m, const struct x86_acpi_desc *d,
 		   uint64_t base, uint64_t size, int code)
@@ -851,6 +877,7 @@ UNIT_MAIN("x86_acpi",
 	  T(tables_lengths_and_checksums),
 	  T(no_pci_no_mcfg), T(madt_for_1_to_254_vcpus),
 	  T(fadt_hardware_reduced), T(mcfg_entry),
-	  T(rsdp_for_both_boot_protocols), T(description_errors),
+	  T(rsdp_for_both_boot_protocols), T(reset_vector_writes_the_reset_register),
+	  T(description_errors),
 	  T(iasl_dsdt_clean_and_complete), T(iasl_data_tables),
 	  T(acpiexec_runs_osc_and_s5))
