@@ -34,11 +34,11 @@ LDLIBS  += -ljson-c -luring -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
-CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
-	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/kvm.c \
-	vmm/log.c vmm/memory.c \
-	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c
-DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
+CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
+	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c \
+	vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
+	vmm/vcpu.c vmm/vm.c
+DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
 	devices/virtqueue.c
@@ -49,8 +49,9 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 # static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
-ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/gdb.c \
-	arch/x86_64/mptable.c arch/x86_64/platform.c
+ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
+	arch/x86_64/cpuid.c arch/x86_64/gdb.c arch/x86_64/mptable.c \
+	arch/x86_64/platform.c
 else ifeq ($(ARCH),aarch64)
 ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gdb.c \
 	arch/aarch64/gic.c arch/aarch64/image.c arch/aarch64/layout.c \
@@ -96,6 +97,8 @@ endif
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
 
 GUEST_BINS :=
+# the included file's first rule must not become the default goal
+.DEFAULT_GOAL := all
 include guest/testguest.mk
 
 .PHONY: all static check unit clean run

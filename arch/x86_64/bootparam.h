@@ -13,6 +13,7 @@
 
 /* Linux zero page (struct boot_params), 4 KiB */
 #define BP_SIZE               4096
+#define BP_ACPI_RSDP_ADDR     0x070 /* boot protocol 2.14+ */
 #define BP_EXT_RAMDISK_IMAGE  0x0c0
 #define BP_EXT_RAMDISK_SIZE   0x0c4
 #define BP_EXT_CMD_LINE_PTR   0x0c8

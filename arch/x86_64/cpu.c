@@ -14,15 +14,21 @@
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
 #include "../arch.h"
+#include "cpuid.h"
 #include "x86.h"
 #include "x86_arch.h"
 
 #define CPUID_MAX_ENTRIES 256
 
-/* Fetch KVM_GET_SUPPORTED_CPUID once per VM. */
+/*
+ * Fetch KVM_GET_SUPPORTED_CPUID once per VM, with leaf 0xD made to agree
+ * with the features of leaves 1 and 7 (a guest that finds them at odds
+ * turns XSAVE, and so AVX, off).
+ */
 int x86_get_supported_cpuid(struct vm *vm, struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *c;
+	unsigned int fixed;
 	int ret;
 
 	c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
@@ -34,6 +40,10 @@ int x86_get_supported_cpuid(struct vm *vm, struct kvm_cpuid2 **out)
 		free(c);
 		return ret;
 	}
+	fixed = x86_cpuid_fix_xsave(c->entries, c->nent);
+	if (fixed)
+		debug("CPUID: %u XSAVE bits or sizes changed to agree with "
+		      "leaf 0xD", fixed);
 	*out = c;
 	return 0;
 }
@@ -108,6 +118,16 @@ static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
 	}
 }
 
+/* See x86_cpuid_initial_xcr0(): why XCR0 does not start at 1. */
+static int set_xcr0(struct vcpu *v, uint64_t xcr0)
+{
+	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
+
+	if (!xcr0 || kvm_check_cap(v->vm->kvm_fd, KVM_CAP_XCRS) <= 0)
+		return 0;
+	return kvm_ioctl(v->fd, KVM_SET_XCRS, &x) < 0 ? -EIO : 0;
+}
+
 static int set_cpuid(struct vcpu *v)
 {
 	struct x86_vm *xa = v->vm->arch;
@@ -122,6 +142,8 @@ static int set_cpuid(struct vcpu *v)
 	patch_cpuid(c, v->id, v->vm->cfg.cpus,
 		    kvm_check_cap(v->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
+	if (ret >= 0)
+		ret = set_xcr0(v, x86_cpuid_initial_xcr0(c->entries, c->nent));
 	free(c);
 	return ret < 0 ? ret : 0;
 }

@@ -3,6 +3,7 @@
  * A minimal unit-test harness. Each test_*.c defines tests with TEST(name)
  * and lists them in UNIT_MAIN(...). Output, one line per test:
  *   PASS: suite.name     or     FAIL: suite.name: file:line: expr
+ * or, for a test that needs a missing tool, SKIP: suite.name: why.
  * tests/run counts these lines.
  */
 #ifndef TESTS_UNIT_H
@@ -40,6 +41,14 @@ struct unit_test {
 		}                                                         \
 	} while (0)
 
+/* The test cannot run here (a tool is missing): a SKIP line, not a pass. */
+#define SKIP_TEST(...)                                                    \
+	do {                                                              \
+		*unit_failed = -1;                                        \
+		snprintf(unit_why, sizeof(unit_why), __VA_ARGS__);        \
+		return;                                                   \
+	} while (0)
+
 static char unit_why[512];
 
 #define T(name) { #name, test_##name }
@@ -53,14 +62,17 @@ static char unit_why[512];
 			int failed = 0;                                   \
 			unit_why[0] = 0;                                  \
 			tests[i].fn(&failed);                             \
-			if (failed)                                       \
+			if (failed < 0)                                   \
+				printf("SKIP: %s.%s: %s\n", suite,        \
+				       tests[i].name, unit_why);          \
+			else if (failed)                                  \
 				printf("FAIL: %s.%s: %s\n", suite,        \
 				       tests[i].name, unit_why);          \
 			else                                              \
 				printf("PASS: %s.%s\n", suite, tests[i].name); \
 			/* LSan/ASan exit without flushing stdio */       \
 			fflush(stdout);                                   \
-			failures += failed;                               \
+			failures += failed > 0;                           \
 		}                                                         \
 		return failures ? 1 : 0;                                  \
 	}
