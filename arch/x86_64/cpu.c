@@ -118,16 +118,6 @@ static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
 	}
 }
 
-/* See x86_cpuid_initial_xcr0(): why XCR0 does not start at 1. */
-static int set_xcr0(struct vcpu *v, uint64_t xcr0)
-{
-	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
-
-	if (!xcr0 || kvm_check_cap(v->vm->kvm_fd, KVM_CAP_XCRS) <= 0)
-		return 0;
-	return kvm_ioctl(v->fd, KVM_SET_XCRS, &x) < 0 ? -EIO : 0;
-}
-
 static int set_cpuid(struct vcpu *v)
 {
 	struct x86_vm *xa = v->vm->arch;
@@ -142,8 +132,6 @@ static int set_cpuid(struct vcpu *v)
 	patch_cpuid(c, v->id, v->vm->cfg.cpus,
 		    kvm_check_cap(v->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
-	if (ret >= 0)
-		ret = set_xcr0(v, x86_cpuid_initial_xcr0(c->entries, c->nent));
 	free(c);
 	return ret < 0 ? ret : 0;
 }

@@ -293,13 +293,3 @@ unsigned int x86_cpuid_fix_xsave(struct kvm_cpuid_entry2 *e, unsigned int n)
 	}
 	return changes;
 }
-
-uint64_t x86_cpuid_initial_xcr0(const struct kvm_cpuid_entry2 *e,
-				unsigned int n)
-{
-	const struct kvm_cpuid_entry2 *d0 = find(e, n, 0xd, 0);
-
-	if (!has(e, n, &xsave_flag) || !d0)
-		return 0;
-	return xcr0_of(d0) | 1; /* x87 is never off */
-}

@@ -12,7 +12,6 @@
 #define ARCH_X86_64_CPUID_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include <linux/kvm.h>
 
@@ -36,18 +35,5 @@ int x86_cpuid_check_xsave(const struct kvm_cpuid_entry2 *e, unsigned int n,
  * changed: 0 for a table that was consistent.
  */
 unsigned int x86_cpuid_fix_xsave(struct kvm_cpuid_entry2 *e, unsigned int n);
-
-/*
- * The XCR0 a vCPU starts with: every user state component the table
- * offers (0xD.0 EDX:EAX, at least x87), or 0 when CPUID has no XSAVE.
- * Architecturally XCR0 is 1 after reset, but a guest cannot see it until
- * it sets CR4.OSXSAVE, and then writes its own with XSETBV, which KVM
- * intercepts. Where XSETBV is not intercepted (a nested host whose
- * emulated SVM lacks that intercept), KVM would keep XCR0 = 1 and report
- * 0xD.0 EBX for it, and the guest would turn XSAVE off; starting with
- * the offered set makes the common case, XCR0 = everything offered, agree.
- */
-uint64_t x86_cpuid_initial_xcr0(const struct kvm_cpuid_entry2 *e,
-				unsigned int n);
 
 #endif

@@ -265,27 +265,10 @@ TEST(xsave_off_or_without_leaf_d)
 	CHECK(!(get(&t, 1, 0)->ecx & L1_XSAVE));
 }
 
-TEST(initial_xcr0_is_the_offered_set)
-{
-	struct table t;
-
-	epyc(&t);
-	CHECK_EQ(x86_cpuid_initial_xcr0(t.e, t.n), 0x7);
-	avx512(&t);
-	get(&t, 0xd, 0)->edx = 0x1; /* a component above bit 31 */
-	CHECK_EQ(x86_cpuid_initial_xcr0(t.e, t.n), 0x1000002e7ULL);
-	get(&t, 1, 0)->ecx &= ~L1_XSAVE;
-	CHECK_EQ(x86_cpuid_initial_xcr0(t.e, t.n), 0);
-	epyc(&t);
-	t.n -= 3; /* no leaf 0xD */
-	CHECK_EQ(x86_cpuid_initial_xcr0(t.e, t.n), 0);
-}
-
 UNIT_MAIN("x86_cpuid",
 	  T(real_tables_are_consistent_and_left_alone),
 	  T(wrong_total_size_is_recomputed), T(feature_without_state_is_cleared),
 	  T(state_without_feature_is_dropped),
 	  T(component_without_subleaf_is_dropped), T(groups_come_whole),
 	  T(overlap_and_supervisor_components_refused),
-	  T(unknown_components_kept_when_sane), T(xsave_off_or_without_leaf_d),
-	  T(initial_xcr0_is_the_offered_set))
+	  T(unknown_components_kept_when_sane), T(xsave_off_or_without_leaf_d))
