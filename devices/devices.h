@@ -71,6 +71,12 @@ struct vm_net;
 struct virtio_dev;
 int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 		      struct virtio_dev **out) __attribute__((warn_unused_result));
+/*
+ * A running disk takes cfg's file (reopened and locked; the driver gets
+ * a configuration change with the new capacity). 0 or -errno with err.
+ */
+int virtio_blk_update(struct virtio_dev *d, const struct vm_disk *cfg,
+		      char *err, size_t errlen);
 int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
 		      struct virtio_dev **out) __attribute__((warn_unused_result));
 /*
@@ -82,6 +88,9 @@ int virtio_net_create_fd(const struct dev_host *h, int fd, const char *name,
 			 const struct vm_net *cfg, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
 int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
+	__attribute__((warn_unused_result));
+/* virtio-rng: entropy from the host's getrandom() (the API's /entropy). */
+int virtio_rng_create(const struct dev_host *h, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
 /* Console input for hvc0 (the VM console's sink); how many bytes it took. */
 size_t virtio_console_rx(struct virtio_dev *d, const uint8_t *buf, size_t len);

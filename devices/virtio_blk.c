@@ -37,6 +37,7 @@
 
 #include "../vmm/config.h"
 #include "../vmm/log.h"
+#include "../vmm/util.h"
 #include "devices.h"
 #include "virtio.h"
 
@@ -128,6 +129,9 @@ struct virtio_blk {
 	/* counters */
 	uint64_t reads, writes, read_bytes, write_bytes, flushes, errors;
 	bool write_back;           /* FLUSH negotiated (worker's copy) */
+	bool unsafe;               /* cache_type Unsafe: flushes do nothing */
+	int next_fd;               /* PATCH: the new file, until swapped in */
+	uint64_t next_sectors;
 };
 
 static uint64_t blk_features(struct virtio_dev *d)
@@ -391,7 +395,8 @@ static void blk_do_batch(struct virtio_blk *b, unsigned int n)
 		switch (r->type) {
 		case BLK_T_FLUSH:
 			b->flushes++;
-			r->st = fdatasync(b->fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
+			r->st = !b->unsafe && fdatasync(b->fd) < 0 ? BLK_S_IOERR
+								    : BLK_S_OK;
 			continue;
 		case BLK_T_DISCARD:
 		case BLK_T_WRITE_ZEROES:
@@ -452,7 +457,7 @@ static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
 	int r = 0;
 
 	pthread_mutex_lock(&d->lock);
-	b->write_back = virtio_has_feature(d, BLK_F_FLUSH);
+	b->write_back = virtio_has_feature(d, BLK_F_FLUSH) || b->unsafe;
 	while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
 	       (r = virtq_pop(q, d->host->mem, &b->chain)) > 0) {
 		r = blk_parse(b, &b->req[n], iov);
@@ -606,8 +611,13 @@ static void uring_queue_batch(struct virtio_blk *b, unsigned int n)
 		r->run = 0;
 		if (r->done)
 			continue;
-		if (r->type == BLK_T_FLUSH)
+		if (r->type == BLK_T_FLUSH) {
 			b->flushes++;
+			if (b->unsafe) {
+				r->st = BLK_S_OK; /* asked for: nothing to wait for */
+				continue;
+			}
+		}
 		r->run_bytes = r->len;
 		r->run_done = 0;
 		r->at = r->iov;
@@ -686,6 +696,7 @@ static void uring_complete(struct virtio_blk *b, unsigned int i, int res)
 }
 
 static void uring_next_batch(struct virtio_blk *b);
+static void blk_take_new_file(struct virtio_blk *b);
 
 /* Completions (event loop): when the batch is done, answer it, go on. */
 static void on_uring_cq(void *opaque, uint32_t events)
@@ -712,6 +723,7 @@ static void on_uring_cq(void *opaque, uint32_t events)
 	}
 	if (!b->batch_n)
 		return;
+	blk_take_new_file(b);
 	if (blk_finish(b, &b->dev->vq[0], 0, b->batch_n) && b->batch_more) {
 		b->batch_n = 0;
 		uring_next_batch(b);
@@ -790,6 +802,7 @@ static void *blk_worker(void *arg)
 			continue; /* EINTR, or stopping: the loop test says */
 		if (read(d->kick_fd[0], &v, sizeof(v)) < 0)
 			continue;
+		blk_take_new_file(b);
 		pthread_mutex_lock(&d->lock);
 		live = virtio_live(d) && d->vq[0].ready;
 		pthread_mutex_unlock(&d->lock);
@@ -821,6 +834,8 @@ static void blk_destroy(void *priv)
 		io_uring_queue_exit(&b->ring);
 	if (b->stop_fd >= 0)
 		close(b->stop_fd);
+	if (b->next_fd >= 0)
+		close(b->next_fd);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
@@ -871,30 +886,42 @@ static const struct virtio_dev_ops virtio_blk_uring_ops = {
 	.destroy = blk_destroy,
 };
 
-static int open_image(struct virtio_blk *b, const struct vm_disk *cfg)
+/*
+ * Open and lock a disk image: a regular file or a block device, exclusive
+ * for read-write, shared for read-only. *fd and *sectors, or -errno with
+ * one line in err.
+ */
+static int open_disk(const struct vm_disk *cfg, int *fdp, uint64_t *sectors,
+		     char *err, size_t errlen)
 {
 	struct stat st;
+	int fd, ret;
 
 	/* O_NONBLOCK: a FIFO given as a disk must not block vmm in open() */
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-		     O_NONBLOCK | O_NOCTTY);
-	if (b->fd < 0) {
-		error("disk %s: %s", cfg->path, strerror(errno));
-		return -errno;
+	fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		  O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "disk %s: %s", cfg->path, strerror(-ret));
+		return ret;
 	}
-	if (fstat(b->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		error("disk %s: not a regular file or block device", cfg->path);
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		snprintf(err, errlen, "disk %s: not a regular file or block device",
+			 cfg->path);
+		close(fd);
 		return -EINVAL;
 	}
-	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	/* one writer, or any number of readers */
-	if (flock(b->fd, (cfg->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		error("disk %s: %s", cfg->path, errno == EWOULDBLOCK ?
-		      "in use by another VM (locked)" : strerror(errno));
+	if (flock(fd, (cfg->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		snprintf(err, errlen, "disk %s: %s", cfg->path,
+			 errno == EWOULDBLOCK ? "in use by another VM (locked)" :
+			 strerror(errno));
+		close(fd);
 		return -EBUSY;
 	}
 	if (S_ISBLK(st.st_mode)) {
-		off_t end = lseek(b->fd, 0, SEEK_END);
+		off_t end = lseek(fd, 0, SEEK_END);
 
 		st.st_size = end < 0 ? 0 : end;
 	}
@@ -902,7 +929,63 @@ static int open_image(struct virtio_blk *b, const struct vm_disk *cfg)
 		warn("disk %s: size is not a multiple of 512; the last %lld "
 		     "bytes are not visible to the guest", cfg->path,
 		     (long long)(st.st_size % SECTOR_SIZE));
-	b->sectors = (uint64_t)st.st_size >> SECTOR_SHIFT;
+	*fdp = fd;
+	*sectors = (uint64_t)st.st_size >> SECTOR_SHIFT;
+	return 0;
+}
+
+/*
+ * Take the new backing file, if one waits (the engine's thread, between
+ * batches): the old one closes, the driver hears of the new capacity.
+ */
+static void blk_take_new_file(struct virtio_blk *b)
+{
+	struct virtio_dev *d = b->dev;
+	int old = -1;
+
+	pthread_mutex_lock(&d->lock);
+	if (b->next_fd >= 0) {
+		old = b->fd;
+		b->fd = b->next_fd;
+		b->next_fd = -1;
+		b->sectors = b->next_sectors;
+		blk_fill_config(b);
+		virtio_notify_config(d);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (old >= 0)
+		close(old);
+}
+
+int virtio_blk_update(struct virtio_dev *d, const struct vm_disk *cfg,
+		      char *err, size_t errlen)
+{
+	struct virtio_blk *b = d->priv;
+	uint64_t sectors;
+	int fd, ret, stale = -1;
+
+	if (cfg->read_only != b->read_only)
+		return seterr(err, errlen, -EINVAL, "disk %s: read-only cannot "
+			      "change on a running VM", cfg->path);
+	ret = open_disk(cfg, &fd, &sectors, err, errlen);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&d->lock);
+	stale = b->next_fd;
+	b->next_fd = fd;
+	b->next_sectors = sectors;
+	pthread_mutex_unlock(&d->lock);
+	if (stale >= 0)
+		close(stale);
+	/* the engine swaps it in between batches: wake it */
+	if (b->engine == DISK_IO_URING) {
+		if (!b->batch_n)
+			blk_take_new_file(b);
+	} else {
+		virtio_kick(d, 0);
+	}
+	info("disk %s: now backed by %s (%" PRIu64 " sectors)", b->id, cfg->path,
+	     sectors);
 	return 0;
 }
 
@@ -911,19 +994,21 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	const char *base = strrchr(cfg->path, '/');
-	char group[32];
+	char group[32], errbuf[256];
 	int ret;
 
 	if (!b)
 		return -ENOMEM;
-	b->fd = b->stop_fd = b->cq_fd = -1;
+	b->fd = b->stop_fd = b->cq_fd = b->next_fd = -1;
 	b->host = h;
 	b->engine = cfg->io;
+	b->unsafe = cfg->cache == DISK_CACHE_UNSAFE;
 	b->read_only = cfg->read_only;
 	memcpy(b->id, cfg->id, sizeof(b->id));
 	snprintf(b->path, sizeof(b->path), "%.63s", base ? base + 1 : cfg->path);
-	ret = open_image(b, cfg);
+	ret = open_disk(cfg, &b->fd, &b->sectors, errbuf, sizeof(errbuf));
 	if (ret) {
+		error("%s", errbuf);
 		blk_destroy(b);
 		return ret;
 	}

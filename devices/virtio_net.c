@@ -44,6 +44,7 @@
 /* feature bits (5.1.3) */
 #define NET_F_CSUM       0
 #define NET_F_GUEST_CSUM 1
+#define NET_F_MTU        3
 #define NET_F_MAC        5
 #define NET_F_GUEST_TSO4 7
 #define NET_F_GUEST_TSO6 8
@@ -57,8 +58,8 @@
 
 #define NET_S_LINK_UP 1
 
-/* config space (5.1.4): mac[6], status, max_virtqueue_pairs */
-#define NET_CONFIG_SIZE 10
+/* config space (5.1.4): mac[6], status, max_virtqueue_pairs, mtu */
+#define NET_CONFIG_SIZE 12
 
 /*
  * struct virtio_net_hdr with num_buffers (always this size with
@@ -106,6 +107,7 @@ struct virtio_net {
 	char name[IFNAMSIZ];
 	uint8_t config[NET_CONFIG_SIZE];
 	uint64_t offer;  /* device feature bits */
+	unsigned int mtu; /* the API's mtu, or 0: the TAP's */
 
 	/* I/O state: d->lock */
 	bool active;     /* DRIVER_OK seen, not reset since */
@@ -476,6 +478,8 @@ static void net_tap_event(void *opaque, uint32_t events)
 /* The TAP's MTU now (the host may raise it), at least the default. */
 static unsigned int tap_mtu(const struct virtio_net *n)
 {
+	if (n->mtu)
+		return n->mtu;
 	struct ifreq ifr;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	unsigned int mtu = NET_DEFAULT_MTU;
@@ -641,6 +645,22 @@ static void tap_probe_offloads(struct virtio_net *n)
 		debug("TAP %s: TUNSETOFFLOAD 0: %s", n->name, strerror(errno));
 }
 
+/* The guest's MTU on the host side too, so its frames fit. */
+static void tap_set_mtu(struct virtio_net *n, unsigned int mtu)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, n->name, IFNAMSIZ);
+	ifr.ifr_mtu = (int)mtu;
+	if (s < 0 || ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		warn("TAP %s: cannot set its MTU to %u: %s", n->name, mtu,
+		     strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
 /* Bring the link up so the host side can use it at once. */
 static void tap_link_up(struct virtio_net *n)
 {
@@ -693,6 +713,14 @@ static int net_create(const struct dev_host *h, struct virtio_net *n,
 	n->config[8] = 1;               /* max_virtqueue_pairs */
 	n->offer = 1ULL << NET_F_MAC | 1ULL << NET_F_STATUS |
 		   1ULL << NET_F_MRG_RXBUF;
+	if (cfg->mtu) {
+		n->mtu = cfg->mtu;
+		n->config[10] = (uint8_t)cfg->mtu;
+		n->config[11] = (uint8_t)(cfg->mtu >> 8);
+		n->offer |= 1ULL << NET_F_MTU;
+		if (n->is_tap)
+			tap_set_mtu(n, cfg->mtu);
+	}
 	if (n->is_tap) {
 		n->offer |= 1ULL << NET_F_CSUM | 1ULL << NET_F_HOST_TSO4 |
 			    1ULL << NET_F_HOST_TSO6 | 1ULL << NET_F_HOST_ECN;

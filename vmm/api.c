@@ -79,6 +79,7 @@ struct api_ctx {
 	struct httpd_conn *conn;
 	const char *id;      /* {id} from the path, or NULL */
 	json_object *body;   /* parsed body, or NULL */
+	const char *what;    /* the feature, for op_unsupported */
 };
 
 /* Returns 0, or HTTPD_HELD when the answer comes later. */
@@ -198,6 +199,100 @@ static int op_get_timeline(struct api_ctx *x)
 	return answer_json(x->conn, vm_timeline_json(x->api->vm));
 }
 
+static int op_get_version(struct api_ctx *x)
+{
+	json_object *o = json_object_new_object();
+
+	/* the Firecracker API level vmm implements, and vmm's own version */
+	json_object_object_add(o, "firecracker_version",
+			       json_object_new_string(VMM_FIRECRACKER_API));
+	json_object_object_add(o, "vmm_version", json_object_new_string(VMM_VERSION));
+	return answer_json(x->conn, o);
+}
+
+static int machine_patch(struct vm_config *c, const char *id, json_object *o,
+			 char *e, size_t n)
+{
+	(void)id;
+	return config_machine_patch(c, o, e, n);
+}
+
+static int entropy(struct vm_config *c, const char *id, json_object *o,
+		   char *e, size_t n)
+{
+	(void)id;
+	return config_entropy(c, o, e, n);
+}
+
+static int vsock(struct vm_config *c, const char *id, json_object *o,
+		 char *e, size_t n)
+{
+	(void)id;
+	return config_vsock(c, o, e, n);
+}
+
+static int serial(struct vm_config *c, const char *id, json_object *o,
+		  char *e, size_t n)
+{
+	(void)id;
+	return config_serial(c, o, e, n);
+}
+
+static int op_patch_machine(struct api_ctx *x) { return put_section(x, machine_patch); }
+static int op_put_entropy(struct api_ctx *x) { return put_section(x, entropy); }
+/* the device is not there yet: refused, not accepted and ignored */
+static int op_put_vsock(struct api_ctx *x)
+{
+	(void)vsock;
+	return answer_fault(x->conn, 400, "vsock is not supported by vmm yet");
+}
+static int op_put_serial(struct api_ctx *x) { return put_section(x, serial); }
+
+/*
+ * PATCH /drives/{id}: before boot a change of the configuration; once
+ * booted, the running disk takes the new file (reopened and locked, its
+ * capacity announced to the driver) or rate limit.
+ */
+static int op_patch_drive(struct api_ctx *x)
+{
+	struct vm *vm = x->api->vm;
+	struct vm_disk d;
+	char err[256];
+	int i = config_drive_patch(&vm->cfg, x->id, x->body, &d, err, sizeof(err));
+
+	if (i < 0)
+		return answer_fault(x->conn, 400, "%s", err);
+	if (vm_state(vm) != VM_STATE_NOT_STARTED &&
+	    vm_update_disk(vm, (unsigned int)i, &d, err, sizeof(err)))
+		return answer_fault(x->conn, 400, "%s", err);
+	vm->cfg.disk[i] = d;
+	return answer_ok(x->conn);
+}
+
+/* PATCH /network-interfaces/{id}: the rate limiters, before or after boot. */
+static int op_patch_net(struct api_ctx *x)
+{
+	struct vm *vm = x->api->vm;
+	struct vm_net n;
+	char err[256];
+	int i = config_net_patch(&vm->cfg, x->id, x->body, &n, err, sizeof(err));
+
+	if (i < 0)
+		return answer_fault(x->conn, 400, "%s", err);
+	if (vm_state(vm) != VM_STATE_NOT_STARTED &&
+	    vm_update_net(vm, (unsigned int)i, &n, err, sizeof(err)))
+		return answer_fault(x->conn, 400, "%s", err);
+	vm->cfg.net[i] = n;
+	return answer_ok(x->conn);
+}
+
+/* What Firecracker has and vmm does not: refused by name, never a 404. */
+static int op_unsupported(struct api_ctx *x)
+{
+	return answer_fault(x->conn, 400, "%s is not supported by vmm",
+			    x->what);
+}
+
 /* actions */
 
 static int op_start(struct api_ctx *x)
@@ -300,7 +395,9 @@ enum op {
 	OP_GET_TIMELINE, OP_PUT_BOOT_SOURCE, OP_PUT_MACHINE, OP_PUT_DRIVE,
 	OP_PUT_NET, OP_PUT_LOGGER, OP_PUT_METRICS,
 	OP_INSTANCE_START, OP_CTRL_ALT_DEL, OP_FLUSH_METRICS, OP_STOP,
-	OP_PAUSE, OP_RESUME,
+	OP_PAUSE, OP_RESUME, OP_GET_VERSION, OP_PATCH_MACHINE, OP_PATCH_DRIVE,
+	OP_PATCH_NET, OP_PUT_ENTROPY, OP_PUT_VSOCK, OP_PUT_SERIAL,
+	OP_UNSUPPORTED,
 	OP_COUNT,
 };
 
@@ -326,6 +423,14 @@ static const struct op_desc {
 	[OP_STOP]            = { "Stop",                S_ANY,         op_stop },
 	[OP_PAUSE]           = { "Pause",               S_BOOTED,      op_pause },
 	[OP_RESUME]          = { "Resume",              S_BOOTED,      op_resume },
+	[OP_GET_VERSION]     = { "GET /version",        S_ANY,         op_get_version },
+	[OP_PATCH_MACHINE]   = { "PATCH /machine-config", S_NOT_STARTED, op_patch_machine },
+	[OP_PATCH_DRIVE]     = { "PATCH /drives",       S_ANY,         op_patch_drive },
+	[OP_PATCH_NET]       = { "PATCH /network-interfaces", S_ANY,   op_patch_net },
+	[OP_PUT_ENTROPY]     = { "PUT /entropy",        S_NOT_STARTED, op_put_entropy },
+	[OP_PUT_VSOCK]       = { "PUT /vsock",          S_NOT_STARTED, op_put_vsock },
+	[OP_PUT_SERIAL]      = { "PUT /serial",         S_NOT_STARTED, op_put_serial },
+	[OP_UNSUPPORTED]     = { "this request",        S_ANY,         op_unsupported },
 };
 
 /* Routes: method + path (with an optional /{id} tail) to an operation. */
@@ -334,20 +439,47 @@ static const struct route {
 	const char *path;
 	bool has_id;
 	int op;        /* an enum op, or -1: chosen from the body */
+	const char *what; /* OP_UNSUPPORTED: the feature's name */
 } routes[] = {
-	{ HTTP_GET,   "/",                   false, OP_INFO },
-	{ HTTP_GET,   "/machine-config",     false, OP_GET_MACHINE },
-	{ HTTP_PUT,   "/machine-config",     false, OP_PUT_MACHINE },
-	{ HTTP_GET,   "/vm/config",          false, OP_GET_VM_CONFIG },
-	{ HTTP_GET,   "/metrics",            false, OP_GET_METRICS },
-	{ HTTP_PUT,   "/metrics",            false, OP_PUT_METRICS },
-	{ HTTP_GET,   "/boot-timeline",      false, OP_GET_TIMELINE },
-	{ HTTP_PUT,   "/boot-source",        false, OP_PUT_BOOT_SOURCE },
-	{ HTTP_PUT,   "/drives",             true,  OP_PUT_DRIVE },
-	{ HTTP_PUT,   "/network-interfaces", true,  OP_PUT_NET },
-	{ HTTP_PUT,   "/logger",             false, OP_PUT_LOGGER },
-	{ HTTP_PUT,   "/actions",            false, -1 },
-	{ HTTP_PATCH, "/vm",                 false, -1 },
+	{ HTTP_GET,   "/",                   false, OP_INFO, NULL },
+	{ HTTP_GET,   "/machine-config",     false, OP_GET_MACHINE, NULL },
+	{ HTTP_PUT,   "/machine-config",     false, OP_PUT_MACHINE, NULL },
+	{ HTTP_GET,   "/vm/config",          false, OP_GET_VM_CONFIG, NULL },
+	{ HTTP_GET,   "/metrics",            false, OP_GET_METRICS, NULL },
+	{ HTTP_PUT,   "/metrics",            false, OP_PUT_METRICS, NULL },
+	{ HTTP_GET,   "/boot-timeline",      false, OP_GET_TIMELINE, NULL },
+	{ HTTP_PUT,   "/boot-source",        false, OP_PUT_BOOT_SOURCE, NULL },
+	{ HTTP_PUT,   "/drives",             true,  OP_PUT_DRIVE, NULL },
+	{ HTTP_PUT,   "/network-interfaces", true,  OP_PUT_NET, NULL },
+	{ HTTP_PUT,   "/logger",             false, OP_PUT_LOGGER, NULL },
+	{ HTTP_PUT,   "/actions",            false, -1, NULL },
+	{ HTTP_PATCH, "/vm",                 false, -1, NULL },
+	{ HTTP_GET,   "/version",            false, OP_GET_VERSION, NULL },
+	{ HTTP_PATCH, "/machine-config",     false, OP_PATCH_MACHINE, NULL },
+	{ HTTP_PATCH, "/drives",             true,  OP_PATCH_DRIVE, NULL },
+	{ HTTP_PATCH, "/network-interfaces", true,  OP_PATCH_NET, NULL },
+	{ HTTP_PUT,   "/entropy",            false, OP_PUT_ENTROPY, NULL },
+	{ HTTP_PUT,   "/vsock",              false, OP_PUT_VSOCK, NULL },
+	{ HTTP_PUT,   "/serial",             false, OP_PUT_SERIAL, NULL },
+	/* the rest of Firecracker's API (swagger 1.16): answered, refused */
+	{ HTTP_GET,   "/balloon",            false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PUT,   "/balloon",            false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PATCH, "/balloon",            false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_GET,   "/balloon/statistics", false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PATCH, "/balloon/statistics", false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PATCH, "/balloon/hinting/start", false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_GET,   "/balloon/hinting/status", false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PATCH, "/balloon/hinting/stop", false, OP_UNSUPPORTED, "the balloon device" },
+	{ HTTP_PUT,   "/cpu-config",         false, OP_UNSUPPORTED, "custom CPU templates (cpu-config)" },
+	{ HTTP_PUT,   "/pmem",               true,  OP_UNSUPPORTED, "virtio-pmem" },
+	{ HTTP_PATCH, "/pmem",               true,  OP_UNSUPPORTED, "virtio-pmem" },
+	{ HTTP_GET,   "/mmds",               false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
+	{ HTTP_PUT,   "/mmds",               false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
+	{ HTTP_PATCH, "/mmds",               false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
+	{ HTTP_PUT,   "/mmds/config",        false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
+	{ HTTP_GET,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
+	{ HTTP_PUT,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
+	{ HTTP_PATCH, "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
 };
 
 /* Does path match route r? Sets *id to the {id} part. */
@@ -442,7 +574,8 @@ static int handle_request(void *opaque, struct httpd_conn *c,
 					    req->path);
 		return answer_fault(c, 404, "no such resource: %s", req->path);
 	}
-	if (req->method == HTTP_PUT || req->method == HTTP_PATCH) {
+	if ((req->method == HTTP_PUT || req->method == HTTP_PATCH) &&
+	    rt->op != OP_UNSUPPORTED) {
 		if (!req->body_len)
 			return answer_fault(c, 400, "a JSON body is required");
 		if (config_parse_json((const char *)req->body, req->body_len,
@@ -453,7 +586,7 @@ static int handle_request(void *opaque, struct httpd_conn *c,
 	if (op >= 0) {
 		const struct op_desc *d = &ops[op];
 		enum vm_state st = vm_state(a->vm);
-		struct api_ctx x = { a, c, id, body };
+		struct api_ctx x = { a, c, id, body, rt->what };
 
 		if (!(d->states & (1u << st)))
 			answer_fault(c, 400, "%s is not allowed while the VM is %s",

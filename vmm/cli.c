@@ -36,6 +36,8 @@ const char cli_run_usage[] =
 "  -m, --mem SIZE          guest memory: 256M, 1G, ...; a bare number is MiB\n"
 "                          (default: 256M)\n"
 "  -c, --cpus N            number of vCPUs (default: 1)\n"
+"      --smt               two threads per core (an even --cpus)\n"
+"      --huge-pages        guest memory in 2 MiB huge pages (hugetlbfs)\n"
 "      --console MODE      stdio: serial console on this terminal (default)\n"
 "                          virtio: virtio console (hvc0) on this terminal;\n"
 "                          the serial port still prints early messages\n"
@@ -217,7 +219,7 @@ int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 enum {
 	OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET, OPT_API_SOCK,
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
-	OPT_ID, OPT_GIC, OPT_DUMP_DTB,
+	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES,
 };
 
 static const struct option run_options[] = {
@@ -238,6 +240,8 @@ static const struct option run_options[] = {
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "gic", required_argument, NULL, OPT_GIC },
 	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+	{ "smt", no_argument, NULL, OPT_SMT },
+	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -346,6 +350,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				fail("--gic %s: expected v2, v3 or auto", optarg);
 			break;
 		case OPT_DUMP_DTB: COPY_ARG("--dump-dtb", cfg->dump_dtb); break;
+		case OPT_SMT: cfg->smt = true; *set |= CFG_SMT; break;
+		case OPT_HUGE_PAGES: cfg->huge_pages = true; *set |= CFG_HUGE; break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
@@ -376,5 +382,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		fail("--mem: must be a whole number of MiB");
 	if (cfg->mem_size > VMM_MAX_MEM)
 		fail("--mem: at most %llu GiB is supported", VMM_MAX_MEM >> 30);
+	if (cfg->smt && cfg->cpus > 1 && cfg->cpus % 2)
+		fail("--smt: needs an even --cpus (two threads per core), not %u",
+		     cfg->cpus);
 	return CLI_OK;
 }

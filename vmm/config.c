@@ -227,35 +227,145 @@ int config_boot_source(struct vm_config *cfg, json_object *b, char *err,
 	return 0;
 }
 
-int config_machine(struct vm_config *cfg, json_object *b, char *err,
-		   size_t errlen)
+/*
+ * machine-config: PUT (every required field) or PATCH (patch: any subset,
+ * over what is there). vcpu_count and mem_size_mib in range; smt only
+ * with an even number of vCPUs (two threads per core), or one;
+ * huge_pages "None" or "2M"; cpu_template only "None" (no templates:
+ * vmm passes the host's CPU features, filtered by KVM).
+ */
+static int machine(struct vm_config *cfg, json_object *b, bool patch,
+		   char *err, size_t errlen)
 {
-	static const struct config_field f[] = {
+	static const struct config_field put[] = {
 		{ "vcpu_count", json_type_int, true },
 		{ "mem_size_mib", json_type_int, true },
 		{ "smt", json_type_boolean, false },
 		{ "track_dirty_pages", json_type_boolean, false },
+		{ "huge_pages", json_type_string, false },
+		{ "cpu_template", json_type_string, false },
+	}, patch_f[] = {
+		{ "vcpu_count", json_type_int, false },
+		{ "mem_size_mib", json_type_int, false },
+		{ "smt", json_type_boolean, false },
+		{ "track_dirty_pages", json_type_boolean, false },
+		{ "huge_pages", json_type_string, false },
+		{ "cpu_template", json_type_string, false },
 	};
-	int64_t cpus, mib;
+	struct vm_config n = *cfg;
+	const char *hp, *tmpl;
+	json_object *v;
 	int ret;
 
-	if ((ret = config_check_fields(b, f, 4, err, errlen)))
+	if ((ret = config_check_fields(b, patch ? patch_f : put, 6, err, errlen)))
 		return ret;
-	cpus = json_object_get_int64(member(b, "vcpu_count"));
-	mib = json_object_get_int64(member(b, "mem_size_mib"));
-	if (cpus < 1 || cpus > VMM_MAX_CPUS)
-		return fail(err, errlen, "vcpu_count must be 1 to %d",
-			    VMM_MAX_CPUS);
-	if (mib < (int64_t)(VMM_MIN_MEM >> 20) ||
-	    mib > (int64_t)(VMM_MAX_MEM >> 20))
-		return fail(err, errlen, "mem_size_mib must be %llu to %llu",
-			    VMM_MIN_MEM >> 20, VMM_MAX_MEM >> 20);
-	if (get_bool(b, "smt", false))
-		return fail(err, errlen, "smt is not supported: vCPUs are cores");
+	if ((v = member(b, "vcpu_count"))) {
+		int64_t cpus = json_object_get_int64(v);
+
+		if (cpus < 1 || cpus > VMM_MAX_CPUS)
+			return fail(err, errlen, "vcpu_count must be 1 to %d",
+				    VMM_MAX_CPUS);
+		n.cpus = (unsigned int)cpus;
+	}
+	if ((v = member(b, "mem_size_mib"))) {
+		int64_t mib = json_object_get_int64(v);
+
+		if (mib < (int64_t)(VMM_MIN_MEM >> 20) ||
+		    mib > (int64_t)(VMM_MAX_MEM >> 20))
+			return fail(err, errlen, "mem_size_mib must be %llu to %llu",
+				    VMM_MIN_MEM >> 20, VMM_MAX_MEM >> 20);
+		n.mem_size = (uint64_t)mib << 20;
+	}
+	if (member(b, "smt") || !patch)
+		n.smt = get_bool(b, "smt", false);
+	if (n.smt && n.cpus > 1 && n.cpus % 2)
+		return fail(err, errlen, "smt needs an even vcpu_count (two "
+			    "threads per core), not %u", n.cpus);
 	if (get_bool(b, "track_dirty_pages", false))
 		return fail(err, errlen, "track_dirty_pages is not supported");
-	cfg->cpus = (unsigned int)cpus;
-	cfg->mem_size = (uint64_t)mib << 20;
+	hp = get_str(b, "huge_pages");
+	if (hp && strcmp(hp, "None") && strcmp(hp, "2M"))
+		return fail(err, errlen, "huge_pages '%s': expected None or 2M", hp);
+	if (hp || !patch)
+		n.huge_pages = hp && !strcmp(hp, "2M");
+	tmpl = get_str(b, "cpu_template");
+	if (tmpl && strcmp(tmpl, "None"))
+		return fail(err, errlen, "cpu_template '%s' is not supported "
+			    "(only None: the host's features, as KVM offers them)",
+			    tmpl);
+	*cfg = n;
+	return 0;
+}
+
+int config_machine(struct vm_config *cfg, json_object *b, char *err,
+		   size_t errlen)
+{
+	return machine(cfg, b, false, err, errlen);
+}
+
+int config_machine_patch(struct vm_config *cfg, json_object *b, char *err,
+			 size_t errlen)
+{
+	return machine(cfg, b, true, err, errlen);
+}
+
+/* A TokenBucket: size and refill_time required, one_time_burst optional. */
+static int bucket(json_object *o, const char *what, struct vm_bucket *out,
+		  char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "size", json_type_int, true },
+		{ "refill_time", json_type_int, true },
+		{ "one_time_burst", json_type_int, false },
+	};
+	int64_t size, refill, burst = 0;
+	int ret;
+
+	if ((ret = config_check_fields(o, f, 3, err, errlen))) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errlen > l ? errlen - l : 0, " (in %s)", what);
+		return ret;
+	}
+	size = json_object_get_int64(member(o, "size"));
+	refill = json_object_get_int64(member(o, "refill_time"));
+	if (member(o, "one_time_burst"))
+		burst = json_object_get_int64(member(o, "one_time_burst"));
+	if (size < 0 || refill < 0 || burst < 0)
+		return fail(err, errlen, "%s: size, refill_time and "
+			    "one_time_burst cannot be negative", what);
+	/* a refill period of more than a day is a typo, not a limit */
+	if (refill > 86400000)
+		return fail(err, errlen, "%s: refill_time is in milliseconds; "
+			    "%lld is more than a day", what, (long long)refill);
+	*out = (struct vm_bucket){ (uint64_t)size, (uint64_t)burst,
+				   (uint64_t)refill };
+	return 0;
+}
+
+/* A RateLimiter: an optional bandwidth and an optional ops bucket. */
+static int rate_limiter(json_object *o, const char *what,
+			struct vm_rate_limit *out, char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "bandwidth", json_type_object, false },
+		{ "ops", json_type_object, false },
+	};
+	struct vm_rate_limit r = { 0 };
+	char name[64];
+	json_object *v;
+	int ret;
+
+	if ((ret = config_check_fields(o, f, 2, err, errlen)))
+		return ret;
+	snprintf(name, sizeof(name), "%s.bandwidth", what);
+	if ((v = member(o, "bandwidth")) &&
+	    (ret = bucket(v, name, &r.bandwidth, err, errlen)))
+		return ret;
+	snprintf(name, sizeof(name), "%s.ops", what);
+	if ((v = member(o, "ops")) && (ret = bucket(v, name, &r.ops, err, errlen)))
+		return ret;
+	*out = r;
 	return 0;
 }
 
@@ -292,28 +402,32 @@ int config_drive(struct vm_config *cfg, const char *id, json_object *b,
 {
 	static const struct config_field f[] = {
 		{ "drive_id", json_type_string, true },
-		{ "path_on_host", json_type_string, true },
+		{ "path_on_host", json_type_string, false },
 		{ "is_root_device", json_type_boolean, true },
 		{ "is_read_only", json_type_boolean, false },
 		{ "io_engine", json_type_string, false },
+		{ "cache_type", json_type_string, false },
+		{ "partuuid", json_type_string, false },
+		{ "rate_limiter", json_type_object, false },
+		{ "socket", json_type_string, false },
 	};
 	struct vm_disk d = { 0 };
-	const char *io;
+	const char *io, *cache, *s;
+	json_object *v;
 	int ret;
 
-	if ((ret = config_check_fields(b, f, 5, err, errlen)))
+	if ((ret = config_check_fields(b, f, 9, err, errlen)))
 		return ret;
-	/* Firecracker's names: Sync blocks (here on the disk's thread) */
-	io = get_str(b, "io_engine");
-	if (io && !strcmp(io, "Async"))
-		d.io = DISK_IO_URING;
-	else if (io && strcmp(io, "Sync"))
-		return fail(err, errlen, "io_engine '%s': expected Sync or Async",
-			    io);
 	if (id && strcmp(id, get_str(b, "drive_id")))
 		return fail(err, errlen,
 			    "drive_id '%s' differs from the path's '%s'",
 			    get_str(b, "drive_id"), id);
+	if (get_str(b, "socket"))
+		return fail(err, errlen, "drive '%s': vhost-user drives (socket) "
+			    "are not supported", get_str(b, "drive_id"));
+	if (!get_str(b, "path_on_host"))
+		return fail(err, errlen, "drive '%s': missing field 'path_on_host'",
+			    get_str(b, "drive_id"));
 	if ((ret = copy_str(d.id, sizeof(d.id), get_str(b, "drive_id"),
 			    "drive_id", err, errlen)) ||
 	    (ret = copy_str(d.path, sizeof(d.path), get_str(b, "path_on_host"),
@@ -321,9 +435,75 @@ int config_drive(struct vm_config *cfg, const char *id, json_object *b,
 		return ret;
 	if (!d.id[0])
 		return fail(err, errlen, "drive_id is empty");
+	/* Firecracker's names: Sync blocks (here on the disk's thread) */
+	io = get_str(b, "io_engine");
+	if (io && !strcmp(io, "Async"))
+		d.io = DISK_IO_URING;
+	else if (io && strcmp(io, "Sync"))
+		return fail(err, errlen, "io_engine '%s': expected Sync or Async",
+			    io);
+	/*
+	 * Firecracker's default is Unsafe; vmm's stays Writeback, so a guest
+	 * flush is never acknowledged before it is done unless asked.
+	 */
+	cache = get_str(b, "cache_type");
+	if (cache && !strcmp(cache, "Unsafe"))
+		d.cache = DISK_CACHE_UNSAFE;
+	else if (cache && strcmp(cache, "Writeback"))
+		return fail(err, errlen, "cache_type '%s': expected Unsafe or "
+			    "Writeback", cache);
+	s = get_str(b, "partuuid");
+	if (s && (ret = copy_str(d.partuuid, sizeof(d.partuuid), s, "partuuid",
+				 err, errlen)))
+		return ret;
+	for (const char *p = d.partuuid; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		      (*p >= 'A' && *p <= 'F') || *p == '-'))
+			return fail(err, errlen, "partuuid '%s': expected hex "
+				    "digits and '-'", d.partuuid);
+	if ((v = member(b, "rate_limiter")) &&
+	    (ret = rate_limiter(v, "rate_limiter", &d.rate, err, errlen)))
+		return ret;
 	d.read_only = get_bool(b, "is_read_only", false);
 	d.root = get_bool(b, "is_root_device", false);
 	return add_disk(cfg, &d, err, errlen);
+}
+
+int config_drive_patch(struct vm_config *cfg, const char *id, json_object *b,
+		       struct vm_disk *out, char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "drive_id", json_type_string, true },
+		{ "path_on_host", json_type_string, false },
+		{ "rate_limiter", json_type_object, false },
+	};
+	struct vm_disk d;
+	const char *path;
+	json_object *v;
+	unsigned int i;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 3, err, errlen)))
+		return ret;
+	if (id && strcmp(id, get_str(b, "drive_id")))
+		return fail(err, errlen,
+			    "drive_id '%s' differs from the path's '%s'",
+			    get_str(b, "drive_id"), id);
+	for (i = 0; i < cfg->nr_disks; i++)
+		if (!strcmp(cfg->disk[i].id, get_str(b, "drive_id")))
+			break;
+	if (i == cfg->nr_disks)
+		return fail(err, errlen, "no drive '%s'", get_str(b, "drive_id"));
+	d = cfg->disk[i];
+	path = get_str(b, "path_on_host");
+	if (path && (ret = copy_str(d.path, sizeof(d.path), path,
+				    "path_on_host", err, errlen)))
+		return ret;
+	if ((v = member(b, "rate_limiter")) &&
+	    (ret = rate_limiter(v, "rate_limiter", &d.rate, err, errlen)))
+		return ret;
+	*out = d;
+	return (int)i;
 }
 
 static int add_net(struct vm_config *cfg, const struct vm_net *n, char *err,
@@ -350,12 +530,16 @@ int config_net(struct vm_config *cfg, const char *id, json_object *b,
 		{ "iface_id", json_type_string, true },
 		{ "host_dev_name", json_type_string, true },
 		{ "guest_mac", json_type_string, false },
+		{ "mtu", json_type_int, false },
+		{ "rx_rate_limiter", json_type_object, false },
+		{ "tx_rate_limiter", json_type_object, false },
 	};
 	struct vm_net n = { 0 };
 	const char *mac;
+	json_object *v;
 	int ret;
 
-	if ((ret = config_check_fields(b, f, 3, err, errlen)))
+	if ((ret = config_check_fields(b, f, 6, err, errlen)))
 		return ret;
 	if (id && strcmp(id, get_str(b, "iface_id")))
 		return fail(err, errlen,
@@ -378,7 +562,135 @@ int config_net(struct vm_config *cfg, const char *id, json_object *b,
 				    mac);
 		n.mac_set = true;
 	}
+	if ((v = member(b, "mtu"))) {
+		int64_t mtu = json_object_get_int64(v);
+
+		if (mtu < 68 || mtu > 65535)
+			return fail(err, errlen, "mtu %lld: expected 68 to 65535",
+				    (long long)mtu);
+		n.mtu = (unsigned int)mtu;
+	}
+	if ((v = member(b, "rx_rate_limiter")) &&
+	    (ret = rate_limiter(v, "rx_rate_limiter", &n.rx_rate, err, errlen)))
+		return ret;
+	if ((v = member(b, "tx_rate_limiter")) &&
+	    (ret = rate_limiter(v, "tx_rate_limiter", &n.tx_rate, err, errlen)))
+		return ret;
 	return add_net(cfg, &n, err, errlen);
+}
+
+int config_net_patch(struct vm_config *cfg, const char *id, json_object *b,
+		     struct vm_net *out, char *err, size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "iface_id", json_type_string, true },
+		{ "rx_rate_limiter", json_type_object, false },
+		{ "tx_rate_limiter", json_type_object, false },
+	};
+	struct vm_net n;
+	json_object *v;
+	unsigned int i;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 3, err, errlen)))
+		return ret;
+	if (id && strcmp(id, get_str(b, "iface_id")))
+		return fail(err, errlen,
+			    "iface_id '%s' differs from the path's '%s'",
+			    get_str(b, "iface_id"), id);
+	for (i = 0; i < cfg->nr_nets; i++)
+		if (!strcmp(cfg->net[i].id[0] ? cfg->net[i].id : cfg->net[i].tap,
+			    get_str(b, "iface_id")))
+			break;
+	if (i == cfg->nr_nets)
+		return fail(err, errlen, "no network interface '%s'",
+			    get_str(b, "iface_id"));
+	n = cfg->net[i];
+	if ((v = member(b, "rx_rate_limiter")) &&
+	    (ret = rate_limiter(v, "rx_rate_limiter", &n.rx_rate, err, errlen)))
+		return ret;
+	if ((v = member(b, "tx_rate_limiter")) &&
+	    (ret = rate_limiter(v, "tx_rate_limiter", &n.tx_rate, err, errlen)))
+		return ret;
+	*out = n;
+	return (int)i;
+}
+
+int config_entropy(struct vm_config *cfg, json_object *b, char *err,
+		   size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "rate_limiter", json_type_object, false },
+	};
+	struct vm_entropy e = { .enabled = true };
+	json_object *v;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 1, err, errlen)))
+		return ret;
+	if ((v = member(b, "rate_limiter")) &&
+	    (ret = rate_limiter(v, "rate_limiter", &e.rate, err, errlen)))
+		return ret;
+	cfg->entropy = e;
+	return 0;
+}
+
+int config_vsock(struct vm_config *cfg, json_object *b, char *err,
+		 size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "guest_cid", json_type_int, true },
+		{ "uds_path", json_type_string, true },
+		{ "vsock_id", json_type_string, false },
+	};
+	struct vm_vsock v = { .enabled = true };
+	int64_t cid;
+	const char *s;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 3, err, errlen)))
+		return ret;
+	cid = json_object_get_int64(member(b, "guest_cid"));
+	/* 0-2 are the hypervisor, the local and the host's (VMADDR_CID_*) */
+	if (cid < 3 || cid > UINT32_MAX - 1)
+		return fail(err, errlen, "guest_cid %lld: expected 3 to %u",
+			    (long long)cid, UINT32_MAX - 1);
+	v.guest_cid = (uint32_t)cid;
+	if ((ret = copy_str(v.uds_path, sizeof(v.uds_path),
+			    get_str(b, "uds_path"), "uds_path", err, errlen)))
+		return ret;
+	if (!v.uds_path[0])
+		return fail(err, errlen, "uds_path is empty");
+	s = get_str(b, "vsock_id");
+	if (s && (ret = copy_str(v.id, sizeof(v.id), s, "vsock_id", err, errlen)))
+		return ret;
+	cfg->vsock = v;
+	return 0;
+}
+
+int config_serial(struct vm_config *cfg, json_object *b, char *err,
+		  size_t errlen)
+{
+	static const struct config_field f[] = {
+		{ "serial_out_path", json_type_string, false },
+		{ "rate_limiter", json_type_object, false },
+	};
+	const char *s;
+	int ret;
+
+	if ((ret = config_check_fields(b, f, 2, err, errlen)))
+		return ret;
+	if (member(b, "rate_limiter"))
+		return fail(err, errlen, "serial rate_limiter is not supported");
+	s = get_str(b, "serial_out_path");
+	if (!s)
+		return 0;
+	/* the guest's serial output goes there, not to this terminal */
+	if ((ret = copy_str(cfg->serial_log, sizeof(cfg->serial_log), s,
+			    "serial_out_path", err, errlen)))
+		return ret;
+	cfg->console = CONSOLE_NONE;
+	return 0;
 }
 
 int config_logger(struct vm_config *cfg, json_object *b, char *err,
@@ -447,14 +759,33 @@ int config_from_json(struct vm_config *cfg, json_object *doc, char *err,
 		{ "network-interfaces", json_type_array, false },
 		{ "logger", json_type_object, false },
 		{ "metrics", json_type_object, false },
+		{ "vsock", json_type_object, false },
+		{ "entropy", json_type_object, false },
+		/* Firecracker's, refused by name below when not null */
+		{ "balloon", json_type_object, false },
+		{ "mmds-config", json_type_object, false },
+		{ "cpu-config", json_type_object, false },
+		{ "pmem", json_type_array, false },
+		{ "memory-hotplug", json_type_object, false },
+	};
+	static const char *const unsupported[] = {
+		"balloon", "mmds-config", "cpu-config", "pmem", "memory-hotplug",
+		"vsock",
 	};
 	struct vm_config n = *cfg;
 	json_object *v;
 	int ret;
 
 	if ((ret = config_check_fields(doc, f, sizeof(f) / sizeof(f[0]), err,
-				       errlen)) ||
-	    (ret = config_boot_source(&n, member(doc, "boot-source"), err,
+				       errlen)))
+		return ret;
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (member(doc, unsupported[i]) &&
+		    !(!strcmp(unsupported[i], "pmem") &&
+		      !json_object_array_length(member(doc, "pmem"))))
+			return fail(err, errlen, "'%s' is not supported by vmm",
+				    unsupported[i]);
+	if ((ret = config_boot_source(&n, member(doc, "boot-source"), err,
 				      errlen)))
 		return ret;
 	if ((v = member(doc, "machine-config")) &&
@@ -477,6 +808,12 @@ int config_from_json(struct vm_config *cfg, json_object *doc, char *err,
 		return ret;
 	if ((v = member(doc, "logger")) &&
 	    (ret = config_logger(&n, v, err, errlen)))
+		return ret;
+	if ((v = member(doc, "vsock")) &&
+	    (ret = config_vsock(&n, v, err, errlen)))
+		return ret;
+	if ((v = member(doc, "entropy")) &&
+	    (ret = config_entropy(&n, v, err, errlen)))
 		return ret;
 	*cfg = n;
 	return 0;
@@ -502,6 +839,10 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 		memcpy(n.metrics_path, cli->metrics_path, sizeof(n.metrics_path));
 	if (set & CFG_ID)
 		memcpy(n.id, cli->id, sizeof(n.id));
+	if (set & CFG_SMT)
+		n.smt = cli->smt;
+	if (set & CFG_HUGE)
+		n.huge_pages = cli->huge_pages;
 	for (unsigned int i = 0; i < cli->nr_disks; i++)
 		if ((ret = add_disk(&n, &cli->disk[i], err, errlen)))
 			return ret;
@@ -530,14 +871,43 @@ json_object *config_machine_json(const struct vm_config *cfg)
 	json_object_object_add(o, "vcpu_count", json_object_new_int((int)cfg->cpus));
 	json_object_object_add(o, "mem_size_mib",
 			       json_object_new_int64((int64_t)(cfg->mem_size >> 20)));
-	json_object_object_add(o, "smt", json_object_new_boolean(false));
+	json_object_object_add(o, "smt", json_object_new_boolean(cfg->smt));
 	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(false));
+	json_object_object_add(o, "huge_pages", json_object_new_string(
+		cfg->huge_pages ? "2M" : "None"));
 	return o;
 }
 
 static json_object *str_or_null(const char *s)
 {
 	return s[0] ? json_object_new_string(s) : NULL;
+}
+
+static json_object *bucket_json(const struct vm_bucket *b)
+{
+	json_object *o;
+
+	if (!vm_bucket_set(b))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)b->size));
+	json_object_object_add(o, "one_time_burst",
+			       json_object_new_int64((int64_t)b->one_time_burst));
+	json_object_object_add(o, "refill_time",
+			       json_object_new_int64((int64_t)b->refill_time_ms));
+	return o;
+}
+
+static json_object *rate_json(const struct vm_rate_limit *r)
+{
+	json_object *o;
+
+	if (!vm_bucket_set(&r->bandwidth) && !vm_bucket_set(&r->ops))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "bandwidth", bucket_json(&r->bandwidth));
+	json_object_object_add(o, "ops", bucket_json(&r->ops));
+	return o;
 }
 
 json_object *config_to_json(const struct vm_config *cfg)
@@ -557,9 +927,13 @@ json_object *config_to_json(const struct vm_config *cfg)
 		json_object_object_add(j, "drive_id", json_object_new_string(d->id));
 		json_object_object_add(j, "path_on_host", json_object_new_string(d->path));
 		json_object_object_add(j, "is_root_device", json_object_new_boolean(d->root));
+		json_object_object_add(j, "partuuid", str_or_null(d->partuuid));
 		json_object_object_add(j, "is_read_only", json_object_new_boolean(d->read_only));
+		json_object_object_add(j, "cache_type", json_object_new_string(
+			d->cache == DISK_CACHE_UNSAFE ? "Unsafe" : "Writeback"));
 		json_object_object_add(j, "io_engine", json_object_new_string(
 			d->io == DISK_IO_URING ? "Async" : "Sync"));
+		json_object_object_add(j, "rate_limiter", rate_json(&d->rate));
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "drives", arr);
@@ -575,6 +949,10 @@ json_object *config_to_json(const struct vm_config *cfg)
 		json_object_object_add(j, "host_dev_name", json_object_new_string(n->tap));
 		json_object_object_add(j, "guest_mac", n->mac_set ?
 				       json_object_new_string(mac) : NULL);
+		if (n->mtu)
+			json_object_object_add(j, "mtu", json_object_new_int((int)n->mtu));
+		json_object_object_add(j, "rx_rate_limiter", rate_json(&n->rx_rate));
+		json_object_object_add(j, "tx_rate_limiter", rate_json(&n->tx_rate));
 		json_object_array_add(arr, j);
 	}
 	json_object_object_add(o, "network-interfaces", arr);
@@ -585,6 +963,22 @@ json_object *config_to_json(const struct vm_config *cfg)
 		json_object_object_add(m, "metrics_path",
 				       json_object_new_string(cfg->metrics_path));
 		json_object_object_add(o, "metrics", m);
+	}
+	if (cfg->vsock.enabled) {
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "guest_cid",
+				       json_object_new_int64(cfg->vsock.guest_cid));
+		json_object_object_add(v, "uds_path",
+				       json_object_new_string(cfg->vsock.uds_path));
+		json_object_object_add(v, "vsock_id", str_or_null(cfg->vsock.id));
+		json_object_object_add(o, "vsock", v);
+	}
+	if (cfg->entropy.enabled) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "rate_limiter", rate_json(&cfg->entropy.rate));
+		json_object_object_add(o, "entropy", e);
 	}
 	return o;
 }

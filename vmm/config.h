@@ -20,7 +20,7 @@ struct json_object;
 #define VMM_CMDLINE_MAX   4096
 #define VMM_PATH_MAX      4096
 #define VMM_SOCK_PATH_MAX 108  /* sun_path */
-#define VMM_MAX_DISKS     8
+#define VMM_MAX_DISKS     16
 #define VMM_MAX_NETS      4
 #define VMM_DISK_ID_MAX   20   /* virtio-blk GET_ID: 20 bytes */
 
@@ -36,15 +36,49 @@ enum console_mode {
 			   serial port still prints (early boot messages) */
 };
 
+/*
+ * A token bucket (Firecracker's TokenBucket): size tokens (bytes or
+ * operations) refilled every refill_time_ms, plus a one-time burst.
+ * size == 0 or refill_time_ms == 0: no limit.
+ */
+struct vm_bucket {
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_time_ms;
+};
+
+/* A rate limiter: bytes per refill and operations per refill. */
+struct vm_rate_limit {
+	struct vm_bucket bandwidth;
+	struct vm_bucket ops;
+};
+
+static inline bool vm_bucket_set(const struct vm_bucket *b)
+{
+	return b->size && b->refill_time_ms;
+}
+
 /* How a disk's I/O is done off the event loop (devices/virtio_blk.c). */
 enum disk_io {
 	DISK_IO_THREAD,        /* a thread per disk: preadv/pwritev */
 	DISK_IO_URING,         /* io_uring, submitted from the event loop */
 };
 
+/* What a guest flush does (Firecracker's cache_type). */
+enum disk_cache {
+	DISK_CACHE_WRITEBACK,  /* the default: a flush reaches the disk
+				  (fdatasync) before it completes */
+	DISK_CACHE_UNSAFE,     /* asked for by name only: flushes complete
+				  at once, data survive a guest crash but not
+				  a host crash (QEMU's cache=unsafe) */
+};
+
 struct vm_disk {
 	char path[VMM_PATH_MAX];
 	enum disk_io io;       /* the API's io_engine: Sync, Async */
+	enum disk_cache cache; /* the API's cache_type */
+	char partuuid[40];     /* the root partition: root=PARTUUID=... */
+	struct vm_rate_limit rate;
 	bool read_only;
 	bool root;             /* the API's is_root_device: /dev/vda */
 	char id[VMM_DISK_ID_MAX + 1]; /* default: the file's base name */
@@ -55,6 +89,22 @@ struct vm_net {
 	char tap[16];          /* IFNAMSIZ */
 	uint8_t mac[6];
 	bool mac_set;          /* else derived from the TAP name */
+	unsigned int mtu;      /* 0: the TAP's */
+	struct vm_rate_limit rx_rate, tx_rate;
+};
+
+/* virtio-rng (the API's /entropy) */
+struct vm_entropy {
+	bool enabled;
+	struct vm_rate_limit rate;
+};
+
+/* virtio-vsock with Firecracker's Unix-socket host side (/vsock) */
+struct vm_vsock {
+	bool enabled;
+	uint32_t guest_cid;    /* >= 3 */
+	char uds_path[VMM_SOCK_PATH_MAX];
+	char id[32];
 };
 
 /* The logger section / PUT /logger; applied with log_configure(). */
@@ -79,6 +129,10 @@ struct vm_config {
 	unsigned int nr_disks;
 	struct vm_net net[VMM_MAX_NETS];
 	unsigned int nr_nets;
+	struct vm_entropy entropy;
+	struct vm_vsock vsock;
+	bool smt;            /* two threads per core (an even vCPU count) */
+	bool huge_pages;     /* guest RAM in 2 MiB pages */
 	bool quiet;          /* no informational lines on stderr */
 	int verbose;         /* -v: more log lines */
 	struct vm_log log;
@@ -113,7 +167,7 @@ void config_init(struct vm_config *cfg);
 enum config_field_bit {
 	CFG_KERNEL = 1 << 0, CFG_INITRD = 1 << 1, CFG_CMDLINE = 1 << 2,
 	CFG_MEM = 1 << 3, CFG_CPUS = 1 << 4, CFG_METRICS = 1 << 5,
-	CFG_ID = 1 << 6,
+	CFG_ID = 1 << 6, CFG_SMT = 1 << 7, CFG_HUGE = 1 << 8,
 };
 
 /*
@@ -146,6 +200,27 @@ int config_net(struct vm_config *cfg, const char *id, struct json_object *o,
 	       char *err, size_t errlen);
 int config_logger(struct vm_config *cfg, struct json_object *o,
 		  char *err, size_t errlen);
+/* Firecracker's /vsock, /entropy and /serial. */
+int config_vsock(struct vm_config *cfg, struct json_object *o, char *err,
+		 size_t errlen);
+int config_entropy(struct vm_config *cfg, struct json_object *o, char *err,
+		   size_t errlen);
+int config_serial(struct vm_config *cfg, struct json_object *o, char *err,
+		  size_t errlen);
+/* PATCH /machine-config: any subset of its fields, over cfg. */
+int config_machine_patch(struct vm_config *cfg, struct json_object *o,
+			 char *err, size_t errlen);
+/*
+ * PATCH /drives/{id} and /network-interfaces/{id}: the entry as it would
+ * be after the change in *out (cfg unchanged), and its index; or -EINVAL.
+ * The caller applies it to the running device, then to cfg.
+ */
+int config_drive_patch(struct vm_config *cfg, const char *id,
+		       struct json_object *o, struct vm_disk *out, char *err,
+		       size_t errlen);
+int config_net_patch(struct vm_config *cfg, const char *id,
+		     struct json_object *o, struct vm_net *out, char *err,
+		     size_t errlen);
 int config_metrics(struct vm_config *cfg, struct json_object *o,
 		   char *err, size_t errlen);
 

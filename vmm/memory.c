@@ -2,6 +2,7 @@
 /* Guest physical memory and the one checked accessor (see memory.h). */
 #include <errno.h>
 #include <string.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,7 +11,13 @@
 int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
 		   unsigned int nr)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	return guest_mem_init_huge(m, ranges, nr, false);
+}
+
+int guest_mem_init_huge(struct guest_mem *m, const uint64_t (*ranges)[2],
+			unsigned int nr, bool huge)
+{
+	uint64_t page = huge ? GUEST_MEM_HUGE_PAGE : (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t prev_end = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -28,10 +35,13 @@ int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
 		struct mem_region *r = &m->region[i];
 		/*
 		 * MAP_NORESERVE: guest RAM is touched lazily, and vmm's memory
-		 * overhead is measured by what the guest actually uses.
+		 * overhead is measured by what the guest actually uses. Huge
+		 * pages are reserved here instead: a guest must not meet a
+		 * SIGBUS later because the pool ran dry.
 		 */
 		void *p = mmap(NULL, ranges[i][1], PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			       MAP_PRIVATE | MAP_ANONYMOUS |
+			       (huge ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE),
 			       -1, 0);
 
 		if (p == MAP_FAILED) {

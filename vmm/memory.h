@@ -9,6 +9,7 @@
 #ifndef VMM_MEMORY_H
 #define VMM_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,14 @@ struct guest_mem {
  */
 int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
 		   unsigned int nr) __attribute__((warn_unused_result));
+/*
+ * The same in 2 MiB huge pages (hugetlbfs), reserved at once: ranges must
+ * be multiples of 2 MiB; -ENOMEM when the host's pool is too small.
+ */
+#define GUEST_MEM_HUGE_PAGE (2ULL << 20)
+int guest_mem_init_huge(struct guest_mem *m, const uint64_t (*ranges)[2],
+			unsigned int nr, bool huge)
+	__attribute__((warn_unused_result));
 void guest_mem_destroy(struct guest_mem *m);
 
 /*

@@ -228,7 +228,20 @@ static int setup_memory(struct vm *vm)
 	ret = arch_ram_ranges(&vm->cfg, ranges, &nr);
 	if (ret)
 		return ret;
-	ret = guest_mem_init(&vm->mem, (const uint64_t (*)[2])ranges, nr);
+	if (vm->cfg.huge_pages && vm->cfg.mem_size % GUEST_MEM_HUGE_PAGE) {
+		error("huge pages: guest memory must be a multiple of 2 MiB, "
+		      "not %" PRIu64 " MiB", vm->cfg.mem_size >> 20);
+		return -EINVAL;
+	}
+	ret = guest_mem_init_huge(&vm->mem, (const uint64_t (*)[2])ranges, nr,
+				  vm->cfg.huge_pages);
+	if (ret == -ENOMEM && vm->cfg.huge_pages) {
+		error("cannot allocate %" PRIu64 " MiB of guest memory in 2 MiB "
+		      "huge pages: the host's pool is too small (see "
+		      "HugePages_Free in /proc/meminfo; sysctl vm.nr_hugepages)",
+		      vm->cfg.mem_size >> 20);
+		return ret;
+	}
 	if (ret) {
 		error("cannot allocate %" PRIu64 " MiB of guest memory: %s",
 		      vm->cfg.mem_size >> 20, strerror(-ret));
@@ -324,7 +337,10 @@ static int attach_virtio(struct vm *vm, unsigned int *index,
 	return ret;
 }
 
-/* Disks, then NICs, then the console: the order the guest enumerates. */
+/*
+ * Disks, then NICs, then the entropy device, then the console: the order
+ * the guest enumerates.
+ */
 static int setup_virtio(struct vm *vm)
 {
 	struct virtio_dev *d;
@@ -332,11 +348,16 @@ static int setup_virtio(struct vm *vm)
 	int ret = 0;
 
 	for (unsigned int i = 0; i < vm->cfg.nr_disks && !ret; i++)
-		if (!(ret = virtio_blk_create(&vm->host, &vm->cfg.disk[i], &d)))
-			ret = attach_virtio(vm, &n, d);
+		if (!(ret = virtio_blk_create(&vm->host, &vm->cfg.disk[i], &d)) &&
+		    !(ret = attach_virtio(vm, &n, d)))
+			vm->disk_dev[i] = d;
 	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
-		if (!(ret = virtio_net_create(&vm->host, &vm->cfg.net[i], &d)))
-			ret = attach_virtio(vm, &n, d);
+		if (!(ret = virtio_net_create(&vm->host, &vm->cfg.net[i], &d)) &&
+		    !(ret = attach_virtio(vm, &n, d)))
+			vm->net_dev[i] = d;
+	if (!ret && vm->cfg.entropy.enabled &&
+	    !(ret = virtio_rng_create(&vm->host, &d)))
+		ret = attach_virtio(vm, &n, d);
 	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
 	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
@@ -365,6 +386,35 @@ static int check_inputs(const struct vm *vm)
 	return 0;
 }
 
+int vm_update_disk(struct vm *vm, unsigned int i, const struct vm_disk *d,
+		   char *err, size_t errlen)
+{
+	const struct vm_disk *now = &vm->cfg.disk[i];
+
+	if (i >= vm->cfg.nr_disks || !vm->disk_dev[i])
+		return seterr(err, errlen, -ENODEV, "no running disk %u", i);
+	if (memcmp(&d->rate, &now->rate, sizeof(d->rate)))
+		return seterr(err, errlen, -ENOTSUP, "drive '%s': rate limits "
+			      "cannot change yet on a running VM", d->id);
+	if (!strcmp(d->path, now->path))
+		return 0;
+	return virtio_blk_update(vm->disk_dev[i], d, err, errlen);
+}
+
+int vm_update_net(struct vm *vm, unsigned int i, const struct vm_net *n,
+		  char *err, size_t errlen)
+{
+	const struct vm_net *now = &vm->cfg.net[i];
+
+	if (i >= vm->cfg.nr_nets || !vm->net_dev[i])
+		return seterr(err, errlen, -ENODEV, "no running interface %u", i);
+	if (memcmp(&n->rx_rate, &now->rx_rate, sizeof(n->rx_rate)) ||
+	    memcmp(&n->tx_rate, &now->tx_rate, sizeof(n->tx_rate)))
+		return seterr(err, errlen, -ENOTSUP, "interface '%s': rate "
+			      "limits cannot change yet on a running VM", n->id);
+	return 0;
+}
+
 int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
 {
 	size_t len = strlen(vm->cmdline);
@@ -390,11 +440,17 @@ static int setup_cmdline(struct vm *vm)
 	const struct vm_disk *root = vm->cfg.nr_disks ? &vm->cfg.disk[0] : NULL;
 
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", vm->cfg.cmdline);
-	/* the root device (is_root_device) is the first disk: /dev/vda */
+	/*
+	 * The root device (is_root_device) is the first disk: /dev/vda, or
+	 * its partition with the given PARTUUID (Firecracker's partuuid).
+	 */
 	if (root && root->root && !strstr(vm->cmdline, "root=") &&
-	    vm_cmdline_append(vm, "root=/dev/vda %s",
-			      root->read_only ? "ro" : "rw")) {
-		error("the command line is too long for root=/dev/vda");
+	    (root->partuuid[0] ?
+	     vm_cmdline_append(vm, "root=PARTUUID=%s %s", root->partuuid,
+			       root->read_only ? "ro" : "rw") :
+	     vm_cmdline_append(vm, "root=/dev/vda %s",
+			       root->read_only ? "ro" : "rw"))) {
+		error("the command line is too long for root=");
 		return -E2BIG;
 	}
 	return 0;
@@ -440,6 +496,8 @@ static void vm_teardown(struct vm *vm)
 	vm->nr_counters = 0;
 	vm->uart = NULL;
 	vm->vconsole = NULL;
+	memset(vm->disk_dev, 0, sizeof(vm->disk_dev));
+	memset(vm->net_dev, 0, sizeof(vm->net_dev));
 	arch_vm_destroy(vm);
 	console_destroy(vm->console);
 	vm->console = NULL;

@@ -21,6 +21,8 @@
 #include "util.h"
 
 #define VMM_VERSION "0.1.0"
+/* The Firecracker API (swagger) version whose requests vmm answers */
+#define VMM_FIRECRACKER_API "1.16.1"
 
 /* Why the VM stopped; the first reason recorded wins. */
 enum vm_stop_reason {
@@ -88,6 +90,8 @@ struct vm {
 	struct dev_console host_console;
 	struct serial *uart;          /* the platform's console UART */
 	struct virtio_dev *vconsole;  /* hvc0, with --console virtio */
+	struct virtio_dev *disk_dev[VMM_MAX_DISKS]; /* cfg.disk[i]'s device */
+	struct virtio_dev *net_dev[VMM_MAX_NETS];
 
 	/* arch-private state (layout, loaded-kernel facts) */
 	void *arch;
@@ -120,7 +124,7 @@ struct vm {
 	struct vm_cleanup {
 		void (*fn)(void *);
 		void *arg;
-	} cleanup[48];
+	} cleanup[128];
 	unsigned int nr_cleanup;
 
 	/* stop request: written once (first wins), read by every thread */
@@ -185,6 +189,15 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
 /* Expose a device counter in metrics; silently ignored when full. */
 void vm_add_counter(struct vm *vm, const char *group, const char *name,
 		    const uint64_t *value);
+
+/*
+ * A running VM's disk i or NIC i takes a new configuration (PATCH): a new
+ * backing file, new rate limits. 0, or -errno with err set.
+ */
+int vm_update_disk(struct vm *vm, unsigned int i, const struct vm_disk *d,
+		   char *err, size_t errlen);
+int vm_update_net(struct vm *vm, unsigned int i, const struct vm_net *n,
+		  char *err, size_t errlen);
 
 /* Append " text" to the guest's command line. 0 or -E2BIG. */
 int vm_cmdline_append(struct vm *vm, const char *fmt, ...)

@@ -58,13 +58,16 @@ static unsigned int bits_for(unsigned int n)
 }
 
 /*
- * One vCPU's CPUID: one socket of ncpus cores, one thread each, APIC id =
- * vCPU index; the hypervisor bit set so guests use paravirtual clocks.
+ * One vCPU's CPUID: one socket of ncpus logical CPUs, as cores of one
+ * thread each or, with smt, of two (vCPUs 2k and 2k+1 share a core);
+ * APIC id = vCPU index; the hypervisor bit set so guests use paravirtual
+ * clocks.
  */
 static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
-			unsigned int ncpus, bool tsc_deadline)
+			unsigned int ncpus, bool smt, bool tsc_deadline)
 {
-	unsigned int core_bits = bits_for(ncpus);
+	unsigned int threads = smt && ncpus > 1 ? 2 : 1;
+	unsigned int core_bits = bits_for(ncpus), smt_bits = bits_for(threads);
 
 	for (unsigned int i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
@@ -85,18 +88,21 @@ static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
 				e->edx |= 1U << 28; /* HTT: multi-core package */
 			break;
 		case 4:
-			/* cores per package - 1; each cache private, L3 shared */
+			/*
+			 * cores per package - 1; L1/L2 shared by a core's
+			 * threads, L3 by the package
+			 */
 			e->eax &= 0x3ff;
-			e->eax |= (ncpus - 1) << 26;
-			if (((e->eax >> 5) & 7) == 3)
-				e->eax |= (ncpus - 1) << 14;
+			e->eax |= (ncpus / threads - 1) << 26;
+			e->eax |= (((e->eax >> 5) & 7) == 3 ? ncpus - 1 :
+				   threads - 1) << 14;
 			break;
 		case 0xb:
 		case 0x1f:
 			e->edx = id;
 			if (e->index == 0) {        /* SMT level */
-				e->eax = 0;
-				e->ebx = 1;
+				e->eax = smt_bits;
+				e->ebx = threads;
 				e->ecx = (1 << 8) | e->index;
 			} else if (e->index == 1) { /* core level */
 				e->eax = core_bits;
@@ -111,6 +117,13 @@ static void patch_cpuid(struct kvm_cpuid2 *c, unsigned int id,
 			/* AMD: cores per package - 1 and APIC id size */
 			e->ecx = (e->ecx & ~0xf0ffU) | (core_bits << 12) |
 				 (ncpus - 1);
+			break;
+		case 0x8000001e:
+			/* AMD topology extensions: threads per core - 1, core id */
+			e->eax = id;
+			e->ebx = (e->ebx & ~0xffffU) | ((threads - 1) << 8) |
+				 (id >> smt_bits);
+			e->ecx &= ~0xffU; /* node 0 */
 			break;
 		default:
 			break;
@@ -129,7 +142,7 @@ static int set_cpuid(struct vcpu *v)
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, xa->cpuid, sz);
-	patch_cpuid(c, v->id, v->vm->cfg.cpus,
+	patch_cpuid(c, v->id, v->vm->cfg.cpus, v->vm->cfg.smt,
 		    kvm_check_cap(v->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0);
 	ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);

@@ -26,7 +26,7 @@ TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LIBS = {"vmm/" + h for h in ("bus.h", "evloop.h", "memory.h", "timeline.h",
                              "log.h", "util.h", "http.h", "httpd.h",
                              "config.h", "kvm.h")}
-DEVICE_SEES = {"vmm/bus.h", "vmm/evloop.h", "vmm/memory.h", "vmm/timeline.h",
+DEVICE_SEES = {"vmm/bus.h", "vmm/evloop.h", "vmm/memory.h", "vmm/timeline.h", "vmm/util.h",
                "vmm/log.h", "vmm/config.h"}
 CORE_SEES_DEVICES = {"devices/devices.h", "devices/host.h", "devices/virtio.h"}
 
