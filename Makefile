@@ -39,6 +39,7 @@ CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
 	vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
+	devices/ratelimit.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
 	devices/virtio_rng.c devices/virtqueue.c

@@ -77,6 +77,9 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
  */
 int virtio_blk_update(struct virtio_dev *d, const struct vm_disk *cfg,
 		      char *err, size_t errlen);
+/* A running disk's rate limit changes (buckets start full). */
+struct vm_rate_limit;
+void virtio_blk_set_rate(struct virtio_dev *d, const struct vm_rate_limit *r);
 int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
 		      struct virtio_dev **out) __attribute__((warn_unused_result));
 /*
@@ -87,11 +90,15 @@ int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
 int virtio_net_create_fd(const struct dev_host *h, int fd, const char *name,
 			 const struct vm_net *cfg, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
+/* A running NIC's rate limits change (buckets start full). */
+void virtio_net_set_rate(struct virtio_dev *d, const struct vm_rate_limit *rx,
+			 const struct vm_rate_limit *tx);
 int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
 	__attribute__((warn_unused_result));
 /* virtio-rng: entropy from the host's getrandom() (the API's /entropy). */
-int virtio_rng_create(const struct dev_host *h, struct virtio_dev **out)
-	__attribute__((warn_unused_result));
+struct vm_rate_limit;
+int virtio_rng_create(const struct dev_host *h, const struct vm_rate_limit *rate,
+		      struct virtio_dev **out) __attribute__((warn_unused_result));
 /* Console input for hvc0 (the VM console's sink); how many bytes it took. */
 size_t virtio_console_rx(struct virtio_dev *d, const uint8_t *buf, size_t len);
 

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include "../vmm/log.h"
 #include "../vmm/util.h"
 #include "devices.h"
+#include "ratelimit.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -132,6 +134,10 @@ struct virtio_blk {
 	bool unsafe;               /* cache_type Unsafe: flushes do nothing */
 	int next_fd;               /* PATCH: the new file, until swapped in */
 	uint64_t next_sectors;
+	struct rate_limiter rl;    /* the drive's rate_limiter: d->lock */
+	uint64_t throttle_ns;      /* the limiter said wait this long */
+	int throttle_fd;           /* uring: a timerfd on the loop for that */
+	uint64_t throttled;        /* requests held back by the limiter */
 };
 
 static uint64_t blk_features(struct virtio_dev *d)
@@ -458,6 +464,7 @@ static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
 
 	pthread_mutex_lock(&d->lock);
 	b->write_back = virtio_has_feature(d, BLK_F_FLUSH) || b->unsafe;
+	b->throttle_ns = 0;
 	while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
 	       (r = virtq_pop(q, d->host->mem, &b->chain)) > 0) {
 		r = blk_parse(b, &b->req[n], iov);
@@ -467,6 +474,14 @@ static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
 		}
 		if (r < 0)
 			break;
+		/* over the rate limit: it waits on the ring for the timer */
+		if (rl_limited(&b->rl) &&
+		    !rl_consume(&b->rl, b->req[n].len, monotonic_ns(),
+				&b->throttle_ns)) {
+			virtq_unpop(q, 1);
+			b->throttled++;
+			break;
+		}
 		iov += b->req[n].niov;
 		bytes += b->req[n].len;
 		n++;
@@ -740,6 +755,16 @@ static void uring_next_batch(struct virtio_blk *b)
 	while (!b->batch_n) {
 		unsigned int n = blk_take(b, q, &b->batch_more);
 
+		if (b->throttle_ns && b->throttle_fd >= 0) {
+			struct itimerspec t = {
+				.it_value = { (time_t)(b->throttle_ns / 1000000000),
+					      (long)(b->throttle_ns % 1000000000) },
+			};
+
+			/* the limiter's wait: on_uring_throttle() goes on */
+			timerfd_settime(b->throttle_fd, 0, &t, NULL);
+			b->batch_more = false;
+		}
 		if (!n)
 			return;
 		b->batch_n = n;
@@ -765,12 +790,29 @@ static void blk_uring_kick(struct virtio_dev *d, unsigned int qi)
 		uring_next_batch(b); /* else its completion looks again */
 }
 
+/* The limiter's wait is over (event loop): take the next batch. */
+static void on_uring_throttle(void *opaque, uint32_t events)
+{
+	struct virtio_blk *b = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(b->throttle_fd, &v, sizeof(v)) < 0)
+		return;
+	if (!b->batch_n)
+		uring_next_batch(b);
+}
+
 static int blk_start_uring(struct virtio_blk *b, const struct dev_host *h)
 {
 	int ret = io_uring_queue_init(BLK_BATCH, &b->ring, 0);
 
 	if (ret)
 		return ret;
+	b->throttle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->throttle_fd < 0 ||
+	    (ret = evloop_add(h->loop, b->throttle_fd, EPOLLIN, on_uring_throttle, b)))
+		return b->throttle_fd < 0 ? -errno : ret;
 	b->ring_ok = true;
 	b->cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->cq_fd < 0)
@@ -798,9 +840,14 @@ static void *blk_worker(void *arg)
 		uint64_t v;
 		bool live;
 
-		if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN))
+		int wait = b->throttle_ns ?
+			   (int)((b->throttle_ns + 999999) / 1000000) : -1;
+		int n = poll(p, 2, wait);
+
+		if (n < 0 || (p[1].revents & POLLIN))
 			continue; /* EINTR, or stopping: the loop test says */
-		if (read(d->kick_fd[0], &v, sizeof(v)) < 0)
+		/* a kick, or the limiter's wait is over */
+		if (n > 0 && read(d->kick_fd[0], &v, sizeof(v)) < 0)
 			continue;
 		blk_take_new_file(b);
 		pthread_mutex_lock(&d->lock);
@@ -828,6 +875,10 @@ static void blk_destroy(void *priv)
 	if (b->cq_fd >= 0) {
 		evloop_del(b->host->loop, b->cq_fd);
 		close(b->cq_fd);
+	}
+	if (b->throttle_fd >= 0) {
+		evloop_del(b->host->loop, b->throttle_fd);
+		close(b->throttle_fd);
 	}
 	/* the kernel finishes or cancels what is still in flight */
 	if (b->ring_ok)
@@ -957,6 +1008,17 @@ static void blk_take_new_file(struct virtio_blk *b)
 		close(old);
 }
 
+void virtio_blk_set_rate(struct virtio_dev *d, const struct vm_rate_limit *r)
+{
+	struct virtio_blk *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	rl_init(&b->rl, r, monotonic_ns());
+	pthread_mutex_unlock(&d->lock);
+	/* whatever waited on the old limit goes by the new one */
+	virtio_kick(d, 0);
+}
+
 int virtio_blk_update(struct virtio_dev *d, const struct vm_disk *cfg,
 		      char *err, size_t errlen)
 {
@@ -999,7 +1061,8 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 
 	if (!b)
 		return -ENOMEM;
-	b->fd = b->stop_fd = b->cq_fd = b->next_fd = -1;
+	b->fd = b->stop_fd = b->cq_fd = b->next_fd = b->throttle_fd = -1;
+	rl_init(&b->rl, &cfg->rate, monotonic_ns());
 	b->host = h;
 	b->engine = cfg->io;
 	b->unsafe = cfg->cache == DISK_CACHE_UNSAFE;
@@ -1032,6 +1095,7 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 	host_add_counter(h, group, "write_bytes", &b->write_bytes);
 	host_add_counter(h, group, "flushes", &b->flushes);
 	host_add_counter(h, group, "errors", &b->errors);
+	host_add_counter(h, group, "throttled", &b->throttled);
 	*out = b->dev;
 	return 0;
 }

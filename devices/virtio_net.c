@@ -28,12 +28,14 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "../vmm/config.h"
 #include "../vmm/log.h"
 #include "devices.h"
+#include "ratelimit.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_NET 1
@@ -117,6 +119,11 @@ struct virtio_net {
 	bool tx_wait;    /* the TAP pushed back: until it is writable */
 	uint32_t events; /* what the event loop watches on tap */
 	struct net_stats stats;
+	/* rate limits: over them, the queue waits for the timer */
+	struct rate_limiter rx_rl, tx_rl;
+	bool rx_throttled, tx_throttled;
+	int timer_fd;    /* timerfd on the loop, or -1 */
+	uint64_t throttled;
 
 	/* scratch, one frame at a time */
 	struct virtq_chain chain;
@@ -160,7 +167,7 @@ static void net_watch(struct virtio_net *n)
 	if (n->tap_gone)
 		return;
 	if (io_live(n)) {
-		if (!n->rx_wait)
+		if (!n->rx_wait && !n->rx_throttled)
 			ev |= EPOLLIN;
 		if (n->tx_wait)
 			ev |= EPOLLOUT;
@@ -314,9 +321,29 @@ static enum rx_result rx_one(struct virtio_net *n, struct virtq *q)
 	iov_put(n->iov, niov, NET_HDR_NUM_BUFFERS, nb, sizeof(nb));
 	rx_publish(q, n->held, used);
 	virtq_unpop(q, nheld - used);
+	if (rl_limited(&n->rx_rl))
+		rl_charge(&n->rx_rl, (uint64_t)len - NET_HDR_LEN, monotonic_ns());
 	n->stats.rx_packets++;
 	n->stats.rx_bytes += (uint64_t)len - NET_HDR_LEN;
 	return RX_FRAME;
+}
+
+/* Come back in ns (the earliest of what waits). */
+static void throttle_timer(struct virtio_net *n, uint64_t ns)
+{
+	struct itimerspec cur, t = {
+		.it_value = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) },
+	};
+
+	n->throttled++;
+	if (n->timer_fd < 0)
+		return;
+	if (timerfd_gettime(n->timer_fd, &cur) == 0 &&
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    (uint64_t)cur.it_value.tv_sec * 1000000000 +
+	    (uint64_t)cur.it_value.tv_nsec <= ns)
+		return;
+	timerfd_settime(n->timer_fd, 0, &t, NULL);
 }
 
 /* Read frames from the TAP while the guest has room. Lock held. */
@@ -327,7 +354,18 @@ static void net_rx(struct virtio_net *n)
 	unsigned int frames = 0;
 
 	while (frames < RX_BUDGET) {
-		enum rx_result r = rx_one(n, q);
+		enum rx_result r;
+		uint64_t w;
+
+		/* over the limit: the TAP is not read until the timer */
+		if (rl_limited(&n->rx_rl) &&
+		    (w = rl_wait(&n->rx_rl, monotonic_ns()))) {
+			n->rx_throttled = true;
+			net_watch(n);
+			throttle_timer(n, w);
+			break;
+		}
+		r = rx_one(n, q);
 
 		if (r == RX_FRAME || r == RX_DROPPED) {
 			pushed |= r == RX_FRAME;
@@ -365,8 +403,8 @@ static void net_tx(struct virtio_net *n)
 	bool pushed = false, rearmed = false;
 	unsigned int done = 0;
 
-	if (n->tx_wait)
-		return; /* EPOLLOUT resumes */
+	if (n->tx_wait || n->tx_throttled)
+		return; /* EPOLLOUT, or the limiter's timer, resumes */
 	/* no kicks needed while the queue is being drained */
 	virtq_set_notify(q, false);
 	for (;;) {
@@ -395,6 +433,17 @@ static void net_tx(struct virtio_net *n)
 			virtio_set_broken(d, "transmit chain with device-writable "
 					  "buffers or shorter than the header");
 			break;
+		}
+		if (rl_limited(&n->tx_rl)) {
+			uint64_t wait;
+
+			if (!rl_consume(&n->tx_rl, c->read_len - NET_HDR_LEN,
+					monotonic_ns(), &wait)) {
+				virtq_unpop(q, 1);
+				n->tx_throttled = true;
+				throttle_timer(n, wait);
+				break;
+			}
 		}
 		for (unsigned int i = 0; i < c->nread; i++)
 			n->iov[i] = (struct iovec){
@@ -475,6 +524,37 @@ static void net_tap_event(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The limiter's wait is over: both directions try again. */
+static void net_throttle_timer(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+	struct virtio_dev *d = n->dev;
+	uint64_t v;
+
+	(void)events;
+	if (read(n->timer_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&d->lock);
+	n->rx_throttled = n->tx_throttled = false;
+	if (io_live(n)) {
+		net_watch(n); /* EPOLLIN again: net_tap_event() reads */
+		net_tx(n);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_net_set_rate(struct virtio_dev *d, const struct vm_rate_limit *rx,
+			 const struct vm_rate_limit *tx)
+{
+	struct virtio_net *n = d->priv;
+	uint64_t now = monotonic_ns();
+
+	pthread_mutex_lock(&d->lock);
+	rl_init(&n->rx_rl, rx, now);
+	rl_init(&n->tx_rl, tx, now);
+	pthread_mutex_unlock(&d->lock);
+}
+
 /* The TAP's MTU now (the host may raise it), at least the default. */
 static unsigned int tap_mtu(const struct virtio_net *n)
 {
@@ -545,6 +625,10 @@ static void net_destroy(void *priv)
 {
 	struct virtio_net *n = priv;
 
+	if (n->timer_fd >= 0) {
+		evloop_del(n->host->loop, n->timer_fd);
+		close(n->timer_fd);
+	}
 	if (n->watched)
 		evloop_del(n->host->loop, n->tap);
 	if (n->tap >= 0) {
@@ -703,7 +787,7 @@ static int net_create(const struct dev_host *h, struct virtio_net *n,
 		      const struct vm_net *cfg, struct virtio_dev **out)
 {
 	char group[32];
-	int ret;
+	int ret = 0;
 
 	if (cfg->mac_set)
 		memcpy(n->config, cfg->mac, 6);
@@ -727,6 +811,20 @@ static int net_create(const struct dev_host *h, struct virtio_net *n,
 		tap_probe_offloads(n);
 		tap_link_up(n);
 	}
+	rl_init(&n->rx_rl, &cfg->rx_rate, monotonic_ns());
+	rl_init(&n->tx_rl, &cfg->tx_rate, monotonic_ns());
+	n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (n->timer_fd < 0 ||
+	    (ret = evloop_add(h->loop, n->timer_fd, EPOLLIN, net_throttle_timer, n))) {
+		ret = n->timer_fd < 0 ? -errno : ret;
+		if (n->timer_fd >= 0)
+			close(n->timer_fd);
+		n->timer_fd = -1;
+		error("TAP %s: cannot make its rate-limit timer: %s", n->name,
+		      strerror(-ret));
+		net_destroy(n);
+		return ret;
+	}
 	/* watched for nothing until the driver is ready */
 	ret = evloop_add(h->loop, n->tap, 0, net_tap_event, n);
 	if (ret) {
@@ -748,6 +846,7 @@ static int net_create(const struct dev_host *h, struct virtio_net *n,
 	host_add_counter(h, group, "tx_packets", &n->stats.tx_packets);
 	host_add_counter(h, group, "tx_bytes", &n->stats.tx_bytes);
 	host_add_counter(h, group, "tx_drops", &n->stats.tx_drops);
+	host_add_counter(h, group, "throttled", &n->throttled);
 	*out = n->dev;
 	return 0;
 }
@@ -761,7 +860,7 @@ int virtio_net_create(const struct dev_host *h, const struct vm_net *cfg,
 	if (!n)
 		return -ENOMEM;
 	n->host = h;
-	n->tap = -1;
+	n->tap = n->timer_fd = -1;
 	n->is_tap = true;
 	ret = tap_open(n, cfg->tap);
 	if (ret) {
@@ -782,6 +881,7 @@ int virtio_net_create_fd(const struct dev_host *h, int fd, const char *name,
 	}
 	n->host = h;
 	n->tap = fd;
+	n->timer_fd = -1;
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	return net_create(h, n, cfg, out);
 }

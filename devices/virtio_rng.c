@@ -8,10 +8,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
+#include "../vmm/config.h"
 #include "../vmm/log.h"
 #include "devices.h"
+#include "ratelimit.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_RNG  4
@@ -21,9 +26,13 @@
 
 struct virtio_rng {
 	struct virtio_dev *dev;
+	const struct dev_host *host;
 	struct virtq_chain chain;
 	uint8_t buf[RNG_CHUNK];
-	uint64_t bytes, requests;
+	struct rate_limiter rl;   /* the entropy device's rate_limiter */
+	bool throttled;           /* waiting for the timer */
+	int timer_fd;
+	uint64_t bytes, requests, throttled_count;
 };
 
 /* Fill chains with random bytes, up to the budget. */
@@ -36,8 +45,9 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int qi)
 	int ret = 0;
 
 	pthread_mutex_lock(&d->lock);
-	while (given < RNG_BUDGET && (ret = virtq_pop(q, d->host->mem, &r->chain)) > 0) {
-		uint64_t want = r->chain.write_len, off = 0;
+	while (!r->throttled && given < RNG_BUDGET &&
+	       (ret = virtq_pop(q, d->host->mem, &r->chain)) > 0) {
+		uint64_t want = r->chain.write_len, off = 0, wait;
 
 		if (r->chain.nread) {
 			virtio_set_broken(d, "request with a device-readable buffer");
@@ -47,6 +57,20 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int qi)
 		/* a driver asks for a page or so; give at most what is left */
 		if (want > RNG_BUDGET - given)
 			want = RNG_BUDGET - given;
+		if (rl_limited(&r->rl) &&
+		    !rl_consume(&r->rl, want, monotonic_ns(), &wait)) {
+			struct itimerspec t = {
+				.it_value = { (time_t)(wait / 1000000000),
+					      (long)(wait % 1000000000) },
+			};
+
+			/* over the limit: the request waits for the timer */
+			virtq_unpop(q, 1);
+			r->throttled = true;
+			r->throttled_count++;
+			timerfd_settime(r->timer_fd, 0, &t, NULL);
+			break;
+		}
 		while (off < want) {
 			size_t n = want - off < RNG_CHUNK ? want - off : RNG_CHUNK;
 			ssize_t got = getrandom(r->buf, n, GRND_NONBLOCK);
@@ -73,27 +97,66 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int qi)
 	pthread_mutex_unlock(&d->lock);
 }
 
+static void rng_timer(void *opaque, uint32_t events)
+{
+	struct virtio_rng *r = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(r->timer_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&r->dev->lock);
+	r->throttled = false;
+	pthread_mutex_unlock(&r->dev->lock);
+	virtio_kick(r->dev, 0);
+}
+
+static void rng_destroy(void *priv)
+{
+	struct virtio_rng *r = priv;
+
+	if (r->timer_fd >= 0) {
+		evloop_del(r->host->loop, r->timer_fd);
+		close(r->timer_fd);
+	}
+	free(r);
+}
+
 static const struct virtio_dev_ops virtio_rng_ops = {
 	.name = "virtio-rng",
 	.device_id = VIRTIO_ID_RNG,
 	.num_queues = 1,
 	.queue_max = RNG_QUEUE_SIZE,
 	.queue_notify = rng_queue_notify,
-	.destroy = free,
+	.destroy = rng_destroy,
 };
 
-int virtio_rng_create(const struct dev_host *h, struct virtio_dev **out)
+int virtio_rng_create(const struct dev_host *h, const struct vm_rate_limit *rate,
+		      struct virtio_dev **out)
 {
 	struct virtio_rng *r = calloc(1, sizeof(*r));
-	int ret;
+	int ret = 0;
 
 	if (!r)
 		return -ENOMEM;
+	r->host = h;
+	rl_init(&r->rl, rate, monotonic_ns());
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->timer_fd < 0 ||
+	    (ret = evloop_add(h->loop, r->timer_fd, EPOLLIN, rng_timer, r))) {
+		ret = r->timer_fd < 0 ? -errno : ret;
+		error("virtio-rng: cannot make its timer: %s", strerror(-ret));
+		if (r->timer_fd >= 0)
+			close(r->timer_fd);
+		free(r);
+		return ret;
+	}
 	ret = virtio_dev_create(h, &virtio_rng_ops, r, &r->dev);
 	if (ret)
 		return ret;
 	host_add_counter(h, "rng", "bytes", &r->bytes);
 	host_add_counter(h, "rng", "requests", &r->requests);
+	host_add_counter(h, "rng", "throttled", &r->throttled_count);
 	*out = r->dev;
 	return 0;
 }

@@ -43,11 +43,12 @@ const char cli_run_usage[] =
 "                          the serial port still prints early messages\n"
 "                          none: no console input or output (see --serial-log)\n"
 "      --serial-log FILE   also write everything the guest prints to FILE\n"
-"      --disk PATH[,ro][,id=NAME][,io=thread|uring]\n"
+"      --disk PATH[,ro][,id=NAME][,io=thread|uring][,bw=RATE][,iops=N]\n"
 "                          a virtio-blk disk (repeatable: vda, vdb, ...);\n"
 "                          ro: read-only; id: what GET_ID reports;\n"
 "                          io: its I/O on a thread of its own (default)\n"
-"                          or through io_uring\n"
+"                          or through io_uring; bw, iops: at most RATE\n"
+"                          bytes (10M, 1G, ...) and N requests per second\n"
 "      --net tap=NAME[,mac=MAC]\n"
 "                          a virtio-net NIC on host TAP interface NAME\n"
 "                          (created if absent; repeatable)\n"
@@ -126,6 +127,41 @@ static int parse_cpus(const char *s, unsigned int *out)
 	return 0;
 }
 
+/* A byte count: a number with an optional K, M or G (powers of 1024). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v, shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || !v || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || *end || !*out ? -EINVAL : 0;
+}
+
 /* Split "a,b,c" options: the next comma-separated item of *s. */
 static const char *next_item(const char **s, size_t *len)
 {
@@ -165,13 +201,38 @@ int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen)
 		} else if (len > 3 && !strncmp(item, "io=", 3)) {
 			failp("--disk %s: io=%.*s: expected io=thread or io=uring",
 			      d->path, (int)len - 3, item + 3);
+		} else if ((len > 3 && !strncmp(item, "bw=", 3)) ||
+			   (len > 5 && !strncmp(item, "iops=", 5))) {
+			/* a rate limit, in units per second */
+			bool bw = item[0] == 'b';
+			char num[32];
+			uint64_t v;
+			size_t k = bw ? 3 : 5;
+
+			if (len - k >= sizeof(num))
+				failp("--disk %s: %.*s: too long", d->path, (int)len, item);
+			memcpy(num, item + k, len - k);
+			num[len - k] = 0;
+			if (bw ? parse_bytes(num, &v) : parse_count(num, &v))
+				failp("--disk %s: %s=%s: expected %s", d->path,
+				      bw ? "bw" : "iops", num, bw ?
+				      "bytes per second (like 10M)" : "a number");
+			/*
+			 * A tenth of the rate every 100 ms: the same rate as
+			 * a one-second bucket with a tenth of its burst.
+			 */
+			v = v >= 10 ? v / 10 : 1;
+			if (bw)
+				d->rate.bandwidth = (struct vm_bucket){ v, 0, 100 };
+			else
+				d->rate.ops = (struct vm_bucket){ v, 0, 100 };
 		} else if (len > 3 && !strncmp(item, "id=", 3)) {
 			if (len - 3 > VMM_DISK_ID_MAX)
 				failp("--disk %s: id longer than %d bytes",
 				      d->path, VMM_DISK_ID_MAX);
 			memcpy(d->id, item + 3, len - 3);
 		} else {
-			failp("--disk %s: unknown option '%.*s' (ro, id=NAME, io=thread|uring)",
+			failp("--disk %s: unknown option '%.*s' (ro, id=NAME, io=thread|uring, bw=RATE, iops=N)",
 			      d->path, (int)len, item);
 		}
 	}

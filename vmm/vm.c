@@ -356,7 +356,7 @@ static int setup_virtio(struct vm *vm)
 		    !(ret = attach_virtio(vm, &n, d)))
 			vm->net_dev[i] = d;
 	if (!ret && vm->cfg.entropy.enabled &&
-	    !(ret = virtio_rng_create(&vm->host, &d)))
+	    !(ret = virtio_rng_create(&vm->host, &vm->cfg.entropy.rate, &d)))
 		ret = attach_virtio(vm, &n, d);
 	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
@@ -393,12 +393,15 @@ int vm_update_disk(struct vm *vm, unsigned int i, const struct vm_disk *d,
 
 	if (i >= vm->cfg.nr_disks || !vm->disk_dev[i])
 		return seterr(err, errlen, -ENODEV, "no running disk %u", i);
+	if (strcmp(d->path, now->path)) {
+		int ret = virtio_blk_update(vm->disk_dev[i], d, err, errlen);
+
+		if (ret)
+			return ret;
+	}
 	if (memcmp(&d->rate, &now->rate, sizeof(d->rate)))
-		return seterr(err, errlen, -ENOTSUP, "drive '%s': rate limits "
-			      "cannot change yet on a running VM", d->id);
-	if (!strcmp(d->path, now->path))
-		return 0;
-	return virtio_blk_update(vm->disk_dev[i], d, err, errlen);
+		virtio_blk_set_rate(vm->disk_dev[i], &d->rate);
+	return 0;
 }
 
 int vm_update_net(struct vm *vm, unsigned int i, const struct vm_net *n,
@@ -408,10 +411,11 @@ int vm_update_net(struct vm *vm, unsigned int i, const struct vm_net *n,
 
 	if (i >= vm->cfg.nr_nets || !vm->net_dev[i])
 		return seterr(err, errlen, -ENODEV, "no running interface %u", i);
+	(void)err;
+	(void)errlen;
 	if (memcmp(&n->rx_rate, &now->rx_rate, sizeof(n->rx_rate)) ||
 	    memcmp(&n->tx_rate, &now->tx_rate, sizeof(n->tx_rate)))
-		return seterr(err, errlen, -ENOTSUP, "interface '%s': rate "
-			      "limits cannot change yet on a running VM", n->id);
+		virtio_net_set_rate(vm->net_dev[i], &n->rx_rate, &n->tx_rate);
 	return 0;
 }
 

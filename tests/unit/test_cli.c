@@ -541,6 +541,14 @@ TEST(disk_options)
 	CHECK(says(err, "longer than 20"));
 	CHECK_EQ(parse_disk("a,rx", &d, err, sizeof(err)), -EINVAL);
 	CHECK(says(err, "unknown option 'rx'"));
+	CHECK_EQ(parse_disk("a,bw=10M,iops=500", &d, err, sizeof(err)), 0);
+	/* per 100 ms: a tenth */
+	CHECK_EQ(d.rate.bandwidth.size, (10 << 20) / 10);
+	CHECK_EQ(d.rate.bandwidth.refill_time_ms, 100);
+	CHECK_EQ(d.rate.ops.size, 50);
+	CHECK_EQ(parse_disk("a,bw=0", &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(parse_disk("a,bw=10X", &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(parse_disk("a,iops=-1", &d, err, sizeof(err)), -EINVAL);
 	CHECK_EQ(parse_disk("a,io=posix", &d, err, sizeof(err)), -EINVAL);
 	CHECK(says(err, "io=thread or io=uring"));
 	CHECK_EQ(parse_disk("", &d, err, sizeof(err)), -EINVAL);
