@@ -35,7 +35,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
-	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c \
+	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdbstub.c vmm/gva.c \
+	vmm/http.c \
 	vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
 	vmm/vcpu.c vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
@@ -102,7 +103,7 @@ GUEST_BINS :=
 .DEFAULT_GOAL := all
 include guest/testguest.mk
 
-.PHONY: all static check unit clean run
+.PHONY: all static check unit clean run install
 all: $(BUILD)/vmm $(GUEST_BINS)
 
 $(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
@@ -148,6 +149,15 @@ check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BI
 # The README's first command: boot the test guest's hello scenario.
 run: $(BUILD)/vmm $(GUEST_BINS)
 	$(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
+
+# `make install` puts vmm in $(PREFIX)/bin; FIRECRACKER=1 also installs it
+# as `firecracker`, for Firecracker's tools (README: Using vmm as Firecracker).
+PREFIX ?= /usr/local
+install: $(BUILD)/vmm
+	install -D -m 0755 $(BUILD)/vmm $(DESTDIR)$(PREFIX)/bin/vmm
+ifneq ($(FIRECRACKER),)
+	ln -sf vmm $(DESTDIR)$(PREFIX)/bin/firecracker
+endif
 
 clean:
 	rm -rf $(BUILD)

@@ -478,6 +478,8 @@ static const struct route {
 	{ HTTP_PATCH, "/mmds",               false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
 	{ HTTP_PUT,   "/mmds/config",        false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
 	{ HTTP_GET,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
+	{ HTTP_PUT,   "/snapshot/create",    false, OP_UNSUPPORTED, "snapshotting" },
+	{ HTTP_PUT,   "/snapshot/load",      false, OP_UNSUPPORTED, "snapshotting" },
 	{ HTTP_PUT,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
 	{ HTTP_PATCH, "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
 };
@@ -613,8 +615,15 @@ int api_create(struct vm *vm, const char *path, unsigned int mode,
 		return ret;
 	}
 	timeline_mark(&vm->t.api_ready);
+	/* what Firecracker's clients wait for in its log */
+	info("API server started.");
 	*out = a;
 	return 0;
+}
+
+void api_set_max_body(struct api *a, size_t max)
+{
+	httpd_set_max_body(a->srv, max);
 }
 
 void api_start_result(struct api *a, int ret, const char *why)

@@ -12,6 +12,8 @@
 #ifndef VMM_API_H
 #define VMM_API_H
 
+#include <stddef.h>
+
 struct vm;
 struct api;
 
@@ -23,6 +25,8 @@ int api_create(struct vm *vm, const char *path, unsigned int mode,
 	       struct api **out) __attribute__((warn_unused_result));
 /* Close every connection, unlink the socket. */
 void api_destroy(struct api *a);
+/* Refuse request bodies over max bytes (Firecracker's payload limit). */
+void api_set_max_body(struct api *a, size_t max);
 
 /*
  * The boot that InstanceStart asked for has run: answer that client,

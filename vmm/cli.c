@@ -17,7 +17,11 @@ const char cli_main_usage[] =
 "  run        boot a guest kernel (see `vmm run --help`)\n"
 "  ctl        talk to a running vmm's control socket (`vmm ctl --help`)\n"
 "  help       show this text\n"
-"  version    print the version (also --version)\n";
+"  version    print the version (also --version)\n"
+"\n"
+"Installed or started as `firecracker`, or with one of Firecracker's flags\n"
+"first (`vmm --api-sock PATH ...`), vmm takes Firecracker's command line\n"
+"(see `firecracker --help`).\n";
 
 const char cli_run_usage[] =
 "usage: vmm run -k KERNEL [OPTIONS]\n"

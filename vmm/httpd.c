@@ -49,6 +49,7 @@ struct httpd {
 	struct evloop *loop;
 	httpd_handler fn;
 	void *ctx;
+	size_t max_body;
 	int listen_fd;
 	int timer_fd;
 	char path[108];
@@ -214,6 +215,10 @@ static void conn_process(struct httpd_conn *c)
 		}
 		if (ret != HTTP_DONE) {
 			fault(c, ret, http_reason(ret), true);
+			break;
+		}
+		if (c->p.req.body_len > c->srv->max_body) {
+			fault(c, 413, http_reason(413), true);
 			break;
 		}
 		if (c->srv->fn(c->srv->ctx, c, &c->p.req) == HTTPD_HELD) {
@@ -395,6 +400,7 @@ int httpd_create(struct evloop *loop, const char *path, unsigned int mode,
 	s->loop = loop;
 	s->fn = fn;
 	s->ctx = ctx;
+	s->max_body = HTTP_MAX_BODY;
 	s->listen_fd = s->timer_fd = -1;
 	ret = prepare_path(path);
 	if (ret)
@@ -426,6 +432,11 @@ fail:
 fail_quiet:
 	httpd_destroy(s);
 	return ret;
+}
+
+void httpd_set_max_body(struct httpd *s, size_t max)
+{
+	s->max_body = max < HTTP_MAX_BODY ? max : HTTP_MAX_BODY;
 }
 
 void httpd_destroy(struct httpd *s)

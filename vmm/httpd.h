@@ -35,6 +35,8 @@ int httpd_create(struct evloop *loop, const char *path, unsigned int mode,
 	__attribute__((warn_unused_result));
 /* Close every connection, unlink the socket. */
 void httpd_destroy(struct httpd *s);
+/* Refuse request bodies larger than max (413); at most HTTP_MAX_BODY. */
+void httpd_set_max_body(struct httpd *s, size_t max);
 
 /*
  * Answer c's current request: status with a JSON body (NULL for none;

@@ -641,7 +641,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	vm->cfg = *cfg;
 	vm->t.start = t_start;
 	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
-	vm->parked_efd = vm->pause_timer = -1;
+	vm->parked_efd = vm->pause_timer = vm->metrics_timer = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
@@ -843,7 +843,9 @@ void vm_destroy(struct vm *vm)
 		close(vm->pause_timer);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
-	vm->parked_efd = vm->pause_timer = vm->signal_fd = -1;
+	if (vm->metrics_timer >= 0)
+		close(vm->metrics_timer);
+	vm->parked_efd = vm->pause_timer = vm->signal_fd = vm->metrics_timer = -1;
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
 }

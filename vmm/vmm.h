@@ -116,6 +116,7 @@ struct vm {
 	void *pause_arg;
 	bool started_by_api;        /* booted on InstanceStart */
 
+	int metrics_timer;          /* periodic metrics (main.c), or -1 */
 	struct vm_counter counter[VMM_MAX_COUNTERS];
 	unsigned int nr_counters;
 	struct api *api;            /* control socket, or NULL */
