@@ -105,7 +105,7 @@ cleanup() {
 		done
 		left=$(mounts_under "$T")
 		if [[ -n $left ]]; then
-			echo "fresh: error: still mounted, not removing $WORK:" $left >&2
+			echo "fresh: error: still mounted, not removing $WORK: ${left//$'\n'/ }" >&2
 			rc=1
 		elif ((KEEP)); then
 			log "tree and logs kept in $WORK"
@@ -239,7 +239,8 @@ main() {
 		results+=("${label##*&& }: $res")
 	done
 	((failed == 0 || KEEP)) || log "(--keep keeps the logs)"
-	log "$(IFS=';'; echo "${results[*]}" | sed 's/;/; /g')${LAYERS:+ (layers $LAYERS)}"
+	summary=$(printf '%s; ' "${results[@]}")
+	log "${summary%; }${LAYERS:+ (layers $LAYERS)}"
 	((failed == 0))
 }
 

@@ -33,7 +33,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/readme-type.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
 mkfifo "$dir/in"
 : >"$transcript"
-result=done
+result="done"
 
 # script(1) gives bash a pty and a session of its own; its stdin (the
 # FIFO) is what we type. TERM=dumb: no escape sequences; --noediting: no
@@ -59,24 +59,24 @@ await() {
 # The session's processes: those in the session of script's child (the
 # shell), found by their session id.
 session_pids() {
-	local sid=$1 p stat rest
+	local sid=$1 p stat rest f
 	for p in /proc/[0-9]*; do
 		read -r stat 2>/dev/null <"$p/stat" || continue
 		rest=${stat##*) }
 		# fields after "(comm) ": state ppid pgrp session ...
-		set -- $rest
-		[[ ${4:-} == "$sid" ]] && echo "${p#/proc/}"
+		read -r -a f <<<"$rest"
+		[[ ${f[3]:-} == "$sid" ]] && echo "${p#/proc/}"
 	done
 }
 
 # The shell: script's child, which leads the pty's session.
 shell_pid() {
-	local p stat rest
+	local p stat rest f
 	for p in /proc/[0-9]*; do
 		read -r stat 2>/dev/null <"$p/stat" || continue
 		rest=${stat##*) }
-		set -- $rest
-		[[ ${2:-} == "$script_pid" ]] && { echo "${p#/proc/}"; return; }
+		read -r -a f <<<"$rest"
+		[[ ${f[1]:-} == "$script_pid" ]] && { echo "${p#/proc/}"; return; }
 	done
 }
 
