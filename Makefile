@@ -1,7 +1,8 @@
 # vmm: a small KVM virtual machine monitor.
 #
 #   make                 build/vmm and the test guest
-#   make check           unit, VM and end-to-end tests (ASan/UBSan build)
+#   make check           every test layer (tests/run; ASan/UBSan build)
+#   make run             boot the test guest (the README's first command)
 #   make CC=clang        any of the above with clang
 #   make static          build/vmm-static (for emulated hosts, initramfs)
 
