@@ -1,7 +1,8 @@
 # vmm: a small KVM virtual machine monitor.
 #
 #   make                 build/vmm and the test guest
-#   make check           unit, VM and end-to-end tests (ASan/UBSan build)
+#   make check           every test layer (tests/run; ASan/UBSan build)
+#   make run             boot the test guest (the README's first command)
 #   make CC=clang        any of the above with clang
 #   make static          build/vmm-static (for emulated hosts, initramfs)
 
@@ -98,6 +99,14 @@ UNIT_TESTS := $(filter-out test_x86_%,$(UNIT_TESTS))
 endif
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
 
+# Short "  CC  file" lines, or the full command lines with V=1:
+# $(call quiet,TAG,WHAT) goes first in a recipe line.
+quiet = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)';)
+
+# `make` with no target builds this, whatever the included makefiles
+# define first.
+.DEFAULT_GOAL := all
+
 GUEST_BINS :=
 # the included file's first rule must not become the default goal
 .DEFAULT_GOAL := all
@@ -107,28 +116,26 @@ include guest/testguest.mk
 all: $(BUILD)/vmm $(GUEST_BINS)
 
 $(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 static: $(BUILD)/vmm-static
 $(BUILD)/vmm-static: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
 
 $(BUILD)/vmm-san: $(SAN_OBJS) $(BUILD)/san/vmm/main.o
-	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD san,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(call quiet,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC san  $<")
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+	$(call quiet,CC san,$<)$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
 
 $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
+	$(call quiet,CCLD,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
 
 # test_arm64_*: also the aarch64 pure objects, libfdt and zlib
 ARM64_UNIT_BINS := $(filter $(BUILD)/san/tests/test_arm64_%,$(UNIT_BINS))
@@ -136,7 +143,7 @@ ifneq ($(ARM64_UNIT_BINS),)
 $(ARM64_UNIT_BINS): $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h \
 		$(SAN_OBJS) $(ARM64_PURE_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) \
+	$(call quiet,CCLD,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) \
 		$(ARM64_PURE_SAN) $(LDLIBS) -lfdt -lz
 endif
 
@@ -147,8 +154,9 @@ check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BI
 	BUILD=$(BUILD) tests/run
 
 # The README's first command: boot the test guest's hello scenario.
+RUN_CMD := $(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
 run: $(BUILD)/vmm $(GUEST_BINS)
-	$(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
+	$(call quiet,RUN,$(RUN_CMD))$(RUN_CMD)
 
 # `make install` puts vmm in $(PREFIX)/bin; FIRECRACKER=1 also installs it
 # as `firecracker`, for Firecracker's tools (README: Using vmm as Firecracker).

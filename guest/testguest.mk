@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 #
 # The x86-64 test guest: a freestanding PVH ELF built with the host $(CC)
-# (gcc or clang). Include this from the top-level Makefile after BUILD is
-# set; it adds $(BUILD)/guest/testguest-x86_64 to GUEST_BINS (only when
+# (gcc or clang). Include this from the top-level Makefile after BUILD,
+# Q and quiet (the short "  CC  file" lines) are set; it adds
+# $(BUILD)/guest/testguest-x86_64 to GUEST_BINS (only when
 # $(CC) targets x86-64) and defines the target `testguest`. Set GUEST_BINS
 # (if at all) before the include, or use +=, so the entry is not lost.
 #
@@ -40,20 +41,20 @@ testguest: $(TESTGUEST_BIN)
 
 $(TESTGUEST_OUT)/%.o: $(TESTGUEST_SRC)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(TESTGUEST_CFLAGS) -c $< -o $@
+	$(call quiet,CC,$<)$(CC) $(TESTGUEST_CFLAGS) -c $< -o $@
 
 $(TESTGUEST_OUT)/%.o: $(TESTGUEST_SRC)/%.S
 	@mkdir -p $(@D)
-	$(CC) $(TESTGUEST_CFLAGS) -c $< -o $@
+	$(call quiet,AS,$<)$(CC) $(TESTGUEST_CFLAGS) -c $< -o $@
 
 # Link, then refuse instructions the nested-KVM emulator cannot execute.
 $(TESTGUEST_BIN): $(TESTGUEST_OBJS) $(TESTGUEST_SRC)/linker.ld \
 		$(TESTGUEST_SRC)/check-insns.sh
 	@mkdir -p $(@D)
-	$(CC) $(TESTGUEST_LDFLAGS) \
+	$(call quiet,LD,$@)$(CC) $(TESTGUEST_LDFLAGS) \
 		$(TESTGUEST_OBJS) -o $@.tmp
-	sh $(TESTGUEST_SRC)/check-insns.sh $(TESTGUEST_OBJDUMP) $@.tmp
-	mv -f $@.tmp $@
+	$(call quiet,CHECK,$@)sh $(TESTGUEST_SRC)/check-insns.sh $(TESTGUEST_OBJDUMP) $@.tmp
+	$(Q)mv -f $@.tmp $@
 
 -include $(TESTGUEST_OBJS:.o=.d)
 

@@ -10,15 +10,44 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def short(name, prefix):
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
 def name_of(test):
-    # test_units.TestStats.test_ratio -> bench.stats.ratio
-    cls = type(test).__name__
-    if cls.startswith("Test"):
-        cls = cls[4:]
-    method = test._testMethodName
-    if method.startswith("test_"):
-        method = method[5:]
-    return "bench.%s.%s" % (cls.lower(), method)
+    """test_units.TestStats.test_ratio -> bench.stats.ratio. A failure in
+    setUpClass/setUpModule reaches the result as a placeholder named
+    "setUpClass (test_smoke.TestSmoke)": bench.smoke.setUpClass."""
+    if isinstance(test, unittest.TestCase):
+        cls = short(type(test).__name__, "Test").lower()
+        return "bench.%s.%s" % (cls, short(test._testMethodName, "test_"))
+    hook, _, where = str(test).partition(" (")
+    where = where.rstrip(")").split(".")[-1]
+    return "bench.%s.%s" % (short(short(where, "Test"), "test_").lower(), hook)
+
+
+def tests_behind(holder):
+    """The test methods a class- or module-level placeholder stands for
+    (empty when it cannot tell): a skipped setUpClass skips all of them."""
+    hook, _, where = str(holder).partition(" (")
+    where = where.rstrip(")")
+    module, _, cls = where.rpartition(".") if hook.endswith("Class") else (where, "", "")
+    mod = sys.modules.get(module)
+    if mod is None:
+        return []
+    loader = unittest.defaultTestLoader
+    if cls:
+        klass = getattr(mod, cls, None)
+        return [klass(n) for n in loader.getTestCaseNames(klass)] if klass else []
+    return list(flatten(loader.loadTestsFromModule(mod)))
+
+
+def flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from flatten(t)
+        else:
+            yield t
 
 
 def first_line(text):
@@ -50,7 +79,11 @@ class LineResult(unittest.TestResult):
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
-        print("SKIP: %s: %s" % (name_of(test), reason), flush=True)
+        # One line per test a skipped setUpClass/setUpModule stood for, so
+        # that the counts are those of a machine where they run.
+        each = [test] if isinstance(test, unittest.TestCase) else tests_behind(test)
+        for t in each or [test]:
+            print("SKIP: %s: %s" % (name_of(t), reason), flush=True)
 
 
 def main(argv):

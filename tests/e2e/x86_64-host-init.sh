@@ -238,6 +238,31 @@ EOF
 	section cad/metrics-file /tmp/cad.metrics-file
 }
 
+# README blocks (tests/readme): each job typed by /readme/type.sh into an
+# interactive bash on a pty, in /readme/run with HOME=/root; lo up for
+# curl's sake. Heartbeats while a job runs keep the watchdog quiet.
+scenario_readme() {
+	mkdir -p /dev/pts
+	mount -t devpts -o ptmxmode=0666 devpts /dev/pts || say "readme: cannot mount devpts"
+	ip link set lo up
+	for block in /readme/jobs/*.sh; do
+		j=$(basename "$block" .sh)
+		limit=$(cat "/readme/jobs/$j.timeout")
+		rm -f "/tmp/$j.ended"
+		say "readme: typing $j"
+		(
+			cd /readme/run &&
+				HOME=/root TMPDIR=/tmp bash /readme/type.sh "$block" "/tmp/$j.transcript" "$limit"
+			touch "/tmp/$j.ended"
+		) &
+		# (type.sh bounds each line; this bounds the whole job)
+		wait_until $((limit * 20 + 60)) test -f "/tmp/$j.ended" ||
+			say "readme: $j did not end"
+		section "readme/$j/transcript" "/tmp/$j.transcript"
+		section "readme/$j/result" "/tmp/$j.transcript.result"
+	done
+}
+
 # --- Main --------------------------------------------------------------------
 
 kvm=ok

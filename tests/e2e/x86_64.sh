@@ -21,6 +21,8 @@
 #   hvc0  --console virtio: a shell on the guest's hvc0, typed into through
 #         vmm's stdin
 #   cad   --config-file boot, vmm ctl info and metrics, SendCtrlAltDel
+#   readme  (only with --readme DIR, for tests/readme) README blocks typed
+#         into an interactive bash on a pty in the host, with fixtures
 #
 # All but boot run tests/e2e/guest-init.sh, booted as rdinit=/e2e/init with
 # vmm.e2e=<scenario> on the guest command line.
@@ -32,6 +34,8 @@ set -euo pipefail
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
 readonly ALL_SCENARIOS="boot disk net hvc0 cad"
+# not in the default set: it needs the blocks and fixtures of --readme
+readonly EXTRA_SCENARIOS="readme"
 
 # The guests inside the emulated host; each scenario adds to the command line.
 GUEST_CMDLINE="console=ttyS0 reboot=k panic=-1 quiet"
@@ -62,6 +66,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_APT_OPTS=()
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
 VMM=
+README_DIR=
 GUEST_KERNEL=
 KEEP=0
 SCENARIOS=$ALL_SCENARIOS
@@ -72,7 +77,7 @@ T0=$SECONDS
 usage() {
 	cat <<EOF
 Usage: $PROG --vmm PATH [--keep] [--scenarios LIST] [--guest-cmdline STRING]
-                          [--guest-kernel BZIMAGE]
+                          [--guest-kernel BZIMAGE] [--readme DIR]
 
 Runs Linux guests with the static vmm binary PATH inside an emulated
 x86-64 host (QEMU TCG, -cpu EPYC,+svm, Debian cloud kernel with kvm-amd),
@@ -105,6 +110,12 @@ installs missing packages with apt-get.
   --guest-kernel BZIMAGE
               boot this guest kernel instead of building one (scenarios
               beyond boot need the drivers of guest/linux/x86_64.config)
+  --readme DIR
+              for the readme scenario (tests/readme/readme.py makes DIR):
+              DIR/jobs/*.sh are typed with DIR/type.sh in the host's
+              /readme/run (DIR/run), HOME=/root holding DIR/root; DIR/tools.list
+              names more files (SRC=DEST) for the host. The transcripts
+              come back in DIR/out/.
   --help      this text
 
 Prints one "PASS: e2e.<check>" or "FAIL: e2e.<check>: <why>" line per
@@ -134,6 +145,7 @@ parse_args() {
 		--scenarios) (($# >= 2)) || { usage >&2; exit 2; }; SCENARIOS=${2//,/ }; shift ;;
 		--guest-cmdline) (($# >= 2)) || { usage >&2; exit 2; }; GUEST_CMDLINE=$2; shift ;;
 		--guest-kernel) (($# >= 2)) || { usage >&2; exit 2; }; GUEST_KERNEL=$2; shift ;;
+		--readme) (($# >= 2)) || { usage >&2; exit 2; }; README_DIR=$2; shift ;;
 		*) echo "$PROG: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 		esac
 		shift
@@ -144,9 +156,14 @@ parse_args() {
 		{ echo "$PROG: --guest-cmdline must not contain \" ' \$ \` or \\" >&2; exit 2; }
 	[[ -n ${SCENARIOS// /} ]] || { echo "$PROG: --scenarios is empty" >&2; exit 2; }
 	for sc in $SCENARIOS; do
-		[[ " $ALL_SCENARIOS " == *" $sc "* ]] ||
-			{ echo "$PROG: unknown scenario '$sc' (${ALL_SCENARIOS// /,})" >&2; exit 2; }
+		[[ " $ALL_SCENARIOS $EXTRA_SCENARIOS " == *" $sc "* ]] ||
+			{ echo "$PROG: unknown scenario '$sc' (${ALL_SCENARIOS// /,},$EXTRA_SCENARIOS)" >&2; exit 2; }
 	done
+	if [[ " $SCENARIOS " == *" readme "* ]]; then
+		[[ -d $README_DIR/jobs ]] ||
+			{ echo "$PROG: the readme scenario needs --readme DIR (with DIR/jobs)" >&2; exit 2; }
+		README_DIR=$(realpath "$README_DIR")
+	fi
 	[[ -n $VMM ]] || { echo "$PROG: --vmm PATH is required" >&2; usage >&2; exit 2; }
 	[[ -f $VMM && -x $VMM ]] || { echo "$PROG: not an executable file: $VMM" >&2; exit 2; }
 	VMM=$(realpath "$VMM")
@@ -293,6 +310,7 @@ build_images() {
 	for m in $HOST_MODULES; do
 		adds+=(--add "$HOST_KERNEL_DIR/$m.ko=/lib/modules/$m.ko")
 	done
+	selected readme && readme_files
 	HOST_INITRD=$WORK/host-initramfs.gz
 	"$REPO/scripts/build-initramfs" --init "$REPO/tests/e2e/x86_64-host-init.sh" \
 		--add "$WORK/e2e.env=/e2e/env" \
@@ -304,6 +322,25 @@ build_images() {
 		"${adds[@]}" \
 		"$HOST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (host) failed"; }
+}
+
+# The readme scenario's files, as build-initramfs --add arguments in
+# `adds`: DIR/root/X at /root/X, the rest of DIR under /readme, and the
+# tools.list entries where they say.
+readme_files() {
+	local f line
+	while IFS= read -r -d '' f; do
+		case ${f#"$README_DIR"/} in
+		tools.list | out/*) ;;
+		root/*) adds+=(--add "$f=/${f#"$README_DIR"/}") ;;
+		*) adds+=(--add "$f=/readme/${f#"$README_DIR"/}") ;;
+		esac
+	done < <(find "$README_DIR" -type f -print0)
+	if [[ -f $README_DIR/tools.list ]]; then
+		while IFS= read -r line; do
+			[[ -n $line ]] && adds+=(--add "$line")
+		done <"$README_DIR/tools.list"
+	fi
 }
 
 # Run the emulated host with its console in $CONSOLE. Besides the overall
@@ -616,6 +653,27 @@ check_cad() {
 		fail "e2e.ctrl-alt-del-clean: the guest's init never got SIGINT (vmm status ${status:-none}); guest keyboard: $(guest_out cad | sed -n 's/.*E2E-GUEST-KBD: //p' | paste -sd ';' -)"
 	else
 		fail "e2e.ctrl-alt-del-clean: vmm exited with status ${status:-none}, ${secs:-not within $CAD_EXIT_LIMIT} s after the request"
+	fi
+}
+
+# readme: hand each job's transcript back to tests/readme, which judges
+# them; here only whether the host typed them all.
+check_readme() {
+	local f j missing=()
+	mkdir -p "$README_DIR/out"
+	for f in "$README_DIR"/jobs/*.sh; do
+		j=$(basename "$f" .sh)
+		if has_section "readme/$j/result"; then
+			section "readme/$j/transcript" >"$README_DIR/out/$j.transcript"
+			section "readme/$j/result" >"$README_DIR/out/$j.transcript.result"
+		else
+			missing+=("$j")
+		fi
+	done
+	if ((${#missing[@]} == 0)); then
+		pass "e2e.readme-host (every README job typed in the emulated host)"
+	else
+		fail "e2e.readme-host: no transcript of ${missing[*]}; $(why readme)"
 	fi
 }
 
