@@ -33,7 +33,9 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
 	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/kvm.c \
 	vmm/log.c vmm/memory.c \
-	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c
+	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c \
+	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
+	vmm/run_bundle.c vmm/sha256.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
@@ -93,6 +95,19 @@ UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/san/tests/%)
 
 GUEST_BINS :=
 include guest/testguest.mk
+
+# The guest init of vmm run --bundle (guest/init/): static, for the
+# target, and carried inside vmm (vmm/guest_init.c .incbin's it).
+GUEST_INIT := $(BUILD)/guest/vmm-init
+$(GUEST_INIT): guest/init/init.c guest/init/spec.c guest/init/spec.h \
+		guest/init/proto.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=gnu11 -O2 $(WARNINGS) -D_GNU_SOURCE -static -s \
+		-o $@ guest/init/init.c guest/init/spec.c
+GUEST_INIT_OBJS := $(BUILD)/obj/vmm/guest_init.o $(BUILD)/san/vmm/guest_init.o
+$(GUEST_INIT_OBJS): $(GUEST_INIT)
+$(GUEST_INIT_OBJS): CFLAGS += -DVMM_INIT_BIN='"$(abspath $(GUEST_INIT))"'
 
 .PHONY: all static check unit clean run
 all: $(BUILD)/vmm $(GUEST_BINS)

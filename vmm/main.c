@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "metrics.h"
+#include "run_bundle.h"
 #include "vmm.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -108,6 +109,16 @@ static int make_config(int argc, char **argv, struct vm_config *cfg)
 	return 0;
 }
 
+/* Is --bundle among the options (before a "--")? For its exit status. */
+static bool wants_bundle(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--bundle") ||
+		    !strncmp(argv[i], "--bundle=", 9))
+			return true;
+	return false;
+}
+
 static int cmd_run(int argc, char **argv, uint64_t t_start)
 {
 	static struct vm vm; /* large: keep it off the stack */
@@ -116,8 +127,12 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	int ret;
 
 	ret = make_config(argc, argv, &cfg);
+	if (ret < 0 && wants_bundle(argc, argv))
+		return 125; /* as container runtimes fail */
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (cfg.bundle[0])
+		return run_bundle(&cfg, argc, argv, t_start);
 
 	/* start-up errors were reported where they happened: one line */
 	ret = vm_init(&vm, &cfg, t_start);

@@ -324,7 +324,10 @@ static int attach_virtio(struct vm *vm, unsigned int *index,
 	return ret;
 }
 
-/* Disks, then NICs, then the console: the order the guest enumerates. */
+/*
+ * Disks, then NICs, then the process channel and the console: the order
+ * the guest enumerates.
+ */
 static int setup_virtio(struct vm *vm)
 {
 	struct virtio_dev *d;
@@ -337,6 +340,11 @@ static int setup_virtio(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg.nr_nets && !ret; i++)
 		if (!(ret = virtio_net_create(&vm->host, &vm->cfg.net[i], &d)))
 			ret = attach_virtio(vm, &n, d);
+	/* before the console: the guest makes it hvc0 */
+	if (!ret && vm->channel_sink &&
+	    !(ret = virtio_console_create_port(&vm->host, vm->channel_sink,
+					       "channel", &vm->channel)))
+		ret = attach_virtio(vm, &n, vm->channel);
 	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
 	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
@@ -440,6 +448,7 @@ static void vm_teardown(struct vm *vm)
 	vm->nr_counters = 0;
 	vm->uart = NULL;
 	vm->vconsole = NULL;
+	vm->channel = NULL;
 	arch_vm_destroy(vm);
 	console_destroy(vm->console);
 	vm->console = NULL;
@@ -473,6 +482,9 @@ static void on_signal(void *opaque, uint32_t events)
 
 	(void)events;
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (vm->signal_hook &&
+	    vm->signal_hook(vm->signal_hook_arg, (int)si.ssi_signo))
 		return;
 	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
 			sigabbrev_np((int)si.ssi_signo));
