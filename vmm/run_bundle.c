@@ -52,6 +52,7 @@ struct runner {
 	/* guest -> vmm */
 	struct dev_console sink;
 	struct chan_rx rx;
+	bool guest_ready;         /* the init said CHAN_READY */
 	bool ended;               /* an EXIT or ERROR frame came */
 	int status;
 	char msg[CHAN_MAX_PAYLOAD + 1];
@@ -81,6 +82,8 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 
 /* --- the channel ------------------------------------------------------------ */
 
+static void channel_ready(void *opaque);
+
 static void on_frame(void *arg, int type, const uint8_t *p, size_t n)
 {
 	struct runner *r = arg;
@@ -88,6 +91,12 @@ static void on_frame(void *arg, int type, const uint8_t *p, size_t n)
 	if (r->ended)
 		return;
 	switch (type) {
+	case CHAN_READY:
+		/* on the loop's thread, but in the device's transmit path: the
+		   queued input goes from the loop's next turn */
+		r->guest_ready = true;
+		channel_ready(r);
+		break;
 	case CHAN_STDOUT:
 		write_all(STDOUT_FILENO, p, n);
 		break;
@@ -137,7 +146,7 @@ static void push(struct runner *r)
 {
 	size_t took;
 
-	if (!r->vm.channel || !r->txlen)
+	if (!r->vm.channel || !r->txlen || !r->guest_ready)
 		return;
 	took = virtio_console_rx(r->vm.channel, r->txq, r->txlen);
 	memmove(r->txq, r->txq + took, r->txlen - took);

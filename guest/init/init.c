@@ -32,13 +32,13 @@
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <grp.h>
 
@@ -122,6 +122,20 @@ static void __attribute__((noreturn)) finish(struct init *in, int type,
 	}
 	if (in->chan >= 0)
 		send_frame(in, type, b, n);
+	/*
+	 * vmm stops the VM on this frame. Resetting now could stop it first,
+	 * before it has read the frame: only if it does not, reset.
+	 */
+	{
+		sigset_t all;
+		struct timespec t = { 10, 0 };
+
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		while (nanosleep(&t, &t) < 0 && errno == EINTR)
+			;
+	}
+	say("vmm did not stop the VM after the exit status; resetting");
 	reboot(RB_AUTOBOOT);
 	for (;;)
 		pause();
@@ -195,6 +209,7 @@ static void open_channel(struct init *in)
 		cfmakeraw(&t);
 		tcsetattr(in->chan, TCSANOW, &t);
 	}
+	send_frame(in, CHAN_READY, NULL, 0);
 }
 
 /* The rootfs image, read-only, under a tmpfs for what the process writes. */
@@ -216,18 +231,25 @@ static void make_root(struct init *in)
 		     strerror(errno));
 }
 
-static void mount_one(struct init *in, const struct spec_mount *m)
+/* One of config.json's mounts under ROOT; 0 or -errno, why in msg. */
+static int mount_one(const struct spec_mount *m, char *msg, size_t len)
 {
 	char target[4096];
 	int ret;
 
 	snprintf(target, sizeof(target), ROOT "%s", m->dest);
-	if ((ret = mkdirs(target, 0755)))
-		fail(in, EXIT_VMM_FAILED, "mount %s: cannot create the mount "
-		     "point: %s", m->dest, strerror(-ret));
-	if (mount(m->source, target, m->type, m->flags, m->data) < 0)
-		fail(in, EXIT_VMM_FAILED, "mount %s (%s): %s", m->dest, m->type,
-		     strerror(errno));
+	if ((ret = mkdirs(target, 0755))) {
+		snprintf(msg, len, "mount %s: cannot create the mount point: %s",
+			 m->dest, strerror(-ret));
+		return ret;
+	}
+	if (mount(m->source, target, m->type, m->flags, m->data) < 0) {
+		ret = -errno;
+		snprintf(msg, len, "mount %s (%s): %s", m->dest, m->type,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
 }
 
 /* The devices and links an OCI runtime puts in /dev. */
@@ -436,20 +458,20 @@ static const char *find_command(struct init *in, char *buf, size_t len)
 	path = env_get(in->spec.env, "PATH");
 	if (!path)
 		path = DEFAULT_PATH;
-	while (*path || path[-1] == ':') {
+	/* each entry, an empty one being the cwd, as execvp does */
+	for (;;) {
 		size_t n = strcspn(path, ":");
 
-		snprintf(buf, len, "%.*s%s%s", (int)n, n ? path : ".",
-			 "/", cmd);
+		snprintf(buf, len, "%.*s/%s", (int)(n ? n : 1), n ? path : ".",
+			 cmd);
 		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
 			if (access(buf, X_OK) == 0)
 				return buf;
 			denied = true;
 		}
-		path += n;
-		if (!*path)
+		if (!path[n])
 			break;
-		path++;
+		path += n + 1;
 	}
 	if (denied)
 		child_fail(in, EXIT_CANNOT_EXEC, "executable file `%s`: "
@@ -468,8 +490,9 @@ static int child_main(void *arg)
 
 	/* proc shows this PID namespace only when mounted from inside it */
 	for (size_t i = 0; i < s->nmounts; i++)
-		if (!strcmp(s->mounts[i].type, "proc"))
-			mount_one(in, &s->mounts[i]);
+		if (!strcmp(s->mounts[i].type, "proc") &&
+		    mount_one(&s->mounts[i], buf, sizeof(buf)))
+			child_fail(in, EXIT_VMM_FAILED, "%s", buf);
 	if (s->root_ro &&
 	    mount(NULL, ROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		child_fail(in, EXIT_VMM_FAILED, "read-only root: %s",
@@ -614,6 +637,24 @@ static void flush_stdin(struct init *in)
 	}
 }
 
+/*
+ * SIGCHLD wakes the loop through a pipe: the handler can reach nothing
+ * else, and signalfd() is not in every kernel (allnoconfig leaves it out).
+ */
+static int sigchld_pipe = -1;
+
+static void on_sigchld(int sig)
+{
+	int saved = errno;
+	char b = 0;
+
+	(void)sig;
+	if (write(sigchld_pipe, &b, 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
 static int exit_status(int st)
 {
 	if (WIFEXITED(st))
@@ -624,14 +665,22 @@ static int exit_status(int st)
 static void run(struct init *in)
 {
 	bool out_open = true, err_open = in->pty < 0, exited = false;
-	int status = 0, sfd;
+	struct sigaction sa = { .sa_handler = on_sigchld,
+				.sa_flags = SA_RESTART | SA_NOCLDSTOP };
+	int status = 0, wake[2], sfd;
 	char emsg[512];
 	ssize_t elen = 0;
 	sigset_t chld;
 
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		fail(in, EXIT_VMM_FAILED, "pipe: %s", strerror(errno));
+	sfd = wake[0];
+	sigchld_pipe = wake[1];
+	sigaction(SIGCHLD, &sa, NULL);
+	/* blocked since before the clone: one that came already runs now */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	while (!exited || out_open || err_open) {
 		struct pollfd p[5] = {
 			{ in->in_len < sizeof(in->in_buf) ? in->chan : -1, POLLIN, 0 },
@@ -643,7 +692,7 @@ static void run(struct init *in)
 		};
 
 		if (poll(p, 5, -1) < 0 && errno != EINTR)
-			break;
+			fail(in, EXIT_VMM_FAILED, "poll: %s", strerror(errno));
 		if (p[0].revents)
 			read_channel(in);
 		if (p[1].revents && !relay(in, p[1].fd, CHAN_STDOUT))
@@ -651,11 +700,11 @@ static void run(struct init *in)
 		if (p[2].revents && !relay(in, in->err_r, CHAN_STDERR))
 			err_open = false;
 		if (p[3].revents) {
-			struct signalfd_siginfo si;
+			char drain[64];
 			pid_t pid;
 			int st;
 
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			while (read(sfd, drain, sizeof(drain)) > 0)
 				;
 			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 				if (pid == in->child) {
@@ -696,8 +745,9 @@ int main(void)
 		fail(&in, EXIT_VMM_FAILED, "hostname: %s", strerror(errno));
 	make_root(&in);
 	for (size_t i = 0; i < in.spec.nmounts; i++)
-		if (strcmp(in.spec.mounts[i].type, "proc"))
-			mount_one(&in, &in.spec.mounts[i]);
+		if (strcmp(in.spec.mounts[i].type, "proc") &&
+		    mount_one(&in.spec.mounts[i], err, sizeof(err)))
+			fail(&in, EXIT_VMM_FAILED, "%s", err);
 	make_devices(&in);
 	{
 		char cwd[4200];

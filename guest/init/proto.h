@@ -54,6 +54,10 @@
 			        nothing follows */
 #define CHAN_ERROR        4  /* 1 byte: the exit status, then one line:
 			        why the process could not be started */
+#define CHAN_READY        5  /* the init reads the channel from now on:
+			        vmm sends nothing before (a console tty
+			        that no one has open keeps what came, and
+			        reads it only on the next interrupt) */
 
 /* vmm -> guest */
 #define CHAN_STDIN        16 /* bytes for the process's stdin */
