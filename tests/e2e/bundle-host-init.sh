@@ -23,7 +23,8 @@
 #   /lib/modules/*.ko  KVM, virtio-pci and virtio-blk (the data disk)
 #
 # KIND: plain (run, report), sigterm (SIGTERM once the process printed
-# "ready"), rootwrite (then whether /written reached the rootfs tree).
+# "ready"), rootwrite (then whether /written reached the rootfs tree),
+# terminal (under script(1), so that the runtime's stdin is a terminal).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -72,7 +73,12 @@ run_one() {
 	crun*) set -- /usr/bin/crun run --no-pivot --bundle "$dir" "e2e-$c-$rt" ;;
 	esac
 	rm -f "$out" "$err" "$res"
-	if [ "$kind" = sigterm ]; then
+	if [ "$kind" = terminal ]; then
+		# script(1) gives the runtime a terminal; its own output file is
+		# /dev/null, what the runtime prints goes to bench-run's pipe
+		/bench-run -t 120 -l "$out" -e "$err" -- /usr/bin/script -qec \
+			"$*" /dev/null <"$stdin" >"$res"
+	elif [ "$kind" = sigterm ]; then
 		/bench-run -t 120 -l "$out" -e "$err" -- "$@" <"$stdin" >"$res" &
 		pid=$!
 		n=0

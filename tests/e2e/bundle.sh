@@ -135,6 +135,8 @@ make_bundles() {
 	add_case rootwrite '.root.readonly = false |
 		.process.args = ["sh", "-c", "echo x >/written && cat /written"]'
 	add_case timing '.process.args = ["echo", "hi"]'
+	add_case terminal '.process.terminal = true |
+		.process.args = ["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-three-a-tty; echo to-stderr >&2; exit 5"]'
 	mkdir -p "$DATA/cases/badjson"
 	printf '{"ociVersion": "1.0.2", "process": ' >"$DATA/cases/badjson/config.json"
 
@@ -150,6 +152,7 @@ make_bundles() {
 		"sigterm sigterm vmm crun"
 		"rootwrite rootwrite vmm crun"
 		"timing plain vmm1 crun1 vmm2 crun2 vmm3 crun3"
+		"terminal terminal vmm crun"
 		"badjson plain vmm crun"
 		"missing plain vmm crun"
 	)
@@ -217,6 +220,8 @@ build_host() {
 	done
 	with_libs "$(command -v crun)"
 	with_libs "$(command -v mkfs.erofs)"
+	# a terminal for the terminal case (busybox has no script)
+	with_libs "$(command -v script)"
 	HOST_INITRD=$WORK/host-initramfs.gz
 	"$REPO/scripts/build-initramfs" --init "$REPO/tests/e2e/bundle-host-init.sh" \
 		"${ADDS[@]}" "$HOST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
@@ -321,6 +326,10 @@ check_results() {
 	vmm_error notfound 127 'nosuch-command'
 	vmm_error noexec 126 '/noexec'
 	same sigterm "SIGTERM reaches the process (trap, exit 42)"
+	same terminal "process.terminal: a pty for stdin, stdout and stderr (under script(1)), exit 5"
+	if [[ $(section terminal/vmm/stdout) != *all-three-a-tty* ]]; then
+		fail "terminal-tty: the process did not see a terminal: '$(brief terminal/vmm/stdout)'"
+	fi
 	if [[ $(status sigterm vmm) != 42 ]]; then
 		fail "sigterm-42: vmm status $(status sigterm vmm), want 42 from the trap"
 	fi
@@ -378,7 +387,7 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	ensure_packages qemu-system-x86 busybox-static cpio e2fsprogs jq erofs-utils \
-		crun runc gcc libc6-dev
+		crun runc gcc libc6-dev bsdutils
 	((DEBIAN == 0)) || ensure_packages debootstrap
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found"
 	ensure_host_kernel
