@@ -29,6 +29,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts # script(1), for the terminal case
 mkdir -p /run /tmp
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
