@@ -574,6 +574,7 @@ int run_bundle(const struct vm_config *cli, int argc, char **argv,
 		status = EXIT_VMM_FAILED;
 	}
 	bundle_free(&r.spec);
-	close(r.initrd_fd);
+	if (r.initrd_fd >= 0)
+		close(r.initrd_fd);
 	return status;
 }
