@@ -146,11 +146,8 @@ static int walk(struct sha256 *h, int dfd, const char *name, char *rel,
 	return ret;
 }
 
-/*
- * Run argv with stdout in the file out_fd, stderr too or (err_null) to
- * /dev/null. Its exit status, or -errno when it cannot run.
- */
-static int spawn(char *const argv[], int out_fd, bool err_null)
+/* Run argv with stdout and stderr in out_fd. Its exit status, or -errno. */
+static int spawn(char *const argv[], int out_fd)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
@@ -159,10 +156,7 @@ static int spawn(char *const argv[], int out_fd, bool err_null)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	if (err_null)
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
 	ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (ret)
@@ -195,36 +189,40 @@ static void last_line(int fd, char *out, size_t len)
 }
 
 /*
- * mkfs.erofs's version goes into the key: its first line on stdout
- * ("mkfs.erofs 1.5"), which 1.5 prints even for an option it does not
- * know (it has no --version; later ones do). -ENOENT when absent.
+ * Which mkfs.erofs would run goes into the key: its path in $PATH and
+ * that file's identity (inode, size, mtime, ctime), so an upgrade of
+ * erofs-utils makes new images, and a cached run spawns nothing.
+ * -ENOENT when there is none.
  */
-static int tool_version(struct sha256 *h, const char *tmpdir)
+static int tool_identity(struct sha256 *h)
 {
-	static char tool[] = MKFS, opt[] = "--version";
-	char *argv[] = { tool, opt, NULL };
-	char tmp[4200], line[256];
-	ssize_t n;
-	int fd, st;
+	const char *path = getenv("PATH");
+	char cand[4200], rec[256];
+	struct stat st;
+	int n;
 
-	snprintf(tmp, sizeof(tmp), "%s/.version-XXXXXX", tmpdir);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	unlink(tmp);
-	st = spawn(argv, fd, true);
-	if (st < 0) {
-		close(fd);
-		return st;
+	if (!path || !path[0])
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (;;) {
+		size_t len = strcspn(path, ":");
+
+		snprintf(cand, sizeof(cand), "%.*s/" MKFS, (int)(len ? len : 1),
+			 len ? path : ".");
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cand, X_OK) == 0) {
+			n = snprintf(rec, sizeof(rec), "%" PRIu64 " %" PRIu64 " %" PRId64
+				     ".%ld %" PRId64 ".%ld", (uint64_t)st.st_ino,
+				     (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
+				     st.st_mtim.tv_nsec, (int64_t)st.st_ctim.tv_sec,
+				     st.st_ctim.tv_nsec);
+			sha256_update(h, cand, strlen(cand) + 1);
+			sha256_update(h, rec, (size_t)n + 1);
+			return 0;
+		}
+		if (!path[len])
+			return -ENOENT;
+		path += len + 1;
 	}
-	n = pread(fd, line, sizeof(line) - 1, 0);
-	close(fd);
-	line[n > 0 ? n : 0] = 0;
-	line[strcspn(line, "\n")] = 0;
-	if (strncmp(line, MKFS " ", sizeof(MKFS)))
-		return -ENOEXEC;
-	sha256_update(h, line, strlen(line) + 1);
-	return 0;
 }
 
 /* Keep the images used last; a running VM keeps its open one anyway. */
@@ -282,16 +280,10 @@ int rootfs_image(const char *dir, const char *cache_dir, char *path,
 	}
 	sha256_init(&h);
 	sha256_update(&h, ROOTFS_RECIPE, sizeof(ROOTFS_RECIPE));
-	ret = tool_version(&h, images);
-	if (ret == -ENOENT) {
+	if (tool_identity(&h)) {
 		error("%s not found: the rootfs image needs erofs-utils "
 		      "(apt-get install erofs-utils)", MKFS);
-		return ret;
-	}
-	if (ret) {
-		error("%s: cannot tell its version (%s)", MKFS,
-		      ret == -ENOEXEC ? "unexpected output" : strerror(-ret));
-		return ret;
+		return -ENOENT;
 	}
 	ret = walk(&h, AT_FDCWD, dir, rel, 0, 0);
 	if (ret) {
@@ -316,7 +308,7 @@ int rootfs_image(const char *dir, const char *cache_dir, char *path,
 		return ret;
 	}
 	unlink(out);
-	st = spawn(argv, fd, false);
+	st = spawn(argv, fd);
 	if (st != 0) {
 		if (st > 0) {
 			last_line(fd, why, sizeof(why));

@@ -5,7 +5,7 @@
  * in a cache: CACHE/rootfs/KEY.erofs, where KEY is the SHA-256 of the
  * tree's metadata — every entry's path, type and mode, owner, size,
  * mtime, ctime, inode and device numbers and symlink target — and of the
- * tool's version. Changing a file changes its ctime (which no user can
+ * mkfs.erofs that makes it (its path and its file's identity). Changing a file changes its ctime (which no user can
  * set), so a changed tree gets a new image; an unchanged one costs a
  * walk of lstat() calls. The cache keeps the ROOTFS_CACHE_KEEP images
  * used last.

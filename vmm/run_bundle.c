@@ -351,7 +351,7 @@ static int find_kernel(struct vm_config *cfg, const char *cache)
 		}
 	}
 	error("no guest kernel: give --kernel FILE or VMM_KERNEL, or build one "
-	      "with scripts/build-guest-kernel (found as %s/linux-%s/)",
+	      "with scripts/build-guest-kernel (looked for in %s/linux-%s/)",
 	      cache[0] ? cache : "~/.cache/vmm", u.machine);
 	return -ENOENT;
 }
