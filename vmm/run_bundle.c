@@ -52,7 +52,8 @@ struct runner {
 	/* guest -> vmm */
 	struct dev_console sink;
 	struct chan_rx rx;
-	bool guest_ready;         /* the init said CHAN_READY */
+	bool guest_ready;         /* the init said CHAN_READY (atomic: the
+				     frame may come on a vCPU thread) */
 	bool ended;               /* an EXIT or ERROR frame came */
 	int status;
 	char msg[CHAN_MAX_PAYLOAD + 1];
@@ -94,7 +95,7 @@ static void on_frame(void *arg, int type, const uint8_t *p, size_t n)
 	case CHAN_READY:
 		/* on the loop's thread, but in the device's transmit path: the
 		   queued input goes from the loop's next turn */
-		r->guest_ready = true;
+		__atomic_store_n(&r->guest_ready, true, __ATOMIC_RELEASE);
 		channel_ready(r);
 		break;
 	case CHAN_STDOUT:
@@ -146,7 +147,8 @@ static void push(struct runner *r)
 {
 	size_t took;
 
-	if (!r->vm.channel || !r->txlen || !r->guest_ready)
+	if (!r->vm.channel || !r->txlen ||
+	    !__atomic_load_n(&r->guest_ready, __ATOMIC_ACQUIRE))
 		return;
 	took = virtio_console_rx(r->vm.channel, r->txq, r->txlen);
 	memmove(r->txq, r->txq + took, r->txlen - took);

@@ -69,6 +69,7 @@ struct init {
 	/* frames from vmm, partly read */
 	uint8_t rx[CHAN_HDR + CHAN_MAX_PAYLOAD];
 	size_t rx_len;
+	bool chan_gone;           /* read it no more (hung up, failed) */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -582,8 +583,14 @@ static void read_channel(struct init *in)
 	ssize_t got = read(in->chan, in->rx + in->rx_len, sizeof(in->rx) - in->rx_len);
 	size_t off = 0;
 
-	if (got <= 0)
+	if (got <= 0) {
+		/* a hang-up polls readable for ever: stop asking */
+		if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+			say("the channel from vmm is gone");
+			in->chan_gone = true;
+		}
 		return;
+	}
 	in->rx_len += (size_t)got;
 	while (in->rx_len - off >= CHAN_HDR) {
 		const uint8_t *h = in->rx + off;
@@ -683,7 +690,8 @@ static void run(struct init *in)
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	while (!exited || out_open || err_open) {
 		struct pollfd p[5] = {
-			{ in->in_len < sizeof(in->in_buf) ? in->chan : -1, POLLIN, 0 },
+			{ in->in_len < sizeof(in->in_buf) && !in->chan_gone ?
+			  in->chan : -1, POLLIN, 0 },
 			{ out_open ? (in->pty >= 0 ? in->pty : in->out_r) : -1, POLLIN, 0 },
 			{ err_open ? in->err_r : -1, POLLIN, 0 },
 			{ sfd, POLLIN, 0 },
