@@ -151,7 +151,7 @@ make_bundles() {
 		"noexec plain vmm crun"
 		"sigterm sigterm vmm crun"
 		"rootwrite rootwrite vmm crun"
-		"timing plain vmm1 crun1 vmm2 crun2 vmm3 crun3"
+		"timing plain vmm1 crun1 vmm2 crun2 vmm3 crun3 vmm4 crun4 vmm5 crun5"
 		"terminal terminal vmm crun"
 		"badjson plain vmm crun"
 		"missing plain vmm crun"
@@ -162,7 +162,7 @@ make_bundles() {
 		cp -a "$DEBIAN_TREE" "$DATA/debian/rootfs"
 		add_case debian '.root.path = "/data/debian/rootfs" |
 			.process.args = ["cat", "/etc/os-release"]'
-		order+=("debian plain vmm-first crun1 vmm1 crun2 vmm2")
+		order+=("debian plain vmm-first crun1 vmm1 crun2 vmm2 crun3 vmm3")
 	fi
 	local line
 	for line in "${order[@]}"; do
@@ -350,7 +350,7 @@ check_results() {
 	vmm_error missing 125 'missing'
 
 	local r
-	for r in 1 2 3; do
+	for r in 1 2 3 4 5; do
 		[[ $(section timing/vmm$r/stdout) == hi && $(status timing vmm$r) == 0 ]] ||
 			fail "timing-vmm$r: status $(status timing vmm$r), stdout '$(brief timing/vmm$r/stdout)'"
 	done
@@ -371,14 +371,32 @@ same_debian() {
 	fi
 }
 
+# median CASE FIELD RUNTIME...: the median in ms of FIELD over the runs
+median() {
+	local c=$1 f=$2 rt v=()
+	shift 2
+	for rt in "$@"; do
+		has_section "$c/$rt/result" && v+=("$(ms "$c" "$rt" "$f")")
+	done
+	((${#v[@]})) || { echo "?"; return; }
+	printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+
 report_times() {
-	local c rt
+	local c rt line
 	echo "TIME: exec -> first output / exec -> exit in ms, same emulated host (QEMU TCG + SVM: not hardware figures)"
 	for c in first timing debian; do
-		for rt in vmm-first vmm1 vmm2 vmm3 crun1 crun2 crun3; do
+		for rt in vmm-first vmm1 vmm2 vmm3 vmm4 vmm5 crun1 crun2 crun3 crun4 crun5; do
 			has_section "$c/$rt/result" || continue
 			echo "TIME: $c $rt: first output $(ms "$c" "$rt" first_byte_ns) ms, exit $(ms "$c" "$rt" exit_ns) ms"
 		done
+	done
+	for line in "busybox vmm-first-run:first:vmm-first" "busybox vmm-cached:timing:vmm1 vmm2 vmm3 vmm4 vmm5" \
+		"busybox crun:timing:crun1 crun2 crun3 crun4 crun5" "debian vmm-first-run:debian:vmm-first" \
+		"debian vmm-cached:debian:vmm1 vmm2 vmm3" "debian crun:debian:crun1 crun2 crun3"; do
+		IFS=: read -r name c rt <<<"$line"
+		# shellcheck disable=SC2086 # the runtimes are words
+		echo "TIME-MEDIAN: $name: first output $(median "$c" first_byte_ns $rt) ms, exit $(median "$c" exit_ns $rt) ms"
 	done
 	echo "TIME: emulated host run $HOST_SECONDS s; total $((SECONDS - T0)) s"
 }
