@@ -14,7 +14,8 @@
 # Its inputs:
 #
 #   /dev/vda (ext4)    /cases/ORDER: one "CASE KIND RUNTIME..." per line,
-#                      /cases/CASE/config.json (+ stdin), the rootfs trees
+#                      /cases/CASE/config.json (+ stdin, + vmm-args: more
+#                      options for vmm), /extra.img, the rootfs trees
 #                      /busybox/rootfs and /debian/rootfs, /cache (vmm's
 #                      rootfs images: empty at first, so vmm's first run of
 #                      each rootfs makes its image)
@@ -70,7 +71,10 @@ run_one() {
 	stdin=/dev/null
 	[ -f "$dir/stdin" ] && stdin=$dir/stdin
 	case $rt in
-	vmm*) set -- /vmm run --serial-log "/tmp/$c.$rt.serial" --bundle "$dir" ;;
+	vmm*)
+		# shellcheck disable=SC2046 # the options are words
+		set -- /vmm run --serial-log "/tmp/$c.$rt.serial" \
+			$(cat "$dir/vmm-args" 2>/dev/null) --bundle "$dir" ;;
 	# initramfs is no mount point pivot_root could leave: --no-pivot
 	crun*) set -- /usr/bin/crun run --no-pivot --bundle "$dir" "e2e-$c-$rt" ;;
 	esac

@@ -137,6 +137,10 @@ make_bundles() {
 	add_case timing '.process.args = ["echo", "hi"]'
 	add_case terminal '.process.terminal = true |
 		.process.args = ["sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-three-a-tty; echo to-stderr >&2; exit 5"]'
+	# vmm's own options still apply: memory, vCPUs, a disk; no network
+	add_case options '.process.args = ["sh", "-c", "grep -c ^processor /proc/cpuinfo; cat /sys/block/vdb/size; ls /sys/class/net; awk \"/MemTotal/ { print int(\\$2 / 1024) }\" /proc/meminfo"]'
+	echo "--mem 384M --cpus 2 --disk /data/extra.img,ro" >"$DATA/cases/options/vmm-args"
+	truncate -s 4M "$DATA/extra.img"
 	mkdir -p "$DATA/cases/badjson"
 	printf '{"ociVersion": "1.0.2", "process": ' >"$DATA/cases/badjson/config.json"
 
@@ -153,6 +157,7 @@ make_bundles() {
 		"rootwrite rootwrite vmm crun"
 		"timing plain vmm1 crun1 vmm2 crun2 vmm3 crun3 vmm4 crun4 vmm5 crun5"
 		"terminal terminal vmm crun"
+		"options plain vmm"
 		"badjson plain vmm crun"
 		"missing plain vmm crun"
 	)
@@ -345,6 +350,14 @@ check_results() {
 		pass "rootwrite (the process wrote /written and read it back; the bundle's rootfs is unchanged; crun's write: $rw_crun)"
 	else
 		fail "rootwrite: vmm '$rw_vmm', stdout '$(brief rootwrite/vmm/stdout)', status $(status rootwrite vmm), stderr '$(brief rootwrite/vmm/stderr)'"
+	fi
+	local opt
+	opt=$(section options/vmm/stdout | paste -sd ' ' -)
+	if [[ $opt =~ ^2\ 8192\ lo\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] > 300 && BASH_REMATCH[1] <= 384)) &&
+		[[ $(status options vmm) == 0 ]]; then
+		pass "options (--cpus 2, --mem 384M, --disk as /dev/vdb, no network but lo: '$opt')"
+	else
+		fail "options: status $(status options vmm), stdout '$opt' (want '2 8192 lo N' with N MiB of 300..384), stderr '$(brief options/vmm/stderr)'"
 	fi
 	vmm_error badjson 125 'config.json'
 	vmm_error missing 125 'missing'
