@@ -39,7 +39,9 @@ CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdbstub.c vmm/gva.c \
 	vmm/http.c \
 	vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
-	vmm/vcpu.c vmm/vm.c
+	vmm/vcpu.c vmm/vm.c \
+	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
+	vmm/run_bundle.c vmm/sha256.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/ratelimit.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
@@ -108,9 +110,19 @@ quiet = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)';)
 .DEFAULT_GOAL := all
 
 GUEST_BINS :=
-# the included file's first rule must not become the default goal
-.DEFAULT_GOAL := all
 include guest/testguest.mk
+
+# The guest init of vmm run --bundle (guest/init/): static, for the
+# target, and carried inside vmm (vmm/guest_init.c .incbin's it).
+GUEST_INIT := $(BUILD)/guest/vmm-init
+$(GUEST_INIT): guest/init/init.c guest/init/spec.c guest/init/spec.h \
+		guest/init/proto.h
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(CC) -std=gnu11 -O2 $(WARNINGS) -D_GNU_SOURCE -static -s \
+		-o $@ guest/init/init.c guest/init/spec.c
+GUEST_INIT_OBJS := $(BUILD)/obj/vmm/guest_init.o $(BUILD)/san/vmm/guest_init.o
+$(GUEST_INIT_OBJS): $(GUEST_INIT)
+$(GUEST_INIT_OBJS): CFLAGS += -DVMM_INIT_BIN='"$(abspath $(GUEST_INIT))"'
 
 .PHONY: all static check unit clean run install
 all: $(BUILD)/vmm $(GUEST_BINS)

@@ -99,6 +99,15 @@ int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
 struct vm_rate_limit;
 int virtio_rng_create(const struct dev_host *h, const struct vm_rate_limit *rate,
 		      struct virtio_dev **out) __attribute__((warn_unused_result));
+/*
+ * The same device on another sink than the VM console (its output goes
+ * to sink->write, sink->ready says it takes input again); name is its
+ * counters' group.
+ */
+int virtio_console_create_port(const struct dev_host *h,
+			       const struct dev_console *sink,
+			       const char *name, struct virtio_dev **out)
+	__attribute__((warn_unused_result));
 /* Console input for hvc0 (the VM console's sink); how many bytes it took. */
 size_t virtio_console_rx(struct virtio_dev *d, const uint8_t *buf, size_t len);
 

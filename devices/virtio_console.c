@@ -2,7 +2,7 @@
 /*
  * virtio-console (virtio 1.x, 5.3), a single port: the guest's /dev/hvc0
  * on the VM console, with the same terminal and escape keys as the serial
- * port. Queue 0 carries input to the guest, queue 1 output from it. Input
+ * port, or on another sink (virtio_console_create_port()). Queue 0 carries input to the guest, queue 1 output from it. Input
  * waits in a small buffer until the guest posts receive buffers; while
  * that is full, the console stops reading the terminal.
  */
@@ -22,6 +22,7 @@
 
 struct virtio_console {
 	struct virtio_dev *dev;
+	const struct dev_console *sink; /* where output goes, who hears of room */
 	struct virtq_chain chain;
 	uint8_t pending[PENDING_SIZE]; /* input not yet in a guest buffer */
 	size_t npending;
@@ -93,7 +94,8 @@ static void transmit(struct virtio_dev *d, struct virtio_console *c)
 		while (off < TX_CHAIN_MAX &&
 		       (n = virtq_chain_read(&c->chain, off, c->out,
 					     sizeof(c->out))) > 0) {
-			host_console_write(d->host, c->out, n);
+			if (c->sink)
+				c->sink->write(c->sink->opaque, c->out, n);
 			off += n;
 		}
 		c->tx_bytes += off;
@@ -123,8 +125,8 @@ static void console_queue_notify(struct virtio_dev *d, unsigned int q)
 			c->was_full = false;
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (drained)
-		host_console_ready(d->host);
+	if (drained && c->sink && c->sink->ready)
+		c->sink->ready(c->sink->opaque);
 }
 
 /* Console input (event-loop thread): buffer it, hand it over if we can. */
@@ -163,18 +165,26 @@ static const struct virtio_dev_ops virtio_console_ops = {
 	.destroy = vcon_destroy,
 };
 
-int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
+int virtio_console_create_port(const struct dev_host *h,
+			       const struct dev_console *sink,
+			       const char *name, struct virtio_dev **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
 	int ret;
 
 	if (!c)
 		return -ENOMEM;
+	c->sink = sink;
 	ret = virtio_dev_create(h, &virtio_console_ops, c, &c->dev);
 	if (ret)
 		return ret;
-	host_add_counter(h, "console", "rx_bytes", &c->rx_bytes);
-	host_add_counter(h, "console", "tx_bytes", &c->tx_bytes);
+	host_add_counter(h, name, "rx_bytes", &c->rx_bytes);
+	host_add_counter(h, name, "tx_bytes", &c->tx_bytes);
 	*out = c->dev;
 	return 0;
+}
+
+int virtio_console_create(const struct dev_host *h, struct virtio_dev **out)
+{
+	return virtio_console_create_port(h, h->console, "console", out);
 }

@@ -27,6 +27,7 @@ const char cli_run_usage[] =
 "usage: vmm run -k KERNEL [OPTIONS]\n"
 "       vmm run --api-sock PATH [OPTIONS]   (configure and start over the API)\n"
 "       vmm run --config-file FILE [OPTIONS]\n"
+"       vmm run --bundle DIR [OPTIONS] [-- COMMAND [ARGS...]]\n"
 "\n"
 "Boot KERNEL (x86-64: bzImage, or an ELF vmlinux with a 64-bit or PVH\n"
 "entry; aarch64: Image or Image.gz) with the guest's serial console on\n"
@@ -65,6 +66,13 @@ const char cli_run_usage[] =
 "                          Options given beside it win, field by field;\n"
 "                          its drives and interfaces come first\n"
 "      --id NAME           the instance's name, reported by the API\n"
+"      --bundle DIR        run the process of the OCI bundle DIR (config.json\n"
+"                          and its rootfs) in the VM, as a container runtime\n"
+"                          would: its stdin, stdout, stderr and exit status\n"
+"                          are vmm's; COMMAND replaces process.args. The\n"
+"                          kernel defaults to what scripts/build-guest-kernel\n"
+"                          made; exit status 125 when vmm fails, 126/127 when\n"
+"                          the command cannot run / is not found\n"
 "      --boot-timer        print the boot timeline on stderr at exit\n"
 "      --metrics-path FILE append metrics as a JSON line to FILE every 60 s,\n"
 "                          at exit and on the API's FlushMetrics\n"
@@ -80,7 +88,8 @@ const char cli_run_usage[] =
 "  Ctrl-A Ctrl-A           send one Ctrl-A to the guest\n"
 "\n"
 "exit status: 0 when the guest powers off or resets or you quit,\n"
-"1 on a vmm or KVM error, 2 when the guest reports a crash.\n";
+"1 on a vmm or KVM error, 2 when the guest reports a crash;\n"
+"with --bundle, the process's.\n";
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -284,7 +293,7 @@ int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 enum {
 	OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET, OPT_API_SOCK,
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
-	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES,
+	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES, OPT_BUNDLE,
 };
 
 static const struct option run_options[] = {
@@ -307,6 +316,7 @@ static const struct option run_options[] = {
 	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 	{ "smt", no_argument, NULL, OPT_SMT },
 	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
+	{ "bundle", required_argument, NULL, OPT_BUNDLE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -417,6 +427,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		case OPT_DUMP_DTB: COPY_ARG("--dump-dtb", cfg->dump_dtb); break;
 		case OPT_SMT: cfg->smt = true; *set |= CFG_SMT; break;
 		case OPT_HUGE_PAGES: cfg->huge_pages = true; *set |= CFG_HUGE; break;
+		case OPT_BUNDLE: COPY_ARG("--bundle", cfg->bundle); break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
@@ -436,10 +447,23 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		}
 		}
 	}
-	if (optind < argc)
+	if (cfg->bundle[0]) {
+		/* vmm makes the initramfs and owns the console */
+		if (cfg->initrd[0])
+			fail("--bundle: no --initrd (vmm makes the initramfs)");
+		if (cfg->config_file[0] || cfg->api_sock[0])
+			fail("--bundle: no --config-file or --api-sock");
+		if (cfg->console != CONSOLE_STDIO)
+			fail("--bundle: no --console (the process has the "
+			     "terminal; --serial-log has the guest's messages)");
+		if (optind < argc)
+			cfg->bundle_args = optind;
+	} else if (optind < argc) {
 		fail("unexpected argument '%s' (see vmm run --help)", argv[optind]);
+	}
 	/* the API or a config file may bring the kernel later */
-	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0])
+	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0] &&
+	    !cfg->bundle[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
 	if (cfg->mem_size < VMM_MIN_MEM)
 		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);

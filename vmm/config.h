@@ -144,6 +144,9 @@ struct vm_config {
 	char metrics_path[VMM_PATH_MAX];  /* --metrics-path */
 	char id[64];                      /* --id: the instance's name */
 	bool boot_timer_line;             /* --boot-timer: timeline at exit */
+	char bundle[VMM_PATH_MAX];        /* --bundle: an OCI bundle to run */
+	int bundle_args;                  /* argv index of the command after
+					     the options, 0 = none */
 
 	/* aarch64 only (the x86-64 platform refuses them) */
 	unsigned int gic;                 /* --gic: 0 = auto, 2 or 3 */

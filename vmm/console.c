@@ -32,6 +32,9 @@ struct console {
 	int ready_efd;        /* sink has room again */
 	int cont_fd;          /* signalfd for SIGCONT (terminal only), or -1 */
 	bool is_tty;
+	bool no_raw;          /* leave a terminal as it is (input-only) */
+	bool is_file;         /* a regular file: read without epoll */
+	void (*on_eof)(void *arg); /* input ended (input-only console) */
 	bool raw;             /* we hold the terminal in raw mode */
 	bool watching;        /* in_fd is in the event loop */
 	struct console_esc esc;
@@ -166,7 +169,7 @@ static void claim_terminal(struct console *c)
 	if (!c->is_tty || c->in_fd < 0)
 		return;
 	if (in_foreground()) {
-		if (!c->raw) {
+		if (!c->raw && !c->no_raw) {
 			ret = enter_raw_mode();
 			if (ret) {
 				warn("cannot put the terminal in raw mode: %s; "
@@ -213,7 +216,21 @@ static void console_flush_pending(struct console *c)
 	c->npending -= took;
 	if (c->is_tty || c->in_fd < 0)
 		return;
+	/* a file is always readable: read on while the sink takes it */
+	if (c->is_file) {
+		if (c->npending == 0 && took)
+			console_sink_ready(c);
+		return;
+	}
 	watch_input(c, c->npending == 0);
+}
+
+static void input_ended(struct console *c)
+{
+	watch_input(c, false);
+	c->in_fd = -1;
+	if (c->on_eof)
+		c->on_eof(c->quit_arg);
 }
 
 /* What the escape filter asked to tell the user, on vmm's stderr. */
@@ -258,12 +275,11 @@ static void console_input(void *opaque, uint32_t events)
 			return;
 		}
 		/* EOF or error: no more input, but the VM goes on */
-		watch_input(c, false);
-		c->in_fd = -1;
+		input_ended(c);
 		return;
 	}
 	n = (size_t)got;
-	if (c->is_tty) {
+	if (c->is_tty && !c->no_raw) {
 		n = console_filter(&c->esc, buf, n, keys, &act);
 		escape_feedback(c);
 		if (act == CONSOLE_QUIT) {
@@ -292,7 +308,10 @@ static void console_ready(void *opaque, uint32_t events)
 	(void)events;
 	if (read(c->ready_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	console_flush_pending(c);
+	if (c->is_file && c->in_fd >= 0 && c->npending == 0)
+		console_input(c, EPOLLIN); /* the next piece of the file */
+	else
+		console_flush_pending(c);
 }
 
 /* --serial-log: a file (truncated), a FIFO with a reader, or a device. */
@@ -387,6 +406,67 @@ int console_create(struct evloop *loop, bool attach, const char *log_path,
 	ret = evloop_add(loop, c->ready_efd, EPOLLIN, console_ready, c);
 	if (ret)
 		goto fail;
+	*out = c;
+	return 0;
+fail:
+	console_destroy(c);
+	return ret;
+}
+
+int console_create_input(struct evloop *loop, bool raw,
+			 void (*on_quit)(void *arg), void (*on_eof)(void *arg),
+			 void *arg, struct console **out)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	struct stat st;
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->on_quit = on_quit;
+	c->on_eof = on_eof;
+	c->quit_arg = arg;
+	c->no_raw = !raw;
+	c->in_fd = STDIN_FILENO;
+	c->out_fd = c->log_fd = c->cont_fd = -1;
+	c->is_tty = isatty(STDIN_FILENO);
+	c->ready_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->ready_efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = evloop_add(loop, c->ready_efd, EPOLLIN, console_ready, c);
+	if (ret)
+		goto fail;
+	if (c->is_tty && raw) {
+		sigset_t cont;
+
+		signal(SIGTTOU, SIG_IGN);
+		signal(SIGTTIN, SIG_IGN);
+		sigemptyset(&cont);
+		sigaddset(&cont, SIGCONT);
+		pthread_sigmask(SIG_BLOCK, &cont, NULL);
+		c->cont_fd = signalfd(-1, &cont, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (c->cont_fd < 0 ||
+		    (ret = evloop_add(loop, c->cont_fd, EPOLLIN, on_sigcont, c))) {
+			ret = c->cont_fd < 0 ? -errno : ret;
+			goto fail;
+		}
+		claim_terminal(c);
+	} else if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		c->is_file = true;
+		console_sink_ready(c); /* the first read, from the loop */
+	} else {
+		watch_input(c, true);
+		/* neither watchable nor a file (closed, a directory): no input */
+		if (!c->watching) {
+			c->in_fd = -1;
+			c->on_eof = NULL;
+			if (on_eof)
+				on_eof(arg);
+		}
+	}
 	*out = c;
 	return 0;
 fail:

@@ -57,6 +57,18 @@ typedef size_t (*console_sink_fn)(void *opaque, const uint8_t *buf,
 int console_create(struct evloop *loop, bool attach, const char *log_path,
 		   void (*on_quit)(void *arg), void *arg, struct console **out)
 	__attribute__((warn_unused_result));
+/*
+ * Input only, for a process that owns vmm's stdin (vmm run --bundle).
+ * raw: a terminal on stdin is put in raw mode, with the escape keys and
+ * job control as above; else it is left as it is (cooked: its line
+ * editing and Ctrl-C stay the terminal's). A regular file is read too.
+ * on_eof(arg) runs once, on the loop's thread, when the input ends (at
+ * once when there is none); on_quit(arg) on Ctrl-A x.
+ */
+int console_create_input(struct evloop *loop, bool raw,
+			 void (*on_quit)(void *arg), void (*on_eof)(void *arg),
+			 void *arg, struct console **out)
+	__attribute__((warn_unused_result));
 void console_set_sink(struct console *c, console_sink_fn fn, void *opaque);
 /* The sink has room again: resume reading input. Any thread. */
 void console_sink_ready(struct console *c);

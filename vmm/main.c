@@ -20,6 +20,7 @@
 #include "fccli.h"
 #include "log.h"
 #include "metrics.h"
+#include "run_bundle.h"
 #include "vmm.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -107,6 +108,16 @@ static int finish_config(const struct vm_config *cli, unsigned int set,
 	if (cfg->verbose)
 		log_set_level(LOG_DEBUG);
 	return 0;
+}
+
+/* Is --bundle among the options (before a "--")? For its exit status. */
+static bool wants_bundle(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--bundle") ||
+		    !strncmp(argv[i], "--bundle=", 9))
+			return true;
+	return false;
 }
 
 /* Every 60 s, as Firecracker does, the metrics go to metrics_path too. */
@@ -221,12 +232,15 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		return 0;
 	case CLI_ERROR:
 		error("%s", err);
-		return 1;
+		/* as container runtimes fail */
+		return wants_bundle(argc, argv) ? 125 : 1;
 	case CLI_OK:
 		break;
 	}
 	if (finish_config(&cli, set, &cfg))
-		return 1;
+		return wants_bundle(argc, argv) ? 125 : 1;
+	if (cfg.bundle[0])
+		return run_bundle(&cfg, argc, argv, t_start);
 	return run(&cfg, t_start, &l);
 }
 

@@ -338,8 +338,8 @@ static int attach_virtio(struct vm *vm, unsigned int *index,
 }
 
 /*
- * Disks, then NICs, then the entropy device, then the console: the order
- * the guest enumerates.
+ * Disks, then NICs, then the entropy device, then the process channel and
+ * the console: the order the guest enumerates.
  */
 static int setup_virtio(struct vm *vm)
 {
@@ -358,6 +358,11 @@ static int setup_virtio(struct vm *vm)
 	if (!ret && vm->cfg.entropy.enabled &&
 	    !(ret = virtio_rng_create(&vm->host, &vm->cfg.entropy.rate, &d)))
 		ret = attach_virtio(vm, &n, d);
+	/* before the console: the guest makes it hvc0 */
+	if (!ret && vm->channel_sink &&
+	    !(ret = virtio_console_create_port(&vm->host, vm->channel_sink,
+					       "channel", &vm->channel)))
+		ret = attach_virtio(vm, &n, vm->channel);
 	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
 	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
@@ -502,6 +507,7 @@ static void vm_teardown(struct vm *vm)
 	vm->vconsole = NULL;
 	memset(vm->disk_dev, 0, sizeof(vm->disk_dev));
 	memset(vm->net_dev, 0, sizeof(vm->net_dev));
+	vm->channel = NULL;
 	arch_vm_destroy(vm);
 	console_destroy(vm->console);
 	vm->console = NULL;
@@ -535,6 +541,9 @@ static void on_signal(void *opaque, uint32_t events)
 
 	(void)events;
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (vm->signal_hook &&
+	    vm->signal_hook(vm->signal_hook_arg, (int)si.ssi_signo))
 		return;
 	vm_request_stop(vm, VM_STOP_USER, "stopped by signal %s",
 			sigabbrev_np((int)si.ssi_signo));

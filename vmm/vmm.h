@@ -92,6 +92,16 @@ struct vm {
 	struct virtio_dev *vconsole;  /* hvc0, with --console virtio */
 	struct virtio_dev *disk_dev[VMM_MAX_DISKS]; /* cfg.disk[i]'s device */
 	struct virtio_dev *net_dev[VMM_MAX_NETS];
+	/*
+	 * vmm run --bundle (run_bundle.c) sets these between vm_init() and
+	 * vm_boot(): a virtio console (the guest's first hvc) whose bytes go
+	 * to channel_sink, and a hook that takes SIGINT/TERM/HUP instead of
+	 * stopping the VM when it returns true.
+	 */
+	const struct dev_console *channel_sink;
+	struct virtio_dev *channel;
+	bool (*signal_hook)(void *arg, int signo);
+	void *signal_hook_arg;
 
 	/* arch-private state (layout, loaded-kernel facts) */
 	void *arch;

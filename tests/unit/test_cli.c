@@ -614,6 +614,45 @@ TEST(run_too_many_disks_and_nics)
 	CHECK(says(err, "at most"));
 }
 
+/* --bundle: no kernel needed, the command after the options is kept */
+TEST(run_bundle)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	CHECK_EQ(PARSE("run", "--bundle", "b"), CLI_OK);
+	CHECK(!strcmp(cfg.bundle, "b"));
+	CHECK_EQ(cfg.bundle_args, 0);
+	{
+		static const char *const args[] = { "run", "--bundle", "b", "-m",
+			"512M", "--", "sh", "-c", "echo 'a b'", NULL };
+		char *argv[10];
+
+		for (int i = 0; i < 10; i++)
+			argv[i] = (char *)args[i];
+
+		memset(err, 0, sizeof(err));
+		CHECK_EQ(cli_parse_run(9, argv, &cfg, &last_set, err, sizeof(err)),
+			 CLI_OK);
+		CHECK_EQ(cfg.bundle_args, 6);
+		CHECK(!strcmp(argv[cfg.bundle_args], "sh"));
+		CHECK(!strcmp(argv[8], "echo 'a b'"));
+		CHECK_EQ(cfg.mem_size, 512 * MIB);
+	}
+	/* without --, the first word that is no option starts the command */
+	CHECK_EQ(PARSE("run", "--bundle", "b", "true"), CLI_OK);
+	CHECK(cfg.bundle_args > 0);
+	CHECK_EQ(PARSE("run", "--bundle", "b", "--initrd", "i"), CLI_ERROR);
+	CHECK(says(err, "--initrd"));
+	CHECK_EQ(PARSE("run", "--bundle", "b", "--console", "virtio"), CLI_ERROR);
+	CHECK(says(err, "--console"));
+	CHECK_EQ(PARSE("run", "--bundle", "b", "--api-sock", "s"), CLI_ERROR);
+	CHECK(says(err, "--api-sock"));
+	/* without --bundle, words after the options are still refused */
+	CHECK_EQ(PARSE("run", "-k", "k", "--", "sh"), CLI_ERROR);
+	CHECK(says(err, "unexpected argument 'sh'"));
+}
+
 UNIT_MAIN("cli",
 	  T(size_suffixes), T(size_garbage), T(size_zero), T(size_overflow),
 	  T(run_defaults), T(run_long_options), T(run_long_options_with_equals),
@@ -624,4 +663,4 @@ UNIT_MAIN("cli",
 	  T(run_missing_value), T(run_stray_argument), T(run_help),
 	  T(run_repeatable), T(run_small_err_buffer), T(disk_options),
 	  T(net_options), T(run_says_which_fields_it_set),
-	  T(run_too_many_disks_and_nics))
+	  T(run_too_many_disks_and_nics), T(run_bundle))
