@@ -1,6 +1,6 @@
 # vmm: a small KVM virtual machine monitor.
 #
-#   make                 build/vmm and the test guest
+#   make                 build/vmm and the test guest(s)
 #   make check           unit, VM and end-to-end tests (ASan/UBSan build)
 #   make CC=clang        any of the above with clang
 #   make static          build/vmm-static (for emulated hosts, initramfs)
@@ -133,9 +133,10 @@ unit: $(UNIT_BINS)
 check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BINS)
 	BUILD=$(BUILD) tests/run
 
-# The README's first command: boot the test guest's hello scenario.
+# The README's first command: boot the test guest of this architecture
+# (x86-64 or aarch64) in its hello scenario.
 run: $(BUILD)/vmm $(GUEST_BINS)
-	$(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
+	$(BUILD)/vmm run -k $(BUILD)/guest/testguest-$(ARCH) -p "test=hello" -m 64M
 
 clean:
 	rm -rf $(BUILD)

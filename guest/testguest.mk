@@ -6,11 +6,16 @@
 #   $(BUILD)/guest/testguest-x86_64    a PVH ELF, built with $(CC) when it
 #                                      targets x86-64, else with
 #                                      x86_64-linux-gnu-gcc if installed
+#   $(BUILD)/guest/testguest-aarch64   an arm64 Image, built with $(CC) when
+#                                      it targets aarch64, else with
+#                                      aarch64-linux-gnu-gcc if installed
+#                                      (Debian: gcc-aarch64-linux-gnu)
 #
 # Include this from the top-level Makefile after BUILD is set; it adds what
 # it can build to GUEST_BINS (set GUEST_BINS before the include, or use +=)
-# and defines the target `testguest`. TESTGUEST_X86_64_CC picks
-# another compiler.
+# and defines the target `testguest`. TESTGUEST_X86_64_CC and
+# TESTGUEST_AARCH64_CC pick other compilers (e.g. TESTGUEST_AARCH64_CC=
+# "clang --target=aarch64-linux-gnu").
 #
 # Own flags only: the host CFLAGS (sanitizers, -fPIE, ...) must not leak in.
 
@@ -71,5 +76,52 @@ $(TG_X86_BIN): $(TG_X86_OBJS) $(TESTGUEST_SRC)/x86_64/linker.ld \
 	mv -f $@.tmp $@
 
 -include $(TG_X86_OBJS:.o=.d)
+
+endif
+
+# ---- aarch64 ----
+
+TESTGUEST_AARCH64_CC ?= $(call testguest_cc,aarch64)
+
+ifneq ($(TESTGUEST_AARCH64_CC),)
+
+TG_A64_OUT := $(BUILD)/guest/aarch64
+TG_A64_BIN := $(BUILD)/guest/testguest-aarch64
+TG_A64_OBJS := $(addprefix $(TG_A64_OUT)/, $(TESTGUEST_COMMON:.c=.o) \
+	aarch64/entry.o aarch64/platform.o aarch64/fdt.o aarch64/gic.o \
+	aarch64/irq.o aarch64/time.o aarch64/smp.o)
+# no FP/SIMD (nothing enables it), no atomics helpers from libgcc, no
+# unaligned accesses (device memory faults on them)
+TG_A64_CFLAGS := $(TESTGUEST_CFLAGS) -I$(TESTGUEST_SRC)/aarch64 \
+	-I$(TESTGUEST_SRC) -march=armv8-a -mgeneral-regs-only -mstrict-align \
+	-mno-outline-atomics -mbranch-protection=none -mcmodel=small
+# an objcopy that reads aarch64 ELF: that of a cross gcc, else the cross
+# binutils if installed, else this machine's
+TESTGUEST_AARCH64_OBJCOPY ?= $(or \
+	$(if $(filter %-gcc,$(TESTGUEST_AARCH64_CC)),$(patsubst %gcc,%objcopy,$(TESTGUEST_AARCH64_CC))), \
+	$(if $(shell command -v aarch64-linux-gnu-objcopy 2>/dev/null),aarch64-linux-gnu-objcopy), \
+	objcopy)
+
+GUEST_BINS += $(TG_A64_BIN)
+testguest: $(TG_A64_BIN)
+
+$(TG_A64_OUT)/%.o: $(TESTGUEST_SRC)/%.c
+	@mkdir -p $(@D)
+	$(TESTGUEST_AARCH64_CC) $(TG_A64_CFLAGS) -c $< -o $@
+
+$(TG_A64_OUT)/%.o: $(TESTGUEST_SRC)/%.S
+	@mkdir -p $(@D)
+	$(TESTGUEST_AARCH64_CC) $(TG_A64_CFLAGS) -c $< -o $@
+
+# Link an ELF (kept for gdb and objdump), then its loadable bytes are the
+# Image.
+$(TG_A64_BIN): $(TG_A64_OBJS) $(TESTGUEST_SRC)/aarch64/linker.ld
+	@mkdir -p $(@D)
+	$(TESTGUEST_AARCH64_CC) $(TESTGUEST_LDFLAGS) -no-pie \
+		-Wl,-T,$(TESTGUEST_SRC)/aarch64/linker.ld $(TG_A64_OBJS) -o $@.elf
+	$(TESTGUEST_AARCH64_OBJCOPY) -O binary $@.elf $@.tmp
+	mv -f $@.tmp $@
+
+-include $(TG_A64_OBJS:.o=.d)
 
 endif
