@@ -351,7 +351,8 @@ echo "E2E-HOST-KVM: \$kvm"
 
 insmod /lib/modules/tun.ko || say "insmod tun.ko failed"
 say "starting vmm"
-/vmm run --kernel /guest/kernel --initrd /guest/initrd.gz \\
+# -v: vmm says which GIC it fell back to (the gic_fallback check)
+/vmm run -v --kernel /guest/kernel --initrd /guest/initrd.gz \\
 	--cmdline "$GUEST_CMDLINE" --mem $GUEST_MEM --cpus $GUEST_CPUS \\
 	--disk /guest/disk.img --console virtio --serial-log /tmp/serial.log \\
 	--net tap=tap0,mac=$GUEST_MAC --dump-dtb /tmp/guest.dtb \\
