@@ -141,13 +141,13 @@ void gic_init(void)
 
 void gic_enable(unsigned int intid, int edge)
 {
-	/* SGIs and PPIs live in the redistributor on v3, banked per CPU in
-	 * the distributor on v2 */
-	uint64_t base = plat.gic == 3 && intid < 32 ? rdist + GICR_SGI : plat.gicd;
-	uint64_t word = 4 * (intid / 32), byte = intid & ~3U;
+	uint64_t base, word = 4 * (intid / 32), byte = intid & ~3U;
 	unsigned int bit = intid % 32, shift = 8 * (intid % 4);
 
-	gic_init();
+	gic_init();   /* first: it finds the redistributor */
+	/* SGIs and PPIs live in the redistributor on v3, banked per CPU in
+	 * the distributor on v2 */
+	base = plat.gic == 3 && intid < 32 ? rdist + GICR_SGI : plat.gicd;
 	if (plat.gic == 3)
 		set_field(base + GICD_IGROUPR + word, bit, 1, 1);
 	set_field(base + GICD_IPRIORITYR + byte, shift, 8, PRIORITY);
