@@ -402,13 +402,12 @@ make_disk "$work/locked.img"
 timeout "$TIMEOUT" "$VMM" run --console none -k "$GUEST" -p "test=counter" \
 	--disk "$work/locked.img" </dev/null >/dev/null 2>&1 &
 holder=$!
+# until vmm holds its lock on the image (/proc/locks: FLOCK ... MAJ:MIN:INODE),
+# taken at start-up, well before the guest runs
+ino=$(stat -c %i "$work/locked.img")
 for _ in $(seq 50); do
-	[ -n "$(lsof -t "$work/locked.img" 2>/dev/null)" ] && break
-	grep -q "$work/locked.img" /proc/$holder/maps 2>/dev/null && break
+	grep -Eq "FLOCK +ADVISORY +WRITE +[0-9]+ [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks && break
 	sleep 0.1
-	# the lock is taken at start-up, well before the guest runs
-	[ -d /proc/$holder/fd ] && ls -l /proc/$holder/fd 2>/dev/null |
-		grep -q "locked.img" && break
 done
 refuse disk-locked "in use by another VM" -k "$GUEST" --disk "$work/locked.img"
 kill -TERM "$holder" 2>/dev/null
