@@ -117,14 +117,17 @@ $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
 
-# test_arm64_*: also the aarch64 pure objects, libfdt and zlib
+# test_arm64_*: also the aarch64 pure objects, libfdt and zlib;
+# test_arm64_guest_fdt also the aarch64 test guest's device tree reader
 ARM64_UNIT_BINS := $(filter $(BUILD)/san/tests/test_arm64_%,$(UNIT_BINS))
+GUEST_FDT_SAN := $(BUILD)/san/guest/testguest/aarch64/fdt.o
 ifneq ($(ARM64_UNIT_BINS),)
 $(ARM64_UNIT_BINS): $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h \
 		$(SAN_OBJS) $(ARM64_PURE_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) \
-		$(ARM64_PURE_SAN) $(LDLIBS) -lfdt -lz
+		$(ARM64_PURE_SAN) $(filter $(GUEST_FDT_SAN),$^) $(LDLIBS) -lfdt -lz
+$(BUILD)/san/tests/test_arm64_guest_fdt: $(GUEST_FDT_SAN)
 endif
 
 unit: $(UNIT_BINS)

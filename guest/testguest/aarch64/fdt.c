@@ -5,7 +5,7 @@
  * every string must end inside its block.
  */
 #include "fdt.h"
-#include "lib.h"
+#include "../lib.h"
 
 #define FDT_MAGIC      0xd00dfeedU
 #define FDT_BEGIN_NODE 1
@@ -14,23 +14,20 @@
 #define FDT_NOP        4
 #define FDT_END        9
 
-/* vmm's device tree is at most 2 MiB (the arm64 boot protocol's limit) */
-#define FDT_MAX_SIZE   (2U << 20)
-
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-uint64_t fdt_cells(const void *p, uint32_t cells)
+uint64_t dt_cells(const void *p, uint32_t cells)
 {
 	const uint8_t *b = p;
 
 	return cells == 2 ? (uint64_t)be32(b) << 32 | be32(b + 4) : be32(b);
 }
 
-const char *fdt_open(struct fdt *f, const void *blob)
+const char *dt_open(struct dt *f, const void *blob)
 {
 	const uint8_t *h = blob;
 	uint32_t version, last_comp;
@@ -49,7 +46,7 @@ const char *fdt_open(struct fdt *f, const void *blob)
 	last_comp = be32(h + 24);
 	f->strings_size = be32(h + 32);
 	f->struct_size = be32(h + 36);
-	if (f->size < 40 || f->size > FDT_MAX_SIZE)
+	if (f->size < 40 || f->size > DT_MAX_SIZE)
 		return "device tree totalsize out of range";
 	if (version < 17 || last_comp > 17)
 		return "device tree version not supported (need 17)";
@@ -64,7 +61,7 @@ const char *fdt_open(struct fdt *f, const void *blob)
 }
 
 /* The token at off, or -1 if it would be read past the structure block. */
-static int token(const struct fdt *f, uint32_t off, uint32_t *tok)
+static int token(const struct dt *f, uint32_t off, uint32_t *tok)
 {
 	if (f->struct_size < 4 || off < f->struct_off ||
 	    off - f->struct_off > f->struct_size - 4)
@@ -74,7 +71,7 @@ static int token(const struct fdt *f, uint32_t off, uint32_t *tok)
 }
 
 /* Length of the NUL-terminated string at off inside [off, end), or -1. */
-static int64_t strnlen_in(const struct fdt *f, uint32_t off, uint32_t end)
+static int64_t strnlen_in(const struct dt *f, uint32_t off, uint32_t end)
 {
 	for (uint32_t i = off; i < end; i++)
 		if (!f->blob[i])
@@ -89,7 +86,7 @@ static uint32_t align4(uint32_t v)
 
 /* off is at an FDT_PROP token: its value, length and name; the offset
  * after it, or 0 if it is malformed. */
-static uint32_t prop_at(const struct fdt *f, uint32_t off, const void **val,
+static uint32_t prop_at(const struct dt *f, uint32_t off, const void **val,
 			uint32_t *len, const char **name)
 {
 	uint32_t end = f->struct_off + f->struct_size, nameoff;
@@ -110,7 +107,7 @@ static uint32_t prop_at(const struct fdt *f, uint32_t off, const void **val,
 	return align4(off + 12 + *len);
 }
 
-int fdt_next_node(const struct fdt *f, struct fdt_node *n)
+int dt_next_node(const struct dt *f, struct dt_node *n)
 {
 	uint32_t end = f->struct_off + f->struct_size, off, tok;
 	int level;
@@ -136,7 +133,7 @@ int fdt_next_node(const struct fdt *f, struct fdt_node *n)
 		switch (tok) {
 		case FDT_BEGIN_NODE:
 			nl = strnlen_in(f, off + 4, end);
-			if (nl < 0 || level + 1 >= FDT_MAX_DEPTH)
+			if (nl < 0 || level + 1 >= DT_MAX_DEPTH)
 				return -1;
 			n->off = off;
 			n->depth = level + 1;
@@ -165,7 +162,7 @@ int fdt_next_node(const struct fdt *f, struct fdt_node *n)
 	}
 }
 
-const void *fdt_getprop(const struct fdt *f, const struct fdt_node *n,
+const void *dt_getprop(const struct dt *f, const struct dt_node *n,
 			const char *name, uint32_t *len)
 {
 	uint32_t off = n->next, tok, l;
@@ -194,11 +191,11 @@ const void *fdt_getprop(const struct fdt *f, const struct fdt_node *n,
 	return NULL;
 }
 
-int fdt_is_compatible(const struct fdt *f, const struct fdt_node *n,
+int dt_is_compatible(const struct dt *f, const struct dt_node *n,
 		      const char *compat)
 {
 	uint32_t len, i = 0, clen = (uint32_t)strlen(compat);
-	const char *p = fdt_getprop(f, n, "compatible", &len);
+	const char *p = dt_getprop(f, n, "compatible", &len);
 
 	if (!p)
 		return 0;
@@ -215,21 +212,21 @@ int fdt_is_compatible(const struct fdt *f, const struct fdt_node *n,
 	return 0;
 }
 
-int fdt_prop_is(const struct fdt *f, const struct fdt_node *n,
+int dt_prop_is(const struct dt *f, const struct dt_node *n,
 		const char *name, const char *value)
 {
 	uint32_t len;
-	const char *p = fdt_getprop(f, n, name, &len);
+	const char *p = dt_getprop(f, n, name, &len);
 	size_t vlen = strlen(value);
 
 	return p && len == vlen + 1 && !memcmp(p, value, vlen + 1);
 }
 
-uint32_t fdt_prop_u32(const struct fdt *f, const struct fdt_node *n,
+uint32_t dt_prop_u32(const struct dt *f, const struct dt_node *n,
 		      const char *name, uint32_t dflt)
 {
 	uint32_t len;
-	const void *p = fdt_getprop(f, n, name, &len);
+	const void *p = dt_getprop(f, n, name, &len);
 
 	return p && len == 4 ? be32(p) : dflt;
 }

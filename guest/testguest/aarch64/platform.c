@@ -72,17 +72,17 @@ static int streq(const char *a, const char *b)
 }
 
 /* Interrupt specifier <type number flags> -> GIC interrupt ID */
-static int irq_of(const struct fdt *f, const struct fdt_node *n,
+static int irq_of(const struct dt *f, const struct dt_node *n,
 		  unsigned int index, unsigned int *intid)
 {
 	uint32_t len;
-	const uint8_t *p = fdt_getprop(f, n, "interrupts", &len);
+	const uint8_t *p = dt_getprop(f, n, "interrupts", &len);
 	uint64_t type, num;
 
 	if (!p || len < 12 * (index + 1))
 		return -1;
-	type = fdt_cells(p + 12 * index, 1);
-	num = fdt_cells(p + 12 * index + 4, 1);
+	type = dt_cells(p + 12 * index, 1);
+	num = dt_cells(p + 12 * index + 4, 1);
 	if (type > 1 || num >= (type ? 16U : 988U))
 		return -1;
 	*intid = (unsigned int)(type ? 16 + num : 32 + num);   /* PPI : SPI */
@@ -90,28 +90,28 @@ static int irq_of(const struct fdt *f, const struct fdt_node *n,
 }
 
 /* The i-th (address, size) pair of n's reg, with the root's cell sizes. */
-static int reg_of(const struct fdt *f, const struct fdt_node *n,
+static int reg_of(const struct dt *f, const struct dt_node *n,
 		  unsigned int i, uint32_t ac, uint32_t sc, uint64_t *addr,
 		  uint64_t *size)
 {
 	uint32_t len, w = 4 * (ac + sc);
-	const uint8_t *p = fdt_getprop(f, n, "reg", &len);
+	const uint8_t *p = dt_getprop(f, n, "reg", &len);
 
 	if (!p || ac < 1 || ac > 2 || sc > 2 || len < w * (i + 1))
 		return -1;
-	*addr = fdt_cells(p + w * i, ac);
-	*size = sc ? fdt_cells(p + w * i + 4 * ac, sc) : 0;
+	*addr = dt_cells(p + w * i, ac);
+	*size = sc ? dt_cells(p + w * i + 4 * ac, sc) : 0;
 	return 0;
 }
 
-static const char *read_node(const struct fdt *f, const struct fdt_node *n,
+static const char *read_node(const struct dt *f, const struct dt_node *n,
 			     uint32_t ac, uint32_t sc)
 {
 	uint64_t a, s;
 	uint32_t len;
 
 	if (n->depth == 1 && streq(n->name, "chosen")) {
-		const char *args = fdt_getprop(f, n, "bootargs", &len);
+		const char *args = dt_getprop(f, n, "bootargs", &len);
 
 		if (args && (!len || args[len - 1]))
 			return "/chosen/bootargs is not a string";
@@ -119,7 +119,7 @@ static const char *read_node(const struct fdt *f, const struct fdt_node *n,
 			cmdline_set(args);
 		return NULL;
 	}
-	if (n->depth == 1 && fdt_prop_is(f, n, "device_type", "memory")) {
+	if (n->depth == 1 && dt_prop_is(f, n, "device_type", "memory")) {
 		for (unsigned int i = 0; !reg_of(f, n, i, ac, sc, &a, &s); i++) {
 			if (plat.nr_ram == MAX_RAM_RANGES)
 				return "too many memory ranges";
@@ -130,50 +130,50 @@ static const char *read_node(const struct fdt *f, const struct fdt_node *n,
 		return NULL;
 	}
 	if (n->depth == 2 && streq(n->path[1], "cpus") &&
-	    fdt_prop_is(f, n, "device_type", "cpu")) {
-		const uint8_t *r = fdt_getprop(f, n, "reg", &len);
+	    dt_prop_is(f, n, "device_type", "cpu")) {
+		const uint8_t *r = dt_getprop(f, n, "reg", &len);
 
 		if (!r || (len != 4 && len != 8))
 			return "a cpu node without a 1- or 2-cell reg";
 		if (plat.ncpus == MAX_CPUS)
 			return "more CPUs than the guest has stacks for";
-		plat.mpidr[plat.ncpus++] = fdt_cells(r, len / 4) & MPIDR_AFF_MASK;
+		plat.mpidr[plat.ncpus++] = dt_cells(r, len / 4) & MPIDR_AFF_MASK;
 		return NULL;
 	}
 	if (n->depth != 1)
 		return NULL;
-	if (fdt_is_compatible(f, n, "arm,psci-0.2") ||
-	    fdt_is_compatible(f, n, "arm,psci-1.0")) {
+	if (dt_is_compatible(f, n, "arm,psci-0.2") ||
+	    dt_is_compatible(f, n, "arm,psci-1.0")) {
 		plat.psci = 1;
-		plat.psci_smc = fdt_prop_is(f, n, "method", "smc");
-		if (!plat.psci_smc && !fdt_prop_is(f, n, "method", "hvc"))
+		plat.psci_smc = dt_prop_is(f, n, "method", "smc");
+		if (!plat.psci_smc && !dt_prop_is(f, n, "method", "hvc"))
 			return "PSCI method is neither hvc nor smc";
-	} else if (fdt_is_compatible(f, n, "arm,cortex-a15-gic") ||
-		   fdt_is_compatible(f, n, "arm,gic-400")) {
+	} else if (dt_is_compatible(f, n, "arm,cortex-a15-gic") ||
+		   dt_is_compatible(f, n, "arm,gic-400")) {
 		plat.gic = 2;
 		if (reg_of(f, n, 0, ac, sc, &plat.gicd, &s) ||
 		    reg_of(f, n, 1, ac, sc, &plat.gicc, &s))
 			return "GICv2 node without distributor and CPU interface";
-	} else if (fdt_is_compatible(f, n, "arm,gic-v3")) {
+	} else if (dt_is_compatible(f, n, "arm,gic-v3")) {
 		plat.gic = 3;
 		if (reg_of(f, n, 0, ac, sc, &plat.gicd, &s) ||
 		    reg_of(f, n, 1, ac, sc, &plat.gicr, &plat.gicr_size))
 			return "GICv3 node without distributor and redistributors";
-	} else if (fdt_is_compatible(f, n, "arm,armv8-timer")) {
+	} else if (dt_is_compatible(f, n, "arm,armv8-timer")) {
 		/* secure, non-secure, virtual, hypervisor: the third */
 		if (irq_of(f, n, 2, &plat.timer_intid))
 			return "timer node without a virtual timer interrupt";
-	} else if (fdt_is_compatible(f, n, "ns16550a") ||
-		   fdt_is_compatible(f, n, "ns16550")) {
+	} else if (dt_is_compatible(f, n, "ns16550a") ||
+		   dt_is_compatible(f, n, "ns16550")) {
 		if (reg_of(f, n, 0, ac, sc, &a, &s) ||
 		    irq_of(f, n, 0, &plat.uart_intid))
 			return "UART node without reg or interrupts";
 		uart_base = a;
-		uart_shift = fdt_prop_u32(f, n, "reg-shift", 0);
-		uart_width = fdt_prop_u32(f, n, "reg-io-width", 1);
+		uart_shift = dt_prop_u32(f, n, "reg-shift", 0);
+		uart_width = dt_prop_u32(f, n, "reg-io-width", 1);
 		if (uart_shift > 2 || (uart_width != 1 && uart_width != 4))
 			return "UART reg-shift or reg-io-width not supported";
-	} else if (fdt_is_compatible(f, n, "virtio,mmio")) {
+	} else if (dt_is_compatible(f, n, "virtio,mmio")) {
 		if (reg_of(f, n, 0, ac, sc, &a, &s))
 			return "virtio,mmio node without reg";
 		if (plat.nr_virtio < MAX_VIRTIO)
@@ -184,19 +184,19 @@ static const char *read_node(const struct fdt *f, const struct fdt_node *n,
 
 static const char *read_fdt(const void *blob)
 {
-	struct fdt f;
-	struct fdt_node n;
-	const char *err = fdt_open(&f, blob);
+	struct dt f;
+	struct dt_node n;
+	const char *err = dt_open(&f, blob);
 	uint32_t ac = 2, sc = 1;   /* the specification's defaults */
 	int r;
 
 	if (err)
 		return err;
 	memset(&n, 0, sizeof(n));
-	while ((r = fdt_next_node(&f, &n)) > 0) {
+	while ((r = dt_next_node(&f, &n)) > 0) {
 		if (n.depth == 0) {
-			ac = fdt_prop_u32(&f, &n, "#address-cells", 2);
-			sc = fdt_prop_u32(&f, &n, "#size-cells", 1);
+			ac = dt_prop_u32(&f, &n, "#address-cells", 2);
+			sc = dt_prop_u32(&f, &n, "#size-cells", 1);
 			continue;
 		}
 		if ((err = read_node(&f, &n, ac, sc)))
