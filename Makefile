@@ -1,6 +1,6 @@
 # vmm: a small KVM virtual machine monitor.
 #
-#   make                 build/vmm and the test guest
+#   make                 build/vmm and the test guest(s)
 #   make check           every test layer (tests/run; ASan/UBSan build)
 #   make run             boot the test guest (the README's first command)
 #   make CC=clang        any of the above with clang
@@ -149,14 +149,17 @@ $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS)
 	@mkdir -p $(@D)
 	$(call quiet,CCLD,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) $(LDLIBS)
 
-# test_arm64_*: also the aarch64 pure objects, libfdt and zlib
+# test_arm64_*: also the aarch64 pure objects, libfdt and zlib;
+# test_arm64_guest_fdt also the aarch64 test guest's device tree reader
 ARM64_UNIT_BINS := $(filter $(BUILD)/san/tests/test_arm64_%,$(UNIT_BINS))
+GUEST_FDT_SAN := $(BUILD)/san/guest/testguest/aarch64/fdt.o
 ifneq ($(ARM64_UNIT_BINS),)
 $(ARM64_UNIT_BINS): $(BUILD)/san/tests/%: tests/unit/%.c tests/unit/unit.h \
 		$(SAN_OBJS) $(ARM64_PURE_SAN)
 	@mkdir -p $(@D)
 	$(call quiet,CCLD,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $< $(SAN_OBJS) \
-		$(ARM64_PURE_SAN) $(LDLIBS) -lfdt -lz
+		$(ARM64_PURE_SAN) $(filter $(GUEST_FDT_SAN),$^) $(LDLIBS) -lfdt -lz
+$(BUILD)/san/tests/test_arm64_guest_fdt: $(GUEST_FDT_SAN)
 endif
 
 unit: $(UNIT_BINS)
@@ -165,8 +168,9 @@ unit: $(UNIT_BINS)
 check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BINS)
 	BUILD=$(BUILD) tests/run
 
-# The README's first command: boot the test guest's hello scenario.
-RUN_CMD := $(BUILD)/vmm run -k $(BUILD)/guest/testguest-x86_64 -p "test=hello" -m 64M
+# The README's first command: boot the test guest of this architecture
+# (x86-64 or aarch64) in its hello scenario.
+RUN_CMD := $(BUILD)/vmm run -k $(BUILD)/guest/testguest-$(ARCH) -p "test=hello" -m 64M
 run: $(BUILD)/vmm $(GUEST_BINS)
 	$(call quiet,RUN,$(RUN_CMD))$(RUN_CMD)
 

@@ -8,6 +8,37 @@
 
 #include "memory.h"
 
+/*
+ * Anonymous memory for the region at gpa, placed so that host address and
+ * gpa agree modulo the host's huge page size (one page table of pages: 2
+ * MiB with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB). KVM maps
+ * a transparent huge page into the guest as one block only when they do;
+ * otherwise every 4 KiB of guest RAM costs its own stage-2 (EPT/NPT) fault.
+ */
+static void *map_region(uint64_t gpa, uint64_t size, uint64_t page)
+{
+	uint64_t align = page * (page / 8), head;
+	uint8_t *p;
+
+	if (size > UINT64_MAX - align) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	/*
+	 * MAP_NORESERVE: guest RAM is touched lazily, and vmm's memory
+	 * overhead is measured by what the guest actually uses.
+	 */
+	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	head = (gpa - (uintptr_t)p) % align;
+	if (head)
+		munmap(p, head);
+	munmap(p + head + size, align - head);
+	return p + head;
+}
+
 int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
 		   unsigned int nr)
 {
@@ -34,15 +65,14 @@ int guest_mem_init_huge(struct guest_mem *m, const uint64_t (*ranges)[2],
 	for (unsigned int i = 0; i < nr; i++) {
 		struct mem_region *r = &m->region[i];
 		/*
-		 * MAP_NORESERVE: guest RAM is touched lazily, and vmm's memory
-		 * overhead is measured by what the guest actually uses. Huge
-		 * pages are reserved here instead: a guest must not meet a
-		 * SIGBUS later because the pool ran dry.
+		 * Huge pages are reserved at mmap (no MAP_NORESERVE): a guest
+		 * must not meet a SIGBUS later because the pool ran dry. The
+		 * kernel aligns them to their size, and gpa is aligned too.
 		 */
-		void *p = mmap(NULL, ranges[i][1], PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS |
-			       (huge ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE),
-			       -1, 0);
+		void *p = huge ? mmap(NULL, ranges[i][1], PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+				      MAP_HUGE_2MB, -1, 0)
+			       : map_region(ranges[i][0], ranges[i][1], page);
 
 		if (p == MAP_FAILED) {
 			int err = -errno;

@@ -9,8 +9,11 @@
 #include "hw.h"
 #include "lib.h"
 
-#define IIR_FCR   (COM1_PORT + 2)
-#define LSR       (COM1_PORT + 5)
+/* 16550 registers (hw.h: uart_read/uart_write take these numbers) */
+#define UART_THR  0
+#define UART_FCR  2
+#define UART_IIR  2
+#define UART_LSR  5
 #define LSR_THRE  0x20
 #define FCR_ENABLE_CLEAR 0x07   /* FIFOs on, both cleared */
 #define IIR_FIFOS 0xc0          /* both bits set: 16550A FIFOs enabled */
@@ -18,14 +21,14 @@
 /*
  * Bytes that may be written before LSR.THRE must be polled again: 16 when
  * the UART has a working transmit FIFO (THRE then means it is empty), else
- * 1. Every port access is a VM exit, so this halves the cost of output.
+ * 1. Every register access is a VM exit, so this halves the cost of output.
  */
 static unsigned int tx_burst = 1, tx_room;
 
 void serial_init(void)
 {
-	outb(IIR_FCR, FCR_ENABLE_CLEAR);
-	tx_burst = (inb(IIR_FCR) & IIR_FIFOS) == IIR_FIFOS ? 16 : 1;
+	uart_write(UART_FCR, FCR_ENABLE_CLEAR);
+	tx_burst = (uart_read(UART_IIR) & IIR_FIFOS) == IIR_FIFOS ? 16 : 1;
 	tx_room = 0;
 }
 
@@ -33,11 +36,11 @@ void putc_serial(char c)
 {
 	if (!tx_room) {
 		/* The VMM's 8250 is always ready; bound the wait anyway. */
-		for (int i = 0; i < 100000 && !(inb(LSR) & LSR_THRE); i++)
+		for (int i = 0; i < 100000 && !(uart_read(UART_LSR) & LSR_THRE); i++)
 			cpu_relax();
 		tx_room = tx_burst;
 	}
-	outb(COM1_PORT, (uint8_t)c);
+	uart_write(UART_THR, (uint8_t)c);
 	tx_room--;
 }
 

@@ -2,7 +2,9 @@
 /*
  * Test guest: the little runtime it has instead of libc (lib.c) -- serial
  * output, printf-style formatting, strings, command-line parameters -- and
- * the interfaces between the guest's other files.
+ * the interfaces between the guest's other files, including what each
+ * architecture's directory provides. hw.h (one per architecture) has the
+ * MMIO accessors, barriers and platform constants.
  */
 #ifndef TESTGUEST_LIB_H
 #define TESTGUEST_LIB_H
@@ -17,7 +19,7 @@
 #define NOINIT __attribute__((section(".bss.noinit")))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* lib.c: output on COM1. Lines end in a plain "\n". */
+/* lib.c: output on the 16550 UART. Lines end in a plain "\n". */
 void serial_init(void);
 void putc_serial(char c);
 void puts_serial(const char *s);
@@ -51,30 +53,67 @@ extern const char *current_test;
 void pass(void) NORETURN;
 void passf(const char *fmt, ...) PRINTF(1, 2) NORETURN;
 void fail(const char *fmt, ...) PRINTF(1, 2) NORETURN;
-void shutdown(void) NORETURN;
-void triple_fault(void) NORETURN;
 
-/* time.c: nanoseconds from kvmclock (or an estimated TSC without it). */
-void time_init(void);
-int time_is_kvmclock(void);
-uint64_t now_ns(void);
-void delay_us(uint64_t us);
+/* main.c: the scenarios both architectures share */
+void test_hello(void);
+void test_cmdline(void);
+void test_boottimer(void);
+void test_echo(void);
+void test_rxcount(void);
 
-/* irq.c: IDT with exception reporting, LAPIC timer. */
-void idt_init(void);
-int lapic_timer_calibrate(void);   /* 0 if the LAPIC timer is usable */
-uint64_t lapic_timer_hz(void);
-void sleep_until_ns(uint64_t deadline);
-
-/* smp.c */
-void test_smp(void);
-
-/* blk.c, vconsole.c, net.c: the virtio scenarios */
+/* blk.c, vconsole.c, net.c, blkbench.c: the virtio scenarios */
 void test_blk(void);
 void test_blk_ro(void);
 void test_hostile_queue(void);
 void test_virtio_console(void);
 void test_net(void);
+void test_blkbench(void);
+
+/*
+ * What each architecture (x86_64/, aarch64/) provides to the rest.
+ */
+struct scenario {
+	const char *name;
+	void (*run)(void);
+	int signal_early;   /* boot timer signalled before any output */
+};
+
+/* The scenarios that exist on this architecture, in the order the hello
+ * scenario lists them. */
+extern const struct scenario arch_scenarios[];
+extern const unsigned int arch_nr_scenarios;
+extern const char arch_name[];      /* "x86-64", "aarch64" */
+extern const char arch_ram_map[];   /* what describes RAM: "e820", ... */
+
+/* Read the boot information (command line, memory, devices) before
+ * anything is printed; arch_boot_check() then fail()s if it was unusable. */
+void arch_boot(uintptr_t boot_info);
+void arch_boot_check(void);
+/* Power off (the normal end of a scenario). */
+void shutdown(void) NORETURN;
+/* Bytes of RAM the boot information lists, and in how many ranges. */
+uint64_t ram_total(unsigned int *ranges);
+
+/* Serial input: serial_rx_start() before the first serial_getc(), which
+ * returns a byte or -1 if none is waiting; serial_rx_wait() returns when
+ * input may have arrived or at the deadline (or sooner); serial_rx_clear()
+ * drops what is waiting, as a UART driver's FIFO reset does. */
+void serial_rx_start(void);
+int serial_getc(void);
+void serial_rx_wait(uint64_t deadline_ns);
+void serial_rx_clear(void);
+
+/* The virtio-mmio windows, in the order vmm attached the devices: their
+ * base addresses in base[0..max-1]; returns how many there are. */
+unsigned int virtio_windows(uint64_t *base, unsigned int max);
+
+/* Nanoseconds since some point at boot (time_init() first), and a busy
+ * wait. */
+void time_init(void);
+uint64_t now_ns(void);
+void delay_us(uint64_t us);
+/* Where now_ns() comes from, for reports: "kvmclock", ... */
+const char *clock_name(void);
 
 /* Linker-script symbols: the guest image, from its first to last byte. */
 extern char _image_start[], _image_end[];

@@ -1,71 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * vmm test guest (x86-64): a freestanding PVH "kernel" whose command line
+ * vmm test guest: a freestanding "kernel" whose command line
  * "test=NAME [key=value ...]" picks one scenario. Every scenario prints
  *
- *   testguest: x86-64, scenario NAME
+ *   testguest: ARCH, scenario NAME
  *   ... (informational lines)
  *   TESTGUEST PASS NAME [details]      or      TESTGUEST FAIL NAME: reason
  *
- * on COM1 and shuts the VM down through the i8042 reset line (except
- * `reset`, which triple-faults, and `counter`, which never stops).
- * The guest runs under instruction-by-instruction emulation in nested KVM,
- * so every scenario is a few thousand instructions plus its real work.
+ * on the serial port and stops the VM (except `reset`, which resets it,
+ * and `counter`, which never stops). This file is the part both
+ * architectures share: start-up, reporting, and the scenarios that read
+ * the same on both; x86_64/ and aarch64/ supply the rest (see lib.h).
+ * On x86-64 the guest runs under instruction-by-instruction emulation in
+ * nested KVM, so every scenario is a few thousand instructions plus its
+ * real work.
  */
 #include "hw.h"
 #include "lib.h"
 
-/* ---- PVH boot information (xen/include/public/arch-x86/hvm/start_info.h) */
-
-#define HVM_START_MAGIC 0x336ec578
-#define E820_RAM        1
-#define MAX_MEMMAP      128
-
-struct hvm_start_info {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t flags;
-	uint32_t nr_modules;
-	uint64_t modlist_paddr;
-	uint64_t cmdline_paddr;
-	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;     /* version >= 1 */
-	uint32_t memmap_entries;
-	uint32_t reserved;
-};
-
-struct hvm_memmap_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type;
-	uint32_t reserved;
-};
-
-/* Copied at boot: the VMM's boot area in low RAM may be overwritten. */
-static struct hvm_memmap_entry memmap[MAX_MEMMAP] NOINIT;
-static unsigned int memmap_count;
-
 const char *current_test;
 
 /* ---- reporting ---- */
-
-void shutdown(void)
-{
-	outb(I8042_CMD_PORT, 0xfe);   /* pulse the reset line */
-	triple_fault();               /* no i8042 (e.g. QEMU microvm)? */
-}
-
-void triple_fault(void)
-{
-	static const struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) no_idt = { 0, 0 };
-
-	/* #UD cannot be delivered -> #GP -> #DF -> triple fault */
-	__asm__ volatile("lidt %0\n\tud2" : : "m"(no_idt));
-	__builtin_unreachable();
-}
 
 void pass(void)
 {
@@ -97,21 +52,6 @@ void fail(const char *fmt, ...)
 	shutdown();
 }
 
-/* ---- helpers ---- */
-
-static uint64_t ram_total(unsigned int *ranges)
-{
-	uint64_t sum = 0;
-
-	*ranges = 0;
-	for (unsigned int i = 0; i < memmap_count; i++)
-		if (memmap[i].type == E820_RAM) {
-			sum += memmap[i].size;
-			(*ranges)++;
-		}
-	return sum;
-}
-
 static void boot_timer_signal(void)
 {
 	mmio_write8(BOOT_TIMER_ADDR, BOOT_TIMER_MAGIC);
@@ -121,11 +61,11 @@ static void boot_timer_signal(void)
 #define MS_FMT "%lu.%03lu ms"
 #define MS_ARGS(us) (us) / 1000, (us) % 1000
 
-/* ---- scenarios ---- */
+/* ---- the scenarios both architectures share ---- */
 
-static void test_hello(void)
+void test_hello(void)
 {
-	/* signalled in main(), before any serial output */
+	/* signalled in testguest_main(), before any serial output */
 	uint64_t since_start = mmio_read64(BOOT_TIMER_ADDR);
 	uint64_t since_run = mmio_read64(BOOT_TIMER_ADDR + 8);
 	unsigned int ranges;
@@ -138,125 +78,25 @@ static void test_hello(void)
 	else
 		kprintf("Hello from the vmm test guest! (no boot timer "
 			"at 0x%lx)\n", BOOT_TIMER_ADDR);
-	kprintf("testguest: %lu.%lu MiB of RAM in %u e820 range(s), "
+	kprintf("testguest: %lu.%lu MiB of RAM in %u %s range(s), "
 		"cmdline \"%s\"\n", ram >> 20, ((ram & 0xfffff) * 10) >> 20,
-		ranges, cmdline_get());
-	kprintf("testguest: other scenarios: test=cmdline memory smp "
-		"boottimer exits reset badio counter echo cad blk blk-ro "
-		"console net hostile-queue blkbench rxcount\n");
+		ranges, arch_ram_map, cmdline_get());
+	/* the list tests/vm reads to learn what this guest can do */
+	kprintf("testguest: other scenarios: test=");
+	for (unsigned int i = 0, n = 0; i < arch_nr_scenarios; i++)
+		if (arch_scenarios[i].run != test_hello)
+			kprintf(n++ ? " %s" : "%s", arch_scenarios[i].name);
+	putc_serial('\n');
 	pass();
 }
 
-static void test_cmdline(void)
+void test_cmdline(void)
 {
 	kprintf("cmdline: %s\n", cmdline_get());
 	pass();
 }
 
-/*
- * echo: read one line from the serial port (polling LSR.DR) and print it
- * back, proving console input reaches the guest. Gives up after 20 s.
- */
-static void test_echo(void)
-{
-	char line[128];
-	unsigned int n = 0;
-	uint64_t deadline;
-
-	time_init();
-	kprintf("echo: ready\n");
-	deadline = now_ns() + 20ULL * 1000000000ULL;
-	while (n < sizeof(line) - 1) {
-		uint8_t c;
-
-		if (!(inb(COM1_PORT + 5) & 0x01)) {
-			if (now_ns() > deadline)
-				fail("no complete line within 20 s (got %u bytes)", n);
-			__asm__ volatile("pause");
-			continue;
-		}
-		c = inb(COM1_PORT);
-		if (c == '\r' || c == '\n')
-			break;
-		line[n++] = (char)c;
-	}
-	line[n] = 0;
-	kprintf("echo: %s\n", line);
-	pass();
-}
-
-/*
- * cad: wait for the host to type Ctrl-Alt-Del on the i8042 keyboard (the
- * control API's SendCtrlAltDel), reading scancodes by polling, then shut
- * down as a guest's init would.
- */
-static void test_cad(void)
-{
-	/* set-1 make codes, as the controller translates by default */
-	static const uint8_t want[] = { 0x1d, 0x38, 0xe0, 0x53 };
-	unsigned int matched = 0;
-	uint64_t deadline;
-
-	time_init();
-	kprintf("cad: waiting for Ctrl-Alt-Del on the keyboard\n");
-	deadline = now_ns() + 60ULL * 1000000000ULL;
-	while (matched < sizeof(want)) {
-		uint8_t c;
-
-		if (!(inb(0x64) & 0x01)) {
-			if (now_ns() > deadline)
-				fail("no Ctrl-Alt-Del within 60 s");
-			__asm__ volatile("pause");
-			continue;
-		}
-		c = inb(0x60);
-		matched = c == want[matched] ? matched + 1 : (c == want[0]);
-	}
-	kprintf("cad: got Ctrl-Alt-Del, shutting down\n");
-	pass();
-}
-
-/*
- * rxcount: count the bytes that arrive on the serial port until a '.',
- * proving console input is neither lost nor duplicated under load.
- */
-static void test_rxcount(void)
-{
-	/* clear=N: after N bytes, clear the FIFO as a UART driver's probe does */
-	uint64_t n = 0, deadline, clear = 0;
-
-	uint64_t delay = 0;
-
-	param_u64("clear", &clear);
-	/* delay=MS: read nothing for a while, so input backs up in vmm */
-	param_u64("delay", &delay);
-	time_init();
-	kprintf("rxcount: ready\n");
-	if (delay)
-		delay_us(delay * 1000);
-	deadline = now_ns() + 60ULL * 1000000000ULL;
-	for (;;) {
-		uint8_t c;
-
-		if (!(inb(COM1_PORT + 5) & 0x01)) {
-			if (now_ns() > deadline)
-				fail("no '.' within 60 s (%lu bytes so far)", n);
-			__asm__ volatile("pause");
-			continue;
-		}
-		c = inb(COM1_PORT);
-		if (c == '.')
-			break;
-		if (++n == clear) {
-			outb(COM1_PORT + 2, 0x07); /* FCR: enable, clear RX and TX */
-			kprintf("rxcount: cleared the FIFO after %lu bytes\n", n);
-		}
-	}
-	kprintf("rxcount: %lu bytes\n", n);
-	pass();
-}
-
-static void test_boottimer(void)
+void test_boottimer(void)
 {
 	uint64_t start0 = mmio_read64(BOOT_TIMER_ADDR);
 	uint64_t run0 = mmio_read64(BOOT_TIMER_ADDR + 8);
@@ -280,254 +120,92 @@ static void test_boottimer(void)
 	pass();
 }
 
-/* Every page gets its own value; XOR keeps them distinct. */
-#define PAGE_PATTERN 0x7465737467756573UL   /* "testgues" */
-
-static uint64_t fill_pages(uint64_t start, uint64_t end)
+/*
+ * echo: read one line from the serial port and print it back, proving
+ * console input reaches the guest. Gives up after 20 s.
+ */
+void test_echo(void)
 {
-	for (uint64_t a = start; a < end; a += 4096)
-		*(volatile uint64_t *)(uintptr_t)a = a ^ PAGE_PATTERN;
-	return start < end ? (end - start) >> 12 : 0;
-}
-
-static void check_pages(uint64_t start, uint64_t end)
-{
-	for (uint64_t a = start; a < end; a += 4096) {
-		uint64_t v = *(volatile uint64_t *)(uintptr_t)a;
-
-		if (v != (a ^ PAGE_PATTERN))
-			fail("page 0x%lx reads 0x%lx, wrote 0x%lx", a, v,
-			     a ^ PAGE_PATTERN);
-	}
-}
-
-/* Call fn on [start, end) minus the guest image. */
-static uint64_t each_range(uint64_t start, uint64_t end, int check)
-{
-	uint64_t img_lo = (uintptr_t)_image_start & ~0xfffUL;
-	uint64_t img_hi = ((uintptr_t)_image_end + 0xfff) & ~0xfffUL;
-	uint64_t lo[2] = { start, img_hi > start ? img_hi : start };
-	uint64_t hi[2] = { img_lo < end ? img_lo : end, end };
-	uint64_t pages = 0;
-
-	for (int i = 0; i < 2; i++) {
-		if (lo[i] >= hi[i])
-			continue;
-		if (check)
-			check_pages(lo[i], hi[i]);
-		else
-			pages += fill_pages(lo[i], hi[i]);
-	}
-	return pages;
-}
-
-static void test_memory(void)
-{
-	unsigned int ranges;
-	uint64_t ram = ram_total(&ranges), mem, pages = 0, above = 0;
-
-	for (unsigned int i = 0; i < memmap_count; i++)
-		if (memmap[i].size)
-			kprintf("memory: e820 [0x%09lx, 0x%09lx) type %u\n",
-				memmap[i].addr,
-				memmap[i].addr + memmap[i].size,
-				memmap[i].type);
-	switch (param_u64("mem", &mem)) {
-	case 0:
-		fail("no mem=BYTES on the command line (e820 RAM is %lu "
-		     "bytes in %u ranges)", ram, ranges);
-	case -1:
-		fail("bad mem= value on the command line");
-	}
-	if (mem <= 0x60400)
-		fail("mem=%lu is too small (e820 RAM is %lu bytes)", mem, ram);
-	if (ram != mem - 0x60400)
-		fail("e820 RAM is %lu bytes (0x%lx), expected mem - 0x60400 = "
-		     "%lu (0x%lx) for mem=%lu", ram, ram, mem - 0x60400,
-		     mem - 0x60400, mem);
-	kprintf("memory: e820 RAM %lu bytes in %u ranges = mem - 0x60400\n",
-		ram, ranges);
-
-	/* Page test: RAM in [1 MiB, 4 GiB) outside this image. */
-	for (int pass_no = 0; pass_no < 2; pass_no++) {
-		for (unsigned int i = 0; i < memmap_count; i++) {
-			uint64_t s = memmap[i].addr;
-			uint64_t e = s + memmap[i].size;
-
-			if (memmap[i].type != E820_RAM)
-				continue;
-			if (pass_no == 0 && e > FOUR_GIB)
-				above += e - (s > FOUR_GIB ? s : FOUR_GIB);
-			if (s < HIMEM_START)
-				s = HIMEM_START;
-			if (e > FOUR_GIB)
-				e = FOUR_GIB;
-			s = (s + 0xfff) & ~0xfffUL;
-			e &= ~0xfffUL;
-			if (s < e)
-				pages += each_range(s, e, pass_no);
-		}
-	}
-	kprintf("memory: %lu pages checked (one distinct word per 4 KiB page "
-		"of RAM in [1 MiB, 4 GiB), skipping the guest image at "
-		"[%p, %p)); %lu MiB above 4 GiB not covered\n", pages,
-		(void *)_image_start, (void *)_image_end, above >> 20);
-	passf("pages=%lu", pages);
-}
-
-static void test_exits(void)
-{
-	uint64_t n = 1000;
-
-	if (param_u64("exits", &n) < 0)
-		fail("bad exits= value");
-	if (n)
-		__asm__ volatile("1: outb %%al, $0x80\n\t"
-				 "dec %0\n\t"
-				 "jnz 1b"
-				 : "+r"(n) : "a"(0) : "memory");
-	pass();
-}
-
-static void test_reset(void)
-{
-	kprintf("TESTGUEST PASS reset\n");
-	triple_fault();
-}
-
-#define BADIO_PORT 0x3e0
-#define BADIO_MMIO 0xd0800000UL
-
-static void badio_reads(const char *when)
-{
-	uint64_t v;
-
-	if ((v = inb(BADIO_PORT)))
-		fail("inb(0x%x) = 0x%lx %s", BADIO_PORT, v, when);
-	if ((v = inw(BADIO_PORT)))
-		fail("inw(0x%x) = 0x%lx %s", BADIO_PORT, v, when);
-	if ((v = inl(BADIO_PORT)))
-		fail("inl(0x%x) = 0x%lx %s", BADIO_PORT, v, when);
-	if ((v = mmio_read8(BADIO_MMIO)))
-		fail("8-bit read of 0x%lx = 0x%lx %s", BADIO_MMIO, v, when);
-	if ((v = mmio_read16(BADIO_MMIO)))
-		fail("16-bit read of 0x%lx = 0x%lx %s", BADIO_MMIO, v, when);
-	if ((v = mmio_read32(BADIO_MMIO)))
-		fail("32-bit read of 0x%lx = 0x%lx %s", BADIO_MMIO, v, when);
-	if ((v = mmio_read64(BADIO_MMIO)))
-		fail("64-bit read of 0x%lx = 0x%lx %s", BADIO_MMIO, v, when);
-}
-
-static void test_badio(void)
-{
-	badio_reads("(expected 0)");
-	outb(BADIO_PORT, 0xa5);
-	outw(BADIO_PORT, 0xa5a5);
-	outl(BADIO_PORT, 0xa5a5a5a5);
-	mmio_write8(BADIO_MMIO, 0x5a);
-	mmio_write16(BADIO_MMIO, 0x5a5a);
-	mmio_write32(BADIO_MMIO, 0x5a5a5a5a);
-	mmio_write64(BADIO_MMIO, 0x5a5a5a5a5a5a5a5aUL);
-	badio_reads("after writes (expected 0)");
-	kprintf("badio: port 0x%x (8/16/32-bit) and MMIO 0x%lx "
-		"(8/16/32/64-bit) read 0, writes ignored\n",
-		BADIO_PORT, BADIO_MMIO);
-	pass();
-}
-
-#define COUNTER_PERIOD_NS 100000000UL
-
-static void test_counter(void)
-{
-	int use_timer;
-	uint64_t next;
+	char line[128];
+	unsigned int n = 0;
+	uint64_t deadline;
 
 	time_init();
-	use_timer = lapic_timer_calibrate() == 0;
-	if (use_timer)
-		kprintf("testguest: counter every 100 ms (%s, hlt + LAPIC "
-			"timer at %lu MHz)\n",
-			time_is_kvmclock() ? "kvmclock" : "TSC",
-			lapic_timer_hz() / 1000000);
-	else
-		kprintf("testguest: counter every 100 ms (%s, polling)\n",
-			time_is_kvmclock() ? "kvmclock" : "TSC");
-	next = now_ns();
-	for (uint64_t n = 0;; n++) {
-		uint64_t t;
+	serial_rx_start();
+	kprintf("echo: ready\n");
+	deadline = now_ns() + 20ULL * 1000000000ULL;
+	while (n < sizeof(line) - 1) {
+		int c = serial_getc();
 
-		kprintf("counter %lu\n", n);
-		next += COUNTER_PERIOD_NS;
-		t = now_ns();
-		if (t > next + 10 * COUNTER_PERIOD_NS)
-			next = t;   /* far behind (VM paused?): resync */
-		if (use_timer)
-			sleep_until_ns(next);
-		else
-			while (now_ns() < next)
-				cpu_relax();
+		if (c < 0) {
+			if (now_ns() > deadline)
+				fail("no complete line within 20 s (got %u bytes)", n);
+			serial_rx_wait(deadline);
+			continue;
+		}
+		if (c == '\r' || c == '\n')
+			break;
+		line[n++] = (char)c;
 	}
+	line[n] = 0;
+	kprintf("echo: %s\n", line);
+	pass();
 }
 
-/* ---- dispatch ---- */
-
-void test_blkbench(void);   /* blkbench.c */
-
-struct scenario {
-	const char *name;
-	void (*run)(void);
-	int signal_early;   /* boot timer signalled before any output */
-};
-
-static const struct scenario scenarios[] = {
-	{ "hello",     test_hello,     1 },
-	{ "cmdline",   test_cmdline,   0 },
-	{ "memory",    test_memory,    0 },
-	{ "smp",       test_smp,       0 },
-	{ "boottimer", test_boottimer, 0 },
-	{ "exits",     test_exits,     0 },
-	{ "reset",     test_reset,     0 },
-	{ "badio",     test_badio,     0 },
-	{ "counter",   test_counter,   0 },
-	{ "echo",      test_echo,      0 },
-	{ "cad",       test_cad,       0 },
-	{ "rxcount",   test_rxcount,   0 },
-	{ "blk",       test_blk,       0 },
-	{ "blk-ro",    test_blk_ro,    0 },
-	{ "console",   test_virtio_console, 0 },
-	{ "net",       test_net,       0 },
-	{ "hostile-queue", test_hostile_queue, 0 },
-	{ "blkbench",  test_blkbench,  0 },
-};
-
-static void read_start_info(const struct hvm_start_info *si)
+/*
+ * rxcount: count the bytes that arrive on the serial port until a '.',
+ * proving console input is neither lost nor duplicated under load.
+ */
+void test_rxcount(void)
 {
-	cmdline_set((const char *)(uintptr_t)si->cmdline_paddr);
-	if (si->version >= 1 && si->memmap_paddr) {
-		const struct hvm_memmap_entry *e =
-			(const void *)(uintptr_t)si->memmap_paddr;
+	/* clear=N: after N bytes, clear the FIFO as a UART driver's probe does */
+	uint64_t n = 0, deadline, clear = 0;
 
-		memmap_count = si->memmap_entries < MAX_MEMMAP ?
-			si->memmap_entries : MAX_MEMMAP;
-		for (unsigned int i = 0; i < memmap_count; i++)
-			memmap[i] = e[i];
+	uint64_t delay = 0;
+
+	param_u64("clear", &clear);
+	/* delay=MS: read nothing for a while, so input backs up in vmm */
+	param_u64("delay", &delay);
+	time_init();
+	kprintf("rxcount: ready\n");
+	if (delay)
+		delay_us(delay * 1000);
+	serial_rx_start();
+	deadline = now_ns() + 60ULL * 1000000000ULL;
+	for (;;) {
+		int c = serial_getc();
+
+		if (c < 0) {
+			if (now_ns() > deadline)
+				fail("no '.' within 60 s (%lu bytes so far)", n);
+			serial_rx_wait(deadline);
+			continue;
+		}
+		if (c == '.')
+			break;
+		if (++n == clear) {
+			serial_rx_clear();
+			kprintf("rxcount: cleared the FIFO after %lu bytes\n", n);
+		}
 	}
+	kprintf("rxcount: %lu bytes\n", n);
+	pass();
 }
 
-void testguest_main(uint32_t start_info);
-void testguest_main(uint32_t start_info)
+/* ---- start-up ---- */
+
+/* Called by the architecture's entry code, on the boot CPU, with its boot
+ * information (PVH start_info, device tree, ...). */
+void testguest_main(uintptr_t boot_info);
+void testguest_main(uintptr_t boot_info)
 {
-	const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
 	const struct scenario *sc = NULL;
 	static char name[64] NOINIT;
 	const char *v;
 	size_t len = 0;
 
-	memmap_count = 0;
 	cmdline_set(NULL);
-	if (si && si->magic == HVM_START_MAGIC)
-		read_start_info(si);
-	idt_init();
+	arch_boot(boot_info);
 
 	v = param("test", &len);
 	if (v) {
@@ -535,9 +213,9 @@ void testguest_main(uint32_t start_info)
 			len = sizeof(name) - 1;
 		memcpy(name, v, len);
 		name[len] = '\0';
-		for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
-			if (!memcmp(scenarios[i].name, name, len + 1))
-				sc = &scenarios[i];
+		for (size_t i = 0; i < arch_nr_scenarios; i++)
+			if (!memcmp(arch_scenarios[i].name, name, len + 1))
+				sc = &arch_scenarios[i];
 	} else {
 		memcpy(name, "(none)", 7);
 	}
@@ -545,12 +223,8 @@ void testguest_main(uint32_t start_info)
 		boot_timer_signal();
 
 	serial_init();
-	if (!si || si->magic != HVM_START_MAGIC) {
-		current_test = "boot";
-		fail("bad hvm_start_info at 0x%x (magic 0x%x)", start_info,
-		     si ? si->magic : 0);
-	}
-	kprintf("testguest: x86-64, scenario %s\n", name);
+	arch_boot_check();
+	kprintf("testguest: %s, scenario %s\n", arch_name, name);
 	if (!sc) {
 		kprintf("TESTGUEST FAIL unknown: %s\n", name);
 		shutdown();

@@ -4,19 +4,17 @@
  * initialisation sequence (3.1.1) and the split virtqueue rules (2.7);
  * everything is polled.
  *
- * Ordering: x86 keeps stores in program order and loads in program order,
- * so compiler barriers are enough between filling descriptors, the avail
- * ring entry and avail.idx, and between reading used.idx and the used
- * entries. The QueueNotify write is an MMIO exit, which is serialising.
+ * Ordering (hw.h): virt_wmb() between filling descriptors, the avail ring
+ * entry and avail.idx, and before QueueNotify; virt_rmb() between reading
+ * used.idx and the used entries. On x86 these are compiler barriers (stores
+ * and loads stay in program order, and the QueueNotify exit serialises);
+ * on arm64 they are DMBs.
  */
 #include "hw.h"
 #include "lib.h"
 #include "virtio.h"
 
-#define DEFAULT_BASE   0xd0001000UL   /* arch/x86_64/layout.h */
-#define DEFAULT_STRIDE 0x1000UL
-#define DEFAULT_COUNT  16
-#define MAX_COUNT      64
+#define MAX_WINDOWS 64
 
 #define RESET_TIMEOUT_NS   1000000000UL
 #define STATUS_CHECK_NS    10000000UL   /* NEEDS_RESET check while polling */
@@ -55,36 +53,16 @@ static void set_status(struct virtio_dev *d, uint32_t bits)
 
 /* ---- probing ---- */
 
-static uint64_t probe_param(const char *key, uint64_t dflt)
-{
-	uint64_t v;
-
-	switch (param_u64(key, &v)) {
-	case 1:
-		return v;
-	case -1:
-		fail("bad %s= value", key);
-	default:
-		return dflt;
-	}
-}
-
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *d)
 {
-	uint64_t base = probe_param("virtio_base", DEFAULT_BASE);
-	uint64_t stride = probe_param("virtio_stride", DEFAULT_STRIDE);
-	uint64_t count = probe_param("virtio_count", DEFAULT_COUNT);
+	uint64_t win[MAX_WINDOWS];
+	unsigned int count = virtio_windows(win, MAX_WINDOWS);
 	unsigned int seen = 0, slot;
 
-	if (count > MAX_COUNT)
-		count = MAX_COUNT;
-	if (!stride || (stride & 3) || (base & 3) || base < 0xc0000000UL ||
-	    base + count * stride > FOUR_GIB)
-		fail("virtio windows at 0x%lx + n * 0x%lx (n < %lu) are not "
-		     "in the 3-4 GiB MMIO hole", base, stride, count);
-
+	if (count > MAX_WINDOWS)
+		count = MAX_WINDOWS;
 	for (slot = 0; slot < count; slot++) {
-		uint64_t a = base + slot * stride;
+		uint64_t a = win[slot];
 		uint32_t id;
 
 		if (mmio_read32(a + VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
@@ -104,8 +82,10 @@ int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *d)
 		return 0;
 	}
 	kprintf("virtio: no %s #%u (device id %u) among %u virtio-mmio "
-		"window(s) at 0x%lx, stride 0x%lx\n", virtio_id_name(device_id),
-		nth, device_id, slot, base, stride);
+		"window(s)", virtio_id_name(device_id), nth, device_id, slot);
+	if (count)
+		kprintf(" from 0x%lx", win[0]);
+	putc_serial('\n');
 	return -1;
 }
 
@@ -302,7 +282,7 @@ void virtio_ack_interrupt(const struct virtio_dev *d)
 void virtq_publish(struct virtq *q, uint16_t head)
 {
 	q->avail.ring[q->avail_idx & (q->size - 1)] = head;
-	barrier();   /* the entry before the index that exposes it */
+	virt_wmb();   /* the entry before the index that exposes it */
 	q->avail_idx++;
 	*(volatile uint16_t *)&q->avail.idx = q->avail_idx;
 }
@@ -332,7 +312,7 @@ int virtq_add(struct virtq *q, const struct virtio_buf *b, unsigned int n)
 
 void virtq_kick(const struct virtio_dev *d, const struct virtq *q)
 {
-	barrier();
+	virt_wmb();   /* the rings before the notification */
 	virtio_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
 }
 
@@ -358,7 +338,7 @@ int virtq_poll(struct virtq *q, uint32_t *len)
 
 	if (*(volatile uint16_t *)&q->used.idx == q->last_used)
 		return VIRTQ_NONE;
-	barrier();   /* the index before the entry it exposes */
+	virt_rmb();   /* the index before the entry it exposes */
 	e = &q->used.ring[q->last_used & (q->size - 1)];
 	id = e->id;
 	if (len)

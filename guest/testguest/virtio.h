@@ -15,11 +15,13 @@
  *   struct virtio_buf b[] = { { addr, len, 0 }, { addr2, len2, 1 } };
  *   n = virtq_transfer(&d, &q, b, 2, timeout_ns, &used_len);
  *
- * Where the devices are: virtio-mmio windows from virtio_base= (default
- * 0xd0001000, vmm's layout) every virtio_stride= bytes (default 0x1000),
- * at most virtio_count= of them (default 16), up to the first window whose
+ * Where the devices are: the windows virtio_windows() lists (lib.h; x86-64:
+ * virtio_base= (default 0xd0001000, vmm's layout) every virtio_stride=
+ * bytes (default 0x1000), at most virtio_count= (default 16); aarch64: the
+ * device tree's virtio,mmio nodes), up to the first window whose
  * MagicValue is not "virt". Windows with DeviceID 0 (QEMU's empty
- * transports) are skipped. All of it must lie below 4 GiB (identity map).
+ * transports) are skipped. Guest memory is identity-mapped, so a buffer's
+ * address is its guest-physical address.
  */
 #ifndef TESTGUEST_VIRTIO_H
 #define TESTGUEST_VIRTIO_H

@@ -48,6 +48,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # cleanup, ensure_packages, wait_for_qemu, section: shared with the other arch
 # shellcheck source=tests/e2e/lib.sh
 . "$REPO/tests/e2e/lib.sh"
+# arm64 packages, arm64_make, host kernels and profiles: shared with
+# aarch64-vm.sh
+# shellcheck source=tests/e2e/arm64.sh
+. "$REPO/tests/e2e/arm64.sh"
 # the arm64 tool chain needs none of the recommended packages
 E2E_APT_OPTS=(--no-install-recommends)
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
@@ -141,74 +145,13 @@ parse_args() {
 }
 
 
-# arm64 packages (host kernels, busybox, -dev libraries) are fetched with
-# apt-get download, which needs the architecture in dpkg's list.
-ensure_arm64_arch() {
-	[[ $'\n'$(dpkg --print-foreign-architectures)$'\n' != *$'\n'arm64$'\n'* ]] || return 0
-	((EUID == 0)) || skip "need root to add the arm64 architecture to dpkg"
-	log "adding the arm64 architecture to dpkg"
-	dpkg --add-architecture arm64
-	apt-get update -q >>"$WORK/apt.log" 2>&1 || skip "apt-get update failed"
-}
-
-# Download package $1 (name:arm64=version) into directory $2.
-download() {
-	local pkg=$1 dir=$2
-	mkdir -p "$dir"
-	chmod 755 "$dir" # apt-get download works as user _apt
-	if ! (cd "$dir" && apt-get download -q "$pkg") >>"$WORK/apt.log" 2>&1; then
-		((EUID == 0)) && apt-get update -q >>"$WORK/apt.log" 2>&1
-		(cd "$dir" && apt-get download -q "$pkg") >>"$WORK/apt.log" 2>&1
-	fi
-}
-
-candidate_version() {
-	{ apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
-		awk '/^Version:/ { print $2; exit }'
-}
-
-# The cross-built static vmm: the arm64 -dev packages are unpacked into
-# the cache (libfdt-dev cannot be installed for two architectures).
+# The cross-built (on arm64: native) static vmm.
 build_vmm() {
 	local out
 	out=$(realpath -m "$VMM")
 	[[ $(basename "$out") == vmm-static ]] ||
 		{ echo "$PROG: --build makes BUILD_DIR/vmm-static; --vmm $VMM is not such a path" >&2; exit 2; }
-	if [[ $(uname -m) == aarch64 ]]; then
-		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev \
-			liburing-dev
-		log "building: make ARCH=aarch64 static"
-		make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" static \
-			>"$WORK/make.log" 2>&1 ||
-			{ tail -n 30 "$WORK/make.log"; setup_fail "make ARCH=aarch64 static failed"; }
-		return 0
-	fi
-	ensure_packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross make
-	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev liburing-dev) p v key=""
-	for p in "${pkgs[@]}"; do
-		v=$(candidate_version "$p:arm64")
-		[[ -n $v ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; v=$(candidate_version "$p:arm64"); }
-		[[ -n $v ]] || skip "apt-cache knows no $p:arm64"
-		key+="$p=$v "
-	done
-	local sysroot=$CACHE/sysroot-arm64-$(echo "$key" | sha256sum | cut -c1-12)
-	if [[ ! -f $sysroot/.complete ]]; then
-		log "unpacking arm64 ${pkgs[*]} into $sysroot"
-		rm -rf "$sysroot"
-		local tmp=$WORK/debs deb
-		for p in "${pkgs[@]}"; do
-			download "$p:arm64=$(candidate_version "$p:arm64")" "$tmp" ||
-				skip "cannot download $p:arm64"
-		done
-		for deb in "$tmp"/*.deb; do
-			dpkg -x "$deb" "$sysroot" || setup_fail "dpkg -x $deb failed"
-		done
-		touch "$sysroot/.complete"
-	fi
-	log "cross-building: make ARCH=aarch64 static"
-	make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" \
-		CROSS_SYSROOT="$sysroot" static >"$WORK/make.log" 2>&1 ||
-		{ tail -n 30 "$WORK/make.log"; setup_fail "make ARCH=aarch64 static failed"; }
+	arm64_make "$(dirname "$out")" static
 	[[ -x $VMM ]] || setup_fail "make did not produce $VMM"
 }
 
@@ -223,68 +166,6 @@ check_vmm() {
 		exit 2
 	fi
 	VMM=$(realpath "$VMM")
-}
-
-# A Debian arm64 kernel package's Image, cached by package and version.
-# $1: meta package or a list of candidates; sets HOST_KERNEL.
-fetch_host_kernel() {
-	local pkg=$1 version dir tmp
-	version=$(candidate_version "$pkg:arm64")
-	[[ -n $version ]] || return 1
-	dir=$CACHE/host-kernel-$pkg-$version
-	HOST_KERNEL=$dir/vmlinuz
-	[[ -f $dir/.complete ]] && return 0
-	log "fetching host kernel $pkg:arm64 $version"
-	tmp=$WORK/host-kernel-$pkg
-	download "$pkg:arm64=$version" "$tmp" || return 1
-	dpkg -x "$tmp"/*.deb "$tmp/root" || return 1
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	cp "$tmp"/root/boot/vmlinuz-* "$HOST_KERNEL" || return 1
-	cp "$tmp"/root/boot/config-* "$dir/config" 2>/dev/null || true
-	# tun, for vmm's TAP (a module in Debian's kernels); busybox insmod
-	# wants it uncompressed
-	local ko
-	ko=$(find "$tmp/root/lib/modules" -name 'tun.ko*' | head -n1)
-	case $ko in
-	*.ko) cp "$ko" "$dir/tun.ko" ;;
-	*.ko.xz) xz -dc "$ko" >"$dir/tun.ko" ;;
-	*.ko.zst) zstd -qdc "$ko" >"$dir/tun.ko" ;;
-	*) log "no tun.ko in $pkg: the net check will fail" ;;
-	esac
-	touch "$dir/.complete"
-	rm -rf "$tmp"
-}
-
-# The package a meta package depends on ("linux-image-cloud-arm64" ->
-# "linux-image-6.1.0-56-cloud-arm64").
-meta_target() {
-	{ apt-cache depends "$1:arm64" 2>/dev/null || true; } |
-		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { sub(/:arm64$/, "", $2); print $2; exit }'
-}
-
-# 4K: the cloud kernel. 16K: linux-image-arm64-16k where it exists, else
-# the newest linux-image-X.Y-arm64-16k meta package (bookworm's 6.12).
-ensure_host_kernels() {
-	local pkg meta
-	if [[ " $PROFILES " == *" pi4 "* || " $PROFILES " == *" gicv3 "* ]]; then
-		pkg=$(meta_target linux-image-cloud-arm64)
-		[[ -n $pkg ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; pkg=$(meta_target linux-image-cloud-arm64); }
-		if [[ -n $pkg ]] && fetch_host_kernel "$pkg"; then
-			HOST_KERNEL_4K=$HOST_KERNEL
-		fi
-	fi
-	if [[ " $PROFILES " == *" pi5 "* ]]; then
-		pkg=$(meta_target linux-image-arm64-16k)
-		if [[ -z $pkg ]]; then
-			meta=$({ apt-cache pkgnames linux-image- 2>/dev/null || true; } |
-				awk '/^linux-image-[0-9]+\.[0-9]+-arm64-16k$/' | sort -V | tail -n1)
-			[[ -z $meta ]] || pkg=$(meta_target "$meta")
-		fi
-		if [[ -n $pkg ]] && fetch_host_kernel "$pkg"; then
-			HOST_KERNEL_16K=$HOST_KERNEL
-		fi
-	fi
 }
 
 # The guest's /init: the boot timer, a marker with the CPU and GIC counts,
@@ -352,7 +233,8 @@ echo "E2E-HOST-KVM: \$kvm"
 
 insmod /lib/modules/tun.ko || say "insmod tun.ko failed"
 say "starting vmm"
-/vmm run --kernel /guest/kernel --initrd /guest/initrd.gz \\
+# -v: vmm says which GIC it fell back to (the gic_fallback check)
+/vmm run -v --kernel /guest/kernel --initrd /guest/initrd.gz \\
 	--cmdline "$GUEST_CMDLINE" --mem $GUEST_MEM --cpus $GUEST_CPUS \\
 	--disk /guest/disk.img --console virtio --serial-log /tmp/serial.log \\
 	--net tap=tap0,mac=$GUEST_MAC --dump-dtb /tmp/guest.dtb \\
@@ -582,12 +464,12 @@ check_dtb() {
 }
 
 run_profile() {
-	local p=$1 cpu gic kernel page want_gic guest_kernel
-	case $p in
-	pi4) cpu=cortex-a72 gic=2 kernel=${HOST_KERNEL_4K:-} page=4 want_gic=v2 guest_kernel=$GUEST_IMAGE ;;
-	pi5) cpu=cortex-a76 gic=2 kernel=${HOST_KERNEL_16K:-} page=16 want_gic=v2 guest_kernel=$GUEST_IMAGE.gz ;;
-	gicv3) cpu=cortex-a72 gic=3 kernel=${HOST_KERNEL_4K:-} page=4 want_gic=v3 guest_kernel=$GUEST_IMAGE ;;
-	esac
+	local p=$1 cpu gic kernel page want_gic guest_kernel=$GUEST_IMAGE
+	host_profile "$p"
+	cpu=$HOST_CPU gic=$HOST_GIC kernel=$HOST_KERNEL page=$HOST_PAGE_KIB
+	[[ $gic == 3 ]] && want_gic=v3 || want_gic=v2
+	# the 16K profile boots the compressed kernel (vmm inflates it)
+	[[ $p != pi5 ]] || guest_kernel=$GUEST_IMAGE.gz
 	if [[ -z $kernel ]]; then
 		echo "SKIP: e2e-arm64.$p: cannot fetch the host kernel for this profile"
 		return

@@ -281,26 +281,42 @@ rc=$?
 	fail stop-and-unlink "rc=$rc, socket $(ls "$work/preboot.sock" 2>&1)"
 
 # --- a stale socket is replaced; --api-sock-mode; Ctrl-Alt-Del ----------------
+# (a guest without the cad scenario -- arm64 has no power key yet -- runs
+# the counter instead and is stopped from outside)
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$work/cad.sock"
-start cad -k "$GUEST" -p "test=cad" --api-sock-mode 0660 || fail stale-socket "vmm did not start"
+if guest_has cad; then cad=1 scenario=cad; else cad=0 scenario=counter; fi
+start cad -k "$GUEST" -p "test=$scenario" --api-sock-mode 0660 || fail stale-socket "vmm did not start"
 [ "$(stat -c %a "$work/cad.sock")" = 660 ] && pass stale-socket-and-mode ||
 	fail stale-socket-and-mode "mode $(stat -c %a "$work/cad.sock" 2>&1)"
-wait_line "$work/cad.serial" "cad: waiting" || fail cad "guest never waited"
-"$VMM" ctl "$work/cad.sock" ctrl-alt-del >/dev/null
-wait "$pid"
-rc=$?
-[ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS cad" "$work/cad.serial" && pass ctrl-alt-del ||
-	fail ctrl-alt-del "rc=$rc: $(tail -2 "$work/cad.serial")"
+if [ "$cad" = 1 ]; then
+	wait_line "$work/cad.serial" "cad: waiting" || fail cad "guest never waited"
+	"$VMM" ctl "$work/cad.sock" ctrl-alt-del >/dev/null
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS cad" "$work/cad.serial" && pass ctrl-alt-del ||
+		fail ctrl-alt-del "rc=$rc: $(tail -2 "$work/cad.serial")"
+else
+	"$VMM" ctl "$work/cad.sock" stop >/dev/null
+	wait "$pid"
+	skip ctrl-alt-del "the $GUEST_ARCH test guest has no cad scenario"
+fi
 
 # --- metrics match what the guest did; the timeline is complete and ordered --
-"$VMM" run --console none -k "$GUEST" -p "test=exits exits=3000" \
-	--metrics-path "$work/exits.json" </dev/null >/dev/null 2>&1
-python3 - "$work/exits.json" >"$work/exits.check" 2>&1 <<'PY'
-import json, sys
+"$VMM" run --console none --serial-log "$work/exits.serial" -k "$GUEST" \
+	-p "test=exits exits=3000" --metrics-path "$work/exits.json" </dev/null >/dev/null 2>&1
+# the guest says which device counter and which exit reason its exits move
+# (x86-64: port 0x80, "post"; arm64: the UART in loopback, "serial")
+python3 - "$work/exits.json" "$work/exits.serial" >"$work/exits.check" 2>&1 <<'PY'
+import json, re, sys
 m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
-w = m["devices"]["post"]["writes"]
-assert w == 3000, f"post writes {w}"
-assert m["exits"]["IO"] >= 3000, m["exits"]
+said = re.search(r"^exits: metrics devices\.(\w+)\.(\w+) \+= (\d+), exits\.(\w+) \+= (\d+)$",
+                 open(sys.argv[2]).read(), re.M)
+assert said, "no 'exits: metrics ...' line from the guest"
+group, counter, n, reason, exits = said.groups()
+assert int(n) == 3000, f"guest made {n} exits, asked for 3000"
+w = m["devices"][group][counter]
+assert w == int(n), f"{group}.{counter} {w}, guest made {n}"
+assert m["exits"].get(reason, 0) >= int(exits), (reason, exits, m["exits"])
 print("ok")
 PY
 grep -qx ok "$work/exits.check" && pass metrics-count-exits ||

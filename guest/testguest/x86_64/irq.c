@@ -8,6 +8,7 @@
  */
 #include "hw.h"
 #include "lib.h"
+#include "x86.h"
 
 struct idt_gate {
 	uint16_t off_lo;

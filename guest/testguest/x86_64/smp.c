@@ -9,6 +9,7 @@
  */
 #include "hw.h"
 #include "lib.h"
+#include "x86.h"
 
 #define TRAMPOLINE_ADDR 0x8000   /* SIPI vector 0x08; free in vmm's layout */
 #define MAX_CPUS        256      /* xAPIC ids are 8 bits */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test guest: one-instruction wrappers around port I/O, MMIO, MSRs, CPUID
- * and the TSC, plus the platform constants the guest relies on. Every MMIO
- * access is exactly one mov of the stated width (the VMM sees the size).
+ * Test guest, x86-64: one-instruction wrappers around port I/O, MMIO, MSRs,
+ * CPUID and the TSC, plus the platform constants the guest relies on. Every
+ * MMIO access is exactly one mov of the stated width (the VMM sees the
+ * size). The common code uses the MMIO accessors, uart_read/uart_write,
+ * cpu_relax, the barriers and BOOT_TIMER_*.
  */
 #ifndef TESTGUEST_HW_H
 #define TESTGUEST_HW_H
@@ -173,6 +175,37 @@ static inline void cpu_relax(void)
 static inline void barrier(void)
 {
 	__asm__ volatile("" : : : "memory");
+}
+
+/*
+ * Ordering against the virtio device: x86 keeps stores in order with
+ * stores and loads with loads, so only a store followed by a load (of
+ * something the device writes) needs a fence.
+ */
+static inline void virt_wmb(void)
+{
+	barrier();
+}
+
+static inline void virt_rmb(void)
+{
+	barrier();
+}
+
+static inline void virt_mb(void)
+{
+	__asm__ volatile("mfence" : : : "memory");
+}
+
+/* COM1's registers, numbered as in the 16550 data sheet */
+static inline uint8_t uart_read(unsigned int reg)
+{
+	return inb((uint16_t)(COM1_PORT + reg));
+}
+
+static inline void uart_write(unsigned int reg, uint8_t v)
+{
+	outb((uint16_t)(COM1_PORT + reg), v);
 }
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "hw.h"
 #include "lib.h"
+#include "x86.h"
 
 #define KVM_CPUID_SIGNATURE      0x40000000
 #define KVM_CPUID_FEATURES       0x40000001
@@ -130,4 +131,9 @@ void delay_us(uint64_t us)
 
 	while (now_ns() < end)
 		cpu_relax();
+}
+
+const char *clock_name(void)
+{
+	return have_kvmclock ? "kvmclock" : "TSC (no kvmclock)";
 }
