@@ -26,14 +26,15 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS  += -ljson-c -lpthread
+LDLIBS  += -ljson-c -lseccomp -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
 	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/kvm.c \
 	vmm/log.c vmm/memory.c \
-	vmm/metrics.c vmm/util.c vmm/vcpu.c vmm/vm.c
+	vmm/metrics.c vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c \
+	vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \

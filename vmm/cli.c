@@ -59,6 +59,9 @@ const char cli_run_usage[] =
 "      --boot-timer        print the boot timeline on stderr at exit\n"
 "      --metrics-path FILE append metrics as a JSON line to FILE at exit\n"
 "                          (and on the API's FlushMetrics)\n"
+"      --no-seccomp        run without the seccomp filters (see README: Security)\n"
+"      --seccomp-filter FILE  replace the built-in seccomp filters with FILE's\n"
+"                          (Firecracker's JSON format; see README: Security)\n"
 "      --gic v2|v3|auto    aarch64: the interrupt controller (auto: v2, else v3)\n"
 "      --dump-dtb FILE     aarch64: also write the guest's device tree to FILE\n"
 "  -q, --quiet             no informational messages on stderr\n"
@@ -208,7 +211,7 @@ int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen)
 enum {
 	OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET, OPT_API_SOCK,
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
-	OPT_ID, OPT_GIC, OPT_DUMP_DTB,
+	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
 };
 
 static const struct option run_options[] = {
@@ -229,6 +232,8 @@ static const struct option run_options[] = {
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "gic", required_argument, NULL, OPT_GIC },
 	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -337,6 +342,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				fail("--gic %s: expected v2, v3 or auto", optarg);
 			break;
 		case OPT_DUMP_DTB: COPY_ARG("--dump-dtb", cfg->dump_dtb); break;
+		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+		case OPT_SECCOMP_FILTER:
+			COPY_ARG("--seccomp-filter", cfg->seccomp_filter);
+			break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
@@ -361,6 +370,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	/* the API or a config file may bring the kernel later */
 	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
+	if (cfg->no_seccomp && cfg->seccomp_filter[0])
+		fail("--no-seccomp and --seccomp-filter contradict each other");
 	if (cfg->mem_size < VMM_MIN_MEM)
 		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);
 	if (cfg->mem_size % (1ULL << 20))

@@ -50,7 +50,7 @@ struct console {
 static struct termios saved_termios;
 static volatile sig_atomic_t termios_saved;
 
-static void restore_terminal(void)
+void console_restore_terminal(void)
 {
 	if (termios_saved) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
@@ -60,7 +60,7 @@ static void restore_terminal(void)
 
 static void fatal_signal(int sig)
 {
-	restore_terminal();
+	console_restore_terminal();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -76,16 +76,16 @@ static bool in_foreground(void)
 static int enter_raw_mode(void)
 {
 	static bool handlers;
+	/* SIGSYS is seccomp's: its handler restores the terminal too */
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
-					SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU,
-					SIGXFSZ };
+					SIGQUIT, SIGTRAP, SIGXCPU, SIGXFSZ };
 	struct termios t;
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return -errno;
 	if (!handlers) {
 		handlers = true;
-		atexit(restore_terminal);
+		atexit(console_restore_terminal);
 		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 			signal(fatal[i], fatal_signal);
 	}
@@ -179,7 +179,7 @@ static void claim_terminal(struct console *c)
 	} else {
 		watch_input(c, false);
 		if (c->raw) {
-			restore_terminal();
+			console_restore_terminal();
 			c->raw = false;
 		}
 	}
@@ -436,7 +436,7 @@ void console_destroy(struct console *c)
 		return;
 	watch_input(c, false);
 	if (c->raw)
-		restore_terminal();
+		console_restore_terminal();
 	if (c->cont_fd >= 0) {
 		evloop_del(c->loop, c->cont_fd);
 		close(c->cont_fd);
