@@ -195,20 +195,24 @@ static const struct rule main_rules[] = {
 	ALLOW_IF(IF_API, unlinkat),
 };
 
-/* Sanitizer builds only (SANITIZER_RUNTIME above), every thread. */
+/*
+ * Sanitizer builds only (SANITIZER_RUNTIME above), every thread: reading
+ * /proc/self/maps and the binary for a report, the leak checker's tracer
+ * (a clone() that ptraces the threads, lists /proc/self/task and waits).
+ * Files are opened read-only.
+ */
 static const struct rule sanitizer_rules[] = {
-	ALLOW(open), ALLOW(openat), ALLOW(close), ALLOW(read), ALLOW(pread64),
-	ALLOW(lseek), ALLOW(fstat), ALLOW(newfstatat), ALLOW(stat),
-	ALLOW(readlink), ALLOW(readlinkat), ALLOW(getdents), ALLOW(getdents64),
-	ALLOW(mmap), ALLOW(mprotect), ALLOW(madvise), ALLOW(mremap),
-	ALLOW(clone), ALLOW(clone3), ALLOW(ptrace), ALLOW(wait4),
-	ALLOW(waitid), ALLOW(prctl), ALLOW(sched_yield), ALLOW(sigaltstack),
-	ALLOW(rt_sigaction), ALLOW(rt_sigprocmask), ALLOW(getpid),
-	ALLOW(gettid), ALLOW(tgkill), ALLOW(kill), ALLOW(set_robust_list),
-	ALLOW(rseq), ALLOW(futex), ALLOW(sched_getaffinity), ALLOW(getrlimit),
-	ALLOW(prlimit64), ALLOW(uname), ALLOW(nanosleep),
-	ALLOW(clock_nanosleep), ALLOW(pipe), ALLOW(pipe2), ALLOW(dup),
-	ALLOW(dup2), ALLOW(dup3), ALLOW(execve), ALLOW(getppid), ALLOW(ioctl),
+	ALLOW1(open, MASKED(1, O_ACCMODE, O_RDONLY)),
+	ALLOW1(openat, MASKED(2, O_ACCMODE, O_RDONLY)),
+	ALLOW(close), ALLOW(read), ALLOW(pread64), ALLOW(lseek), ALLOW(fstat),
+	ALLOW(newfstatat), ALLOW(stat), ALLOW(readlink), ALLOW(readlinkat),
+	ALLOW(getdents), ALLOW(getdents64), ALLOW(madvise), ALLOW(clone),
+	ALLOW(ptrace), ALLOW(wait4), ALLOW(waitid), ALLOW(prctl),
+	ALLOW(sched_yield), ALLOW(sigaltstack), ALLOW(rt_sigaction),
+	ALLOW(rt_sigprocmask), ALLOW(getpid), ALLOW(gettid), ALLOW(getppid),
+	ALLOW(tgkill), ALLOW(kill), ALLOW(futex), ALLOW(sched_getaffinity),
+	ALLOW(getrlimit), ALLOW(prlimit64), ALLOW(uname), ALLOW(nanosleep),
+	ALLOW(clock_nanosleep),
 };
 
 struct rule_list {

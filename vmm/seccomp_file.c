@@ -291,6 +291,28 @@ static int parse_filter(json_object *o, struct ffilter *f, const char *cat,
 	return 0;
 }
 
+/*
+ * The main thread gets vmm's and api's rules in one filter: a call both
+ * name with different actions has no one meaning there (libseccomp would
+ * silently keep the first), so it is refused.
+ */
+static int check_union(const struct seccomp_file *f, char *err, size_t errlen)
+{
+	const struct ffilter *v = &f->cat[CAT_VMM], *a = &f->cat[CAT_API];
+
+	if (v->act == a->act)
+		return 0;
+	for (size_t i = 0; i < v->nrules; i++)
+		for (size_t j = 0; j < a->nrules; j++)
+			if (!strcmp(v->rules[i].name, a->rules[j].name))
+				return fail(err, errlen, "\"vmm\" and \"api\" "
+					    "both name '%s' but with different "
+					    "filter actions, and vmm's main "
+					    "thread does the work of both",
+					    v->rules[i].name);
+	return 0;
+}
+
 int seccomp_file_parse(const char *buf, size_t len, struct seccomp_file **out,
 		       char *err, size_t errlen)
 {
@@ -329,6 +351,8 @@ int seccomp_file_parse(const char *buf, size_t len, struct seccomp_file **out,
 		ret = fail(err, errlen, "\"vmm\" and \"api\" have different "
 			   "default actions, but vmm's main thread does the "
 			   "work of both");
+	if (!ret)
+		ret = check_union(f, err, errlen);
 	json_object_put(doc);
 	if (ret) {
 		seccomp_file_free(f);
