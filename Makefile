@@ -31,8 +31,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c vmm/console.c vmm/ctl.c \
-	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/kvm.c \
-	vmm/log.c vmm/memory.c \
+	vmm/evloop.c vmm/gdbstub.c vmm/gva.c vmm/http.c vmm/httpd.c vmm/jail.c \
+	vmm/kvm.c vmm/log.c vmm/memory.c \
 	vmm/metrics.c vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c \
 	vmm/vm.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
@@ -41,9 +41,10 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c \
 	devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
-# Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib
-# and json-c from dpkg --add-architecture arm64; `make ARCH=aarch64
-# static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
+# Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib,
+# json-c and libseccomp from dpkg --add-architecture arm64; `make
+# ARCH=aarch64 static` gives build/aarch64/vmm-static for the emulated
+# Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/boot.c arch/x86_64/cpu.c arch/x86_64/gdb.c \
@@ -65,10 +66,10 @@ endif
 ifeq ($(BUILD),build)
 BUILD := build/$(ARCH)
 endif
-# The target's -dev packages (libfdt, zlib, json-c) unpacked with dpkg -x
-# into CROSS_SYSROOT, for machines where they cannot be installed next to
-# this machine's own (libfdt-dev is not multi-arch); tests/e2e/aarch64.sh
-# --build makes one.
+# The target's -dev packages (libfdt, zlib, json-c, libseccomp) unpacked
+# with dpkg -x into CROSS_SYSROOT, for machines where they cannot be
+# installed next to this machine's own (libfdt-dev is not multi-arch);
+# tests/e2e/aarch64.sh --build makes one.
 ifneq ($(CROSS_SYSROOT),)
 CFLAGS += -isystem $(CROSS_SYSROOT)/usr/include
 LDFLAGS += -L$(CROSS_SYSROOT)/usr/lib/$(ARCH)-linux-gnu

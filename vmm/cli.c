@@ -16,6 +16,8 @@ const char cli_main_usage[] =
 "commands:\n"
 "  run        boot a guest kernel (see `vmm run --help`)\n"
 "  ctl        talk to a running vmm's control socket (`vmm ctl --help`)\n"
+"  jail       run a VM confined: own root, namespaces, no privileges\n"
+"             (`vmm jail --help`)\n"
 "  help       show this text\n"
 "  version    print the version (also --version)\n";
 
@@ -240,6 +242,67 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char run_optstring[] = ":k:i:p:m:c:qvh";
+
+/* The string in argv that holds p (likely argv[hint]), or -1. */
+static int argv_holding(int argc, char **argv, int hint, const char *p)
+{
+	if (hint >= 0 && hint < argc && p >= argv[hint] &&
+	    p <= argv[hint] + strlen(argv[hint]))
+		return hint;
+	for (int i = 0; i < argc; i++)
+		if (p >= argv[i] && p <= argv[i] + strlen(argv[i]))
+			return i;
+	return -1;
+}
+
+int cli_run_paths(int argc, char **argv,
+		  int (*fn)(void *ctx, const struct cli_path_arg *a), void *ctx)
+{
+	/* getopt may reorder its array: walk a copy, find names in argv */
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+	int c, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	optind = 0;
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, copy, run_optstring, run_options,
+					NULL)) != -1) {
+		struct cli_path_arg a = { .value = optarg };
+
+		switch (c) {
+		case 'k': a.opt = "--kernel"; a.kind = CLI_PATH_READ; break;
+		case 'i': a.opt = "--initrd"; a.kind = CLI_PATH_READ; break;
+		case OPT_SECCOMP_FILTER:
+			a.opt = "--seccomp-filter"; a.kind = CLI_PATH_READ; break;
+		case OPT_DISK: a.opt = "--disk"; a.kind = CLI_PATH_DISK; break;
+		case OPT_SERIAL_LOG:
+			a.opt = "--serial-log"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_METRICS_PATH:
+			a.opt = "--metrics-path"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_DUMP_DTB: a.opt = "--dump-dtb"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_API_SOCK: a.opt = "--api-sock"; a.kind = CLI_PATH_SOCKET; break;
+		case OPT_CONFIG_FILE:
+			a.opt = "--config-file"; a.kind = CLI_PATH_CONFIG; break;
+		default:
+			continue;
+		}
+		a.argi = argv_holding(argc, argv, optind - 1, optarg);
+		if (a.argi < 0) {
+			ret = -EINVAL;
+			break;
+		}
+		a.off = (size_t)(optarg - argv[a.argi]);
+		/* a disk's name ends at its first option */
+		a.len = a.kind == CLI_PATH_DISK ? strcspn(optarg, ",") : strlen(optarg);
+		ret = fn(ctx, &a);
+	}
+	free(copy);
+	return ret;
+}
+
 #define fail(...) do { snprintf(err, errlen, __VA_ARGS__); return CLI_ERROR; } while (0)
 
 /* Copy an option's value into a config buffer, refusing what does not fit. */
@@ -262,7 +325,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	/* getopt keeps state in globals: reset it so parsing is repeatable */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:qvh", run_options,
+	while ((c = getopt_long(argc, argv, run_optstring, run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': COPY_ARG("--kernel", cfg->kernel); *set |= CFG_KERNEL; break;

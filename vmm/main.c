@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
+#include "jail.h"
 #include "log.h"
 #include "metrics.h"
 #include "vmm.h"
@@ -174,6 +175,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1, t_start);
 	if (!strcmp(cmd, "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "jail"))
+		return jail_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		printf("vmm %s\n", VMM_VERSION);
 		return 0;

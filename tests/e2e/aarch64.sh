@@ -86,7 +86,8 @@ kernels; installs missing packages with apt-get.
   --vmm PATH        statically linked aarch64 vmm (build/aarch64/vmm-static)
   --build           first cross-build PATH: make ARCH=aarch64 static
                     (installs gcc-aarch64-linux-gnu; unpacks Debian's arm64
-                    libfdt, zlib and json-c -dev packages into the cache)
+                    libfdt, zlib, json-c and libseccomp -dev packages into
+                    the cache)
   --profile NAME    run only this profile (repeatable)
   --keep            keep the work directory (consoles, images) and say where
   --guest-cmdline STRING
@@ -175,7 +176,7 @@ build_vmm() {
 	[[ $(basename "$out") == vmm-static ]] ||
 		{ echo "$PROG: --build makes BUILD_DIR/vmm-static; --vmm $VMM is not such a path" >&2; exit 2; }
 	if [[ $(uname -m) == aarch64 ]]; then
-		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev
+		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev libseccomp-dev
 		log "building: make ARCH=aarch64 static"
 		make -C "$REPO" ARCH=aarch64 BUILD="$(dirname "$out")" static \
 			>"$WORK/make.log" 2>&1 ||
@@ -183,7 +184,7 @@ build_vmm() {
 		return 0
 	fi
 	ensure_packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross make
-	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev) p v key=""
+	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev libseccomp-dev) p v key=""
 	for p in "${pkgs[@]}"; do
 		v=$(candidate_version "$p:arm64")
 		[[ -n $v ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; v=$(candidate_version "$p:arm64"); }
