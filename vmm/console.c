@@ -58,10 +58,15 @@ void console_restore_terminal(void)
 	}
 }
 
+/*
+ * Installed with SA_RESETHAND: the default action is back by the time
+ * this runs, so raising the signal again ends the process the way it
+ * would have ended, with no sigaction() (which the seccomp filters of a
+ * running VM do not allow).
+ */
 static void fatal_signal(int sig)
 {
 	console_restore_terminal();
-	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
@@ -86,8 +91,13 @@ static int enter_raw_mode(void)
 	if (!handlers) {
 		handlers = true;
 		atexit(console_restore_terminal);
+		struct sigaction sa = {
+			.sa_handler = fatal_signal, .sa_flags = SA_RESETHAND,
+		};
+
+		sigemptyset(&sa.sa_mask);
 		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-			signal(fatal[i], fatal_signal);
+			sigaction(fatal[i], &sa, NULL);
 	}
 	t = saved_termios;
 	/*

@@ -99,8 +99,15 @@ static const struct rule common_rules[] = {
 	ALLOW(exit_group),          /* the SIGSYS handler's _exit() */
 	ALLOW(rt_sigreturn),
 	ALLOW(restart_syscall),
-	/* glibc blocks every signal while a thread exits */
-	ALLOW1(rt_sigprocmask, EQ32(0, SIG_BLOCK)),
+	/*
+	 * glibc blocks every signal while a thread exits, and masks them
+	 * around pthread_kill(), raise() and abort(): with these a crash
+	 * (SIGSEGV, abort()) still ends vmm as a crash, not as a trap
+	 */
+	ALLOW(rt_sigprocmask),
+	ALLOW(getpid),
+	ALLOW(gettid),
+	{ .name = "tgkill", .arg0 = A0_PID }, /* only our own threads */
 	/* what glibc's mutexes, condition variables and joins use; not PI
 	 * or requeue operations */
 	FUTEX_CMD(FUTEX_WAIT),
@@ -164,11 +171,6 @@ static const struct rule main_rules[] = {
 	ALLOW(timerfd_settime),     /* pause timeout, API idle timer */
 	ALLOW1(fcntl, EQ32(1, F_GETFL)),
 	ALLOW1(fcntl, EQ32(1, F_SETFL)),
-	/* pthread_kill(): SIGUSR1 to our own vCPU threads only */
-	ALLOW(getpid),
-	{ .name = "tgkill", .arg0 = A0_PID, .nargs = 1,
-	  .arg = { EQ32(2, SIGUSR1) } },
-	ALLOW1(rt_sigprocmask, EQ32(0, SIG_SETMASK)),
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
 	/* the teardown detaches the virtio devices' eventfds */
 	IOCTL(A0_VM_FD, KVM_CHECK_EXTENSION),
