@@ -31,15 +31,15 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -fno-strict-aliasing \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
-LDLIBS  += -ljson-c -luring -lpthread
+LDLIBS  += -ljson-c -luring -lseccomp -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdbstub.c vmm/gva.c \
 	vmm/http.c \
-	vmm/httpd.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c vmm/util.c \
-	vmm/vcpu.c vmm/vm.c \
+	vmm/httpd.c vmm/jail.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c \
+	vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c vmm/vm.c \
 	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
 	vmm/run_bundle.c vmm/sha256.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
@@ -49,9 +49,10 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/virtio_rng.c devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
-# Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib
-# and json-c from dpkg --add-architecture arm64; `make ARCH=aarch64
-# static` gives build/aarch64/vmm-static for the emulated Raspberry Pi).
+# Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib,
+# json-c and libseccomp from dpkg --add-architecture arm64; `make
+# ARCH=aarch64 static` gives build/aarch64/vmm-static for the emulated
+# Raspberry Pi).
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
@@ -74,10 +75,10 @@ endif
 ifeq ($(BUILD),build)
 override BUILD := build/$(ARCH)
 endif
-# The target's -dev packages (libfdt, zlib, json-c) unpacked with dpkg -x
-# into CROSS_SYSROOT, for machines where they cannot be installed next to
-# this machine's own (libfdt-dev is not multi-arch); tests/e2e/aarch64.sh
-# --build makes one.
+# The target's -dev packages (libfdt, zlib, json-c, libseccomp) unpacked
+# with dpkg -x into CROSS_SYSROOT, for machines where they cannot be
+# installed next to this machine's own (libfdt-dev is not multi-arch);
+# tests/e2e/aarch64.sh --build makes one.
 ifneq ($(CROSS_SYSROOT),)
 CFLAGS += -isystem $(CROSS_SYSROOT)/usr/include
 LDFLAGS += -L$(CROSS_SYSROOT)/usr/lib/$(ARCH)-linux-gnu

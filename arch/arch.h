@@ -8,6 +8,7 @@
 #ifndef ARCH_ARCH_H
 #define ARCH_ARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -91,6 +92,13 @@ int arch_write_boot_info(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Print a vCPU's registers to stderr (after an error exit). */
 void arch_vcpu_dump(struct vcpu *vcpu);
+
+/*
+ * The ioctls a running vCPU thread makes on its own fd, KVM_RUN aside
+ * (arch_vcpu_dump()'s register reads), for its seccomp allow-list.
+ * *reqs is set to a static list; returns its length.
+ */
+size_t arch_vcpu_run_ioctls(const unsigned long **reqs);
 
 /*
  * Ask the guest to shut down the way a user at its keyboard would

@@ -31,6 +31,11 @@ enum dev_event {
 	DEV_EV_BOOT_TIMER,  /* the guest signalled "booted" (t->boot_timer) */
 };
 
+/* The kinds of thread a device starts, each confined in its own way. */
+enum dev_thread {
+	DEV_THREAD_DISK,    /* a disk's I/O: the image file and eventfds */
+};
+
 /* A guest write that signals an eventfd instead of exiting to the VMM. */
 struct dev_ioeventfd {
 	bool pio;           /* port I/O, else MMIO */
@@ -59,6 +64,13 @@ struct dev_host_ops {
 	void (*event)(void *vm, enum dev_event ev);
 	/* Stop the VM (first request wins); msg says why, for the user. */
 	void (*request_stop)(void *vm, enum dev_stop why, const char *msg);
+	/*
+	 * Called by a thread the device started, on that thread, before it
+	 * acts on anything the guest controls: confine it for its kind
+	 * (seccomp). label names it in messages. 0, or -errno: the thread
+	 * must not go on. NULL: nothing to do.
+	 */
+	int (*confine_thread)(void *vm, enum dev_thread kind, const char *label);
 };
 
 /* Where a console device's output goes (the VM console). */
@@ -108,6 +120,13 @@ static inline void host_request_stop(const struct dev_host *h,
 				     enum dev_stop why, const char *msg)
 {
 	h->ops->request_stop(h->vm, why, msg);
+}
+
+static inline int host_confine_thread(const struct dev_host *h,
+				      enum dev_thread kind, const char *label)
+{
+	return h->ops->confine_thread ?
+	       h->ops->confine_thread(h->vm, kind, label) : 0;
 }
 
 static inline void host_console_write(const struct dev_host *h,

@@ -24,6 +24,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,8 @@ struct virtio_blk {
 	enum disk_io engine;
 	pthread_t worker;          /* engine thread */
 	bool worker_started;
+	sem_t worker_ready;        /* posted once it is confined (or not) */
+	int worker_ret;            /* its confinement: 0 or -errno */
 	int stop_fd;               /* eventfd: the worker is to exit */
 	bool stopping;             /* accessed atomically */
 	struct io_uring ring;      /* engine uring */
@@ -836,6 +839,11 @@ static void *blk_worker(void *arg)
 
 	snprintf(name, sizeof(name), "blk:%.11s", b->id);
 	pthread_setname_np(pthread_self(), name);
+	/* confined before the first request the guest can make */
+	b->worker_ret = host_confine_thread(d->host, DEV_THREAD_DISK, name);
+	sem_post(&b->worker_ready);
+	if (b->worker_ret)
+		return NULL;
 	while (!__atomic_load_n(&b->stopping, __ATOMIC_ACQUIRE)) {
 		uint64_t v;
 		bool live;
@@ -898,17 +906,23 @@ static int blk_start_worker(struct virtio_blk *b)
 	int ret;
 
 	b->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->stop_fd < 0)
+	if (b->stop_fd < 0 || sem_init(&b->worker_ready, 0, 0) < 0)
 		return -errno;
 	/* signals are the main thread's business */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = pthread_create(&b->worker, NULL, blk_worker, b);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret)
+	if (ret) {
+		sem_destroy(&b->worker_ready);
 		return -ret;
+	}
 	b->worker_started = true;
-	return 0;
+	/* a thread that could not be confined serves nothing: say so now */
+	while (sem_wait(&b->worker_ready) < 0 && errno == EINTR)
+		;
+	sem_destroy(&b->worker_ready);
+	return b->worker_ret;
 }
 
 /* the thread engine serves its queue on the disk's own thread */

@@ -16,6 +16,8 @@ const char cli_main_usage[] =
 "commands:\n"
 "  run        boot a guest kernel (see `vmm run --help`)\n"
 "  ctl        talk to a running vmm's control socket (`vmm ctl --help`)\n"
+"  jail       run a VM confined: own root, namespaces, no privileges\n"
+"             (`vmm jail --help`)\n"
 "  help       show this text\n"
 "  version    print the version (also --version)\n"
 "\n"
@@ -76,6 +78,9 @@ const char cli_run_usage[] =
 "      --boot-timer        print the boot timeline on stderr at exit\n"
 "      --metrics-path FILE append metrics as a JSON line to FILE every 60 s,\n"
 "                          at exit and on the API's FlushMetrics\n"
+"      --no-seccomp        run without the seccomp filters (see README: Security)\n"
+"      --seccomp-filter FILE  replace the built-in seccomp filters with FILE's\n"
+"                          (Firecracker's JSON format; see README: Security)\n"
 "      --gic v2|v3|auto    aarch64: the interrupt controller (auto: v2, else v3)\n"
 "      --dump-dtb FILE     aarch64: also write the guest's device tree to FILE\n"
 "  -q, --quiet             no informational messages on stderr\n"
@@ -294,6 +299,7 @@ enum {
 	OPT_CONSOLE = 256, OPT_SERIAL_LOG, OPT_DISK, OPT_NET, OPT_API_SOCK,
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
 	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES, OPT_BUNDLE,
+	OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
 };
 
 static const struct option run_options[] = {
@@ -317,11 +323,74 @@ static const struct option run_options[] = {
 	{ "smt", no_argument, NULL, OPT_SMT },
 	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
 	{ "bundle", required_argument, NULL, OPT_BUNDLE },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char run_optstring[] = ":k:i:p:m:c:qvh";
+
+/* The string in argv that holds p (likely argv[hint]), or -1. */
+static int argv_holding(int argc, char **argv, int hint, const char *p)
+{
+	if (hint >= 0 && hint < argc && p >= argv[hint] &&
+	    p <= argv[hint] + strlen(argv[hint]))
+		return hint;
+	for (int i = 0; i < argc; i++)
+		if (p >= argv[i] && p <= argv[i] + strlen(argv[i]))
+			return i;
+	return -1;
+}
+
+int cli_run_paths(int argc, char **argv,
+		  int (*fn)(void *ctx, const struct cli_path_arg *a), void *ctx)
+{
+	/* getopt may reorder its array: walk a copy, find names in argv */
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+	int c, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	optind = 0;
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, copy, run_optstring, run_options,
+					NULL)) != -1) {
+		struct cli_path_arg a = { .value = optarg };
+
+		switch (c) {
+		case 'k': a.opt = "--kernel"; a.kind = CLI_PATH_READ; break;
+		case 'i': a.opt = "--initrd"; a.kind = CLI_PATH_READ; break;
+		case OPT_SECCOMP_FILTER:
+			a.opt = "--seccomp-filter"; a.kind = CLI_PATH_READ; break;
+		case OPT_DISK: a.opt = "--disk"; a.kind = CLI_PATH_DISK; break;
+		case OPT_SERIAL_LOG:
+			a.opt = "--serial-log"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_METRICS_PATH:
+			a.opt = "--metrics-path"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_DUMP_DTB: a.opt = "--dump-dtb"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_API_SOCK: a.opt = "--api-sock"; a.kind = CLI_PATH_SOCKET; break;
+		case OPT_CONFIG_FILE:
+			a.opt = "--config-file"; a.kind = CLI_PATH_CONFIG; break;
+		default:
+			continue;
+		}
+		a.argi = argv_holding(argc, argv, optind - 1, optarg);
+		if (a.argi < 0) {
+			ret = -EINVAL;
+			break;
+		}
+		a.off = (size_t)(optarg - argv[a.argi]);
+		/* a disk's name ends at its first option */
+		a.len = a.kind == CLI_PATH_DISK ? strcspn(optarg, ",") : strlen(optarg);
+		ret = fn(ctx, &a);
+	}
+	free(copy);
+	return ret;
+}
 
 #define fail(...) do { snprintf(err, errlen, __VA_ARGS__); return CLI_ERROR; } while (0)
 
@@ -345,7 +414,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	/* getopt keeps state in globals: reset it so parsing is repeatable */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:qvh", run_options,
+	while ((c = getopt_long(argc, argv, run_optstring, run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': COPY_ARG("--kernel", cfg->kernel); *set |= CFG_KERNEL; break;
@@ -428,6 +497,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		case OPT_SMT: cfg->smt = true; *set |= CFG_SMT; break;
 		case OPT_HUGE_PAGES: cfg->huge_pages = true; *set |= CFG_HUGE; break;
 		case OPT_BUNDLE: COPY_ARG("--bundle", cfg->bundle); break;
+		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
+		case OPT_SECCOMP_FILTER:
+			COPY_ARG("--seccomp-filter", cfg->seccomp_filter);
+			break;
 		case 'q': cfg->quiet = true; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return CLI_HELP;
@@ -465,6 +538,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0] &&
 	    !cfg->bundle[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
+	if (cfg->no_seccomp && cfg->seccomp_filter[0])
+		fail("--no-seccomp and --seccomp-filter contradict each other");
 	if (cfg->mem_size < VMM_MIN_MEM)
 		fail("--mem: at least %llu MiB is needed", VMM_MIN_MEM >> 20);
 	if (cfg->mem_size % (1ULL << 20))

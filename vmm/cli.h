@@ -40,7 +40,34 @@ int parse_size(const char *s, uint64_t *out);
 int parse_disk(const char *s, struct vm_disk *d, char *err, size_t errlen);
 int parse_net(const char *s, struct vm_net *n, char *err, size_t errlen);
 
+/* What kind of file a `vmm run` option names (for vmm jail). */
+enum cli_path {
+	CLI_PATH_READ,    /* vmm reads it: --kernel, --initrd, --seccomp-filter */
+	CLI_PATH_DISK,    /* --disk PATH[,...]: read, or read and written */
+	CLI_PATH_WRITE,   /* vmm writes it: --serial-log, --metrics-path, --dump-dtb */
+	CLI_PATH_SOCKET,  /* vmm makes it: --api-sock */
+	CLI_PATH_CONFIG,  /* --config-file, which names more files */
+};
+
+struct cli_path_arg {
+	const char *opt;       /* "--kernel", for messages */
+	enum cli_path kind;
+	int argi;              /* the name is argv[argi][off, off + len) */
+	size_t off, len;
+	const char *value;     /* the whole option value (a disk's options) */
+};
+
+/*
+ * Every file name in run's options, in order, whichever way each option
+ * was written (-kFILE, -k FILE, --kernel=FILE, --kernel FILE). argv[0]
+ * is "run"; argv must pass cli_parse_run(). Calls fn(ctx, a) for each;
+ * returns the first non-zero value fn returns, else 0.
+ */
+int cli_run_paths(int argc, char **argv,
+		  int (*fn)(void *ctx, const struct cli_path_arg *a), void *ctx);
+
 extern const char cli_run_usage[];
 extern const char cli_main_usage[];
+extern const char cli_jail_usage[];
 
 #endif

@@ -858,6 +858,8 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 	n.api_sock_mode = cli->api_sock_mode;
 	memcpy(n.config_file, cli->config_file, sizeof(n.config_file));
 	n.boot_timer_line = cli->boot_timer_line;
+	n.no_seccomp = cli->no_seccomp;
+	memcpy(n.seccomp_filter, cli->seccomp_filter, sizeof(n.seccomp_filter));
 	n.gic = cli->gic;
 	memcpy(n.dump_dtb, cli->dump_dtb, sizeof(n.dump_dtb));
 	*file = n;

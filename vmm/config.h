@@ -148,6 +148,10 @@ struct vm_config {
 	int bundle_args;                  /* argv index of the command after
 					     the options, 0 = none */
 
+	/* confinement (vmm/seccomp.h) */
+	bool no_seccomp;                  /* --no-seccomp */
+	char seccomp_filter[VMM_PATH_MAX]; /* --seccomp-filter: user's JSON */
+
 	/* aarch64 only (the x86-64 platform refuses them) */
 	unsigned int gic;                 /* --gic: 0 = auto, 2 or 3 */
 	char dump_dtb[VMM_PATH_MAX];      /* --dump-dtb: device tree copy */

@@ -53,7 +53,7 @@ struct console {
 static struct termios saved_termios;
 static volatile sig_atomic_t termios_saved;
 
-static void restore_terminal(void)
+void console_restore_terminal(void)
 {
 	if (termios_saved) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
@@ -61,10 +61,15 @@ static void restore_terminal(void)
 	}
 }
 
+/*
+ * Installed with SA_RESETHAND: the default action is back by the time
+ * this runs, so raising the signal again ends the process the way it
+ * would have ended, with no sigaction() (which the seccomp filters of a
+ * running VM do not allow).
+ */
 static void fatal_signal(int sig)
 {
-	restore_terminal();
-	signal(sig, SIG_DFL);
+	console_restore_terminal();
 	raise(sig);
 }
 
@@ -79,18 +84,23 @@ static bool in_foreground(void)
 static int enter_raw_mode(void)
 {
 	static bool handlers;
+	/* SIGSYS is seccomp's: its handler restores the terminal too */
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
-					SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU,
-					SIGXFSZ };
+					SIGQUIT, SIGTRAP, SIGXCPU, SIGXFSZ };
 	struct termios t;
 
 	if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return -errno;
 	if (!handlers) {
 		handlers = true;
-		atexit(restore_terminal);
+		atexit(console_restore_terminal);
+		struct sigaction sa = {
+			.sa_handler = fatal_signal, .sa_flags = SA_RESETHAND,
+		};
+
+		sigemptyset(&sa.sa_mask);
 		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-			signal(fatal[i], fatal_signal);
+			sigaction(fatal[i], &sa, NULL);
 	}
 	t = saved_termios;
 	/*
@@ -182,7 +192,7 @@ static void claim_terminal(struct console *c)
 	} else {
 		watch_input(c, false);
 		if (c->raw) {
-			restore_terminal();
+			console_restore_terminal();
 			c->raw = false;
 		}
 	}
@@ -516,7 +526,7 @@ void console_destroy(struct console *c)
 		return;
 	watch_input(c, false);
 	if (c->raw)
-		restore_terminal();
+		console_restore_terminal();
 	if (c->cont_fd >= 0) {
 		evloop_del(c->loop, c->cont_fd);
 		close(c->cont_fd);

@@ -76,5 +76,10 @@ void console_sink_ready(struct console *c);
 void console_write(struct console *c, const uint8_t *buf, size_t len);
 /* Restore the terminal, close the log. */
 void console_destroy(struct console *c);
+/*
+ * Put the terminal back as it was before raw mode, if vmm changed it.
+ * Async-signal-safe: fatal-signal handlers call it.
+ */
+void console_restore_terminal(void);
 
 #endif

@@ -195,9 +195,9 @@ enum cli_result fc_parse(int argc, char **argv, struct vm_config *cfg,
 			break;
 		case F_BOOT_TIMER: break; /* always there */
 		case F_SECCOMP_FILTER:
-			COPY_ARG("--seccomp-filter", fc->seccomp_filter);
+			COPY_ARG("--seccomp-filter", cfg->seccomp_filter);
 			break;
-		case F_NO_SECCOMP: fc->no_seccomp = true; break;
+		case F_NO_SECCOMP: cfg->no_seccomp = true; break;
 		case F_START_TIME:
 		case F_START_CPU:
 		case F_PARENT_CPU: {
@@ -250,7 +250,7 @@ enum cli_result fc_parse(int argc, char **argv, struct vm_config *cfg,
 		fail("unexpected argument '%s' (see firecracker --help)", argv[optind]);
 	if (fc->no_api && !cfg->config_file[0])
 		fail("--no-api needs --config-file");
-	if (fc->no_seccomp && fc->seccomp_filter[0])
+	if (cfg->no_seccomp && cfg->seccomp_filter[0])
 		fail("--no-seccomp and --seccomp-filter exclude each other");
 	if (fc->no_api)
 		cfg->api_sock[0] = 0;

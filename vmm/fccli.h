@@ -27,8 +27,6 @@ struct fc_opts {
 	uint64_t parent_cpu_time_us;
 	uint64_t max_payload;      /* --http-api-max-payload-size */
 	bool enable_pci;           /* --enable-pci */
-	bool no_seccomp;           /* --no-seccomp */
-	char seccomp_filter[VMM_PATH_MAX];
 };
 
 /* Is this a Firecracker command line (by program name or first flag)? */

@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "evloop.h"
 #include "fccli.h"
+#include "jail.h"
 #include "log.h"
 #include "metrics.h"
 #include "run_bundle.h"
@@ -273,10 +274,6 @@ static int cmd_firecracker(int argc, char **argv, uint64_t t_start)
 		error("snapshots are not supported by vmm yet");
 		return 1;
 	}
-	if (fc.seccomp_filter[0]) {
-		error("--seccomp-filter: seccomp is not supported by vmm yet");
-		return 1;
-	}
 	if (fc.enable_pci) {
 		error("--enable-pci: virtio-pci is not supported by vmm yet");
 		return 1;
@@ -302,6 +299,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1, t_start);
 	if (!strcmp(cmd, "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "jail"))
+		return jail_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		printf("vmm %s\n", VMM_VERSION);
 		return 0;

@@ -80,19 +80,21 @@ void vm_print_timeline(const struct vm *vm)
 		n ? line : " (nothing happened)");
 }
 
-/* VmRSS and VmHWM of /proc/self/status, read at once: HWM >= RSS. */
-static void rss_kib(long *rss, long *hwm)
+/*
+ * VmRSS and VmHWM of /proc/self/status, read at once: HWM >= RSS. The
+ * file was opened at start (vm->status_fd): reading it from offset 0
+ * again renders it anew, and a confined main thread may not open files.
+ */
+static void rss_kib(int fd, long *rss, long *hwm)
 {
 	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *p;
 
 	*rss = *hwm = -1;
 	if (fd < 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return;
 	buf[n] = 0;
@@ -152,7 +154,7 @@ json_object *vm_metrics_json(const struct vm *vm)
 	json_object_object_add(o, "devices", devs);
 
 	getrusage(RUSAGE_SELF, &ru);
-	rss_kib(&rss, &hwm);
+	rss_kib(vm->status_fd, &rss, &hwm);
 	json_object_object_add(self, "rss_kib", json_object_new_int64(rss));
 	json_object_object_add(self, "max_rss_kib", json_object_new_int64(hwm));
 	json_object_object_add(self, "cpu_user_us", json_object_new_int64(

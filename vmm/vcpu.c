@@ -198,6 +198,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* confined, and held until every thread is */
+	if (!vcpu_ready(v))
+		return NULL;
 
 	while (!vm_stopping(vm)) {
 		int ret;

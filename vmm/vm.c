@@ -14,13 +14,18 @@
  *   6. the platform's devices (UART, ...)     arch_create_devices()
  *   7. the kernel and initrd into memory      arch_load_kernel()
  *   8. the vCPUs                              arch_vcpu_init() each
- *   9. finish the interrupt controller        arch_irqchip_finish()
- *  10. the virtio devices: disks, NICs, then the console, each placed
- *      and announced to the guest             arch_virtio_place/announce()
- *  11. what the guest reads at boot (command line, memory map, CPU
+ *   9. the seccomp filters of every thread (the fds they name exist now)
+ *  10. finish the interrupt controller        arch_irqchip_finish()
+ *  11. the virtio devices: disks, NICs, then the console, each placed
+ *      and announced to the guest; a disk's I/O thread loads its filter
+ *      as it starts                           arch_virtio_place/announce()
+ *  12. what the guest reads at boot (command line, memory map, CPU
  *      tables or device tree)                 arch_write_boot_info()
  *
- * vm_run() starts the vCPUs and runs the event loop until the VM stops.
+ * vm_run() starts the vCPU threads (each loads its filter and waits),
+ * loads the main thread's filter, lets the vCPUs run and runs the event
+ * loop until the VM stops. A vCPU thread is created before the main
+ * thread is confined, so the main thread's list needs no clone().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,6 +148,17 @@ static void host_request_stop_fn(void *vm, enum dev_stop why, const char *msg)
 	vm_request_stop(vm, reason[why], "%s", msg);
 }
 
+static int host_confine_thread_fn(void *opaque, enum dev_thread kind,
+				  const char *label)
+{
+	struct vm *vm = opaque;
+
+	(void)kind; /* the one kind so far: a disk's I/O */
+	if (!vm->seccomp.on)
+		return 0;
+	return seccomp_apply(&vm->seccomp.disk, label, &vm->seccomp.names);
+}
+
 static const struct dev_host_ops host_ops = {
 	.set_irq = host_set_irq_fn,
 	.irqfd = host_irqfd,
@@ -151,6 +167,7 @@ static const struct dev_host_ops host_ops = {
 	.add_counter = host_add_counter_fn,
 	.event = host_event,
 	.request_stop = host_request_stop_fn,
+	.confine_thread = host_confine_thread_fn,
 };
 
 static void console_out(void *console, const uint8_t *buf, size_t len)
@@ -314,6 +331,63 @@ static int setup_vcpus(struct vm *vm)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * Compile every thread's filter now, while nothing is confined: the main
+ * thread's, the disks' and one per vCPU (each may use only its own fd).
+ */
+static int setup_seccomp(struct vm *vm)
+{
+	struct vm_seccomp *sc = &vm->seccomp;
+	struct seccomp_env env = {
+		.vm_fd = vm->vm_fd, .vcpu_fd = -1,
+		.metrics = vm->cfg.metrics_path[0] != 0,
+		.api = vm->api != NULL,
+	};
+	char err[256];
+	int ret;
+
+	if (vm->cfg.no_seccomp)
+		return 0;
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
+		env.uring |= vm->cfg.disk[i].io == DISK_IO_URING;
+	env.nr_vcpu_ioctls = arch_vcpu_run_ioctls(&env.vcpu_ioctls);
+	ret = seccomp_build(SECCOMP_MAIN, &env, sc->file, &sc->main, err,
+			    sizeof(err));
+	if (!ret)
+		ret = seccomp_build(SECCOMP_DISK, &env, sc->file, &sc->disk,
+				    err, sizeof(err));
+	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++) {
+		env.vcpu_fd = vm->vcpu[i].fd;
+		ret = seccomp_build(SECCOMP_VCPU, &env, sc->file, &sc->vcpu[i],
+				    err, sizeof(err));
+	}
+	if (ret) {
+		if (sc->file)
+			error("--seccomp-filter %s: %s", vm->cfg.seccomp_filter,
+			      err);
+		else
+			error("seccomp: %s", err);
+		return ret;
+	}
+	sc->on = true;
+	debug("seccomp: %s filters allow %u (main), %u (vCPU), %u (disk) "
+	      "system calls", sc->file ? "--seccomp-filter" : "built-in",
+	      sc->main.nr_syscalls, sc->vcpu[0].nr_syscalls,
+	      sc->disk.nr_syscalls);
+	return 0;
+}
+
+static void free_seccomp(struct vm *vm)
+{
+	struct vm_seccomp *sc = &vm->seccomp;
+
+	seccomp_prog_free(&sc->main);
+	seccomp_prog_free(&sc->disk);
+	for (unsigned int i = 0; i < VMM_MAX_CPUS; i++)
+		seccomp_prog_free(&sc->vcpu[i]);
+	sc->on = false;
 }
 
 /* Put virtio device d in the next slot and tell the guest where it is. */
@@ -480,6 +554,7 @@ int vm_boot(struct vm *vm)
 	    (ret = setup_platform(vm)) ||
 	    (ret = arch_load_kernel(vm)) ||
 	    (ret = setup_vcpus(vm)) ||
+	    (ret = setup_seccomp(vm)) ||
 	    (ret = arch_irqchip_finish(vm)) ||
 	    (ret = setup_virtio(vm)) ||
 	    (ret = arch_write_boot_info(vm)))
@@ -502,6 +577,7 @@ static void vm_teardown(struct vm *vm)
 
 		c->fn(c->arg);
 	}
+	free_seccomp(vm);
 	vm->nr_counters = 0;
 	vm->uart = NULL;
 	vm->vconsole = NULL;
@@ -650,11 +726,25 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	vm->cfg = *cfg;
 	vm->t.start = t_start;
 	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
+	/* read again at each metrics report, after the filters forbid open */
+	vm->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	vm->parked_efd = vm->pause_timer = vm->metrics_timer = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	if (cfg->seccomp_filter[0]) {
+		char err[512];
+
+		ret = seccomp_file_load(cfg->seccomp_filter, &vm->seccomp.file,
+					err, sizeof(err));
+		if (ret) {
+			error("--seccomp-filter %s", err);
+			return ret;
+		}
+	}
+	if (!cfg->no_seccomp)
+		seccomp_names_init(&vm->seccomp.names);
 	ret = setup_event_loop(vm);
 	if (ret) {
 		error("cannot set up the event loop: %s", strerror(-ret));
@@ -679,16 +769,67 @@ void vm_start_requested(struct vm *vm)
 	evloop_stop(vm->loop);
 }
 
-int vm_run(struct vm *vm)
+bool vcpu_ready(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	char label[16];
+	int ret = 0;
+
+	snprintf(label, sizeof(label), "vcpu%u", v->id);
+	if (vm->seccomp.on)
+		ret = seccomp_apply(&vm->seccomp.vcpu[v->id], label,
+				    &vm->seccomp.names);
+	if (ret)
+		vm_request_stop(vm, VM_STOP_ERROR, "vCPU %u: cannot load its "
+				"seccomp filter: %s", v->id, strerror(-ret));
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_vcpus_ready++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (!vm->vcpus_released && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return !vm_stopping(vm);
+}
+
+/*
+ * Every vCPU thread started holds at the gate, confined: confine this
+ * thread, then open the gate. 0 or -errno (the VM is stopping then).
+ */
+static int release_vcpus(struct vm *vm, unsigned int started)
 {
 	int ret = 0;
 
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_vcpus_ready < started)
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (vm->seccomp.on && !vm_stopping(vm)) {
+		ret = seccomp_apply(&vm->seccomp.main, "main", &vm->seccomp.names);
+		if (ret)
+			vm_request_stop(vm, VM_STOP_ERROR, "cannot load the main "
+					"thread's seccomp filter: %s",
+					strerror(-ret));
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->vcpus_released = !ret;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+int vm_run(struct vm *vm)
+{
+	unsigned int started = 0;
+	int ret = 0;
+
 	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = vcpu_start(&vm->vcpu[i]);
-	if (ret)
+	for (; started < vm->nr_vcpus && !ret; started++)
+		ret = vcpu_start(&vm->vcpu[started]);
+	if (ret) {
+		started--;
 		vm_request_stop(vm, VM_STOP_ERROR, "cannot start vCPUs");
-	else if (!vm_stopping(vm))
+	}
+	if (!release_vcpus(vm, started) && !ret && !vm_stopping(vm))
 		ret = evloop_run(vm->loop);
 
 	vcpu_kick_all(vm);
@@ -844,6 +985,11 @@ int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
 void vm_destroy(struct vm *vm)
 {
 	vm_teardown(vm);
+	seccomp_file_free(vm->seccomp.file);
+	vm->seccomp.file = NULL;
+	if (vm->status_fd >= 0)
+		close(vm->status_fd);
+	vm->status_fd = -1;
 	evloop_destroy(vm->loop);
 	vm->loop = NULL;
 	if (vm->parked_efd >= 0)

@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "config.h"
 #include "memory.h"
+#include "seccomp.h"
 #include "timeline.h"
 #include "util.h"
 
@@ -49,6 +50,17 @@ struct vm_counter {
 	const uint64_t *value;
 };
 #define VMM_MAX_COUNTERS 128
+
+/*
+ * The seccomp filters of a VM's threads, compiled at boot, each loaded by
+ * its thread (vm.c's setup_seccomp(), vcpu.c, the disks' workers).
+ */
+struct vm_seccomp {
+	bool on;                    /* filters built: every thread loads one */
+	struct seccomp_file *file;  /* --seccomp-filter, or NULL: built-in */
+	struct seccomp_prog main, disk, vcpu[VMM_MAX_CPUS];
+	struct seccomp_names names; /* for the SIGSYS handler */
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -125,6 +137,16 @@ struct vm {
 	vm_done_fn pause_done;
 	void *pause_arg;
 	bool started_by_api;        /* booted on InstanceStart */
+	/*
+	 * The start gate (pause_lock): vCPU threads wait, confined, until
+	 * the main thread is confined too, so no guest instruction runs
+	 * before every thread has its filter.
+	 */
+	unsigned int nr_vcpus_ready;
+	bool vcpus_released;
+
+	struct vm_seccomp seccomp;
+	int status_fd;              /* /proc/self/status for metrics, or -1 */
 
 	int metrics_timer;          /* periodic metrics (main.c), or -1 */
 	struct vm_counter counter[VMM_MAX_COUNTERS];
@@ -232,6 +254,11 @@ static inline enum vm_state vm_state(const struct vm *vm)
 
 /* vm.c: the vCPU side of vm_pause(), called by its thread */
 void vcpu_park(struct vcpu *v);
+/*
+ * vm.c: a new vCPU thread confines itself, then waits at the start gate
+ * until vm_run() opens it. false: do not run (the VM is stopping).
+ */
+bool vcpu_ready(struct vcpu *v);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned int id)

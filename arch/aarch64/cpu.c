@@ -84,6 +84,14 @@ int arch_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+size_t arch_vcpu_run_ioctls(const unsigned long **reqs)
+{
+	static const unsigned long dump[] = { KVM_GET_ONE_REG };
+
+	*reqs = dump;
+	return sizeof(dump) / sizeof(dump[0]);
+}
+
 void arch_vcpu_dump(struct vcpu *v)
 {
 	uint64_t x[31], sp, pc, pstate, sp_el1, elr, esr, far, sctlr, vbar;

@@ -319,6 +319,14 @@ int arch_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+size_t arch_vcpu_run_ioctls(const unsigned long **reqs)
+{
+	static const unsigned long dump[] = { KVM_GET_REGS, KVM_GET_SREGS };
+
+	*reqs = dump;
+	return sizeof(dump) / sizeof(dump[0]);
+}
+
 void arch_vcpu_dump(struct vcpu *v)
 {
 	struct kvm_regs r;

@@ -90,7 +90,8 @@ kernels; installs missing packages with apt-get.
   --vmm PATH        statically linked aarch64 vmm (build/aarch64/vmm-static)
   --build           first cross-build PATH: make ARCH=aarch64 static
                     (installs gcc-aarch64-linux-gnu; unpacks Debian's arm64
-                    libfdt, zlib and json-c -dev packages into the cache)
+                    libfdt, zlib, json-c and libseccomp -dev packages into
+                    the cache)
   --profile NAME    run only this profile (repeatable)
   --keep            keep the work directory (consoles, images) and say where
   --guest-cmdline STRING

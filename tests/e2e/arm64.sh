@@ -40,14 +40,14 @@ arm64_make() {
 	shift
 	if [[ $(uname -m) == aarch64 ]]; then
 		ensure_packages gcc make libc6-dev libfdt-dev zlib1g-dev libjson-c-dev \
-			liburing-dev
+			liburing-dev libseccomp-dev
 		log "building: make ARCH=aarch64 $*"
 		make -C "$REPO" ARCH=aarch64 BUILD="$build" "$@" >"$WORK/make.log" 2>&1 ||
 			{ tail -n 30 "$WORK/make.log"; setup_fail "make ARCH=aarch64 $* failed"; }
 		return 0
 	fi
 	ensure_packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross make
-	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev liburing-dev) p v key=""
+	local pkgs=(libfdt-dev zlib1g-dev libjson-c-dev liburing-dev libseccomp-dev) p v key=""
 	for p in "${pkgs[@]}"; do
 		v=$(candidate_version "$p:arm64")
 		[[ -n $v ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; v=$(candidate_version "$p:arm64"); }

@@ -84,7 +84,11 @@ def parse_note(b):
     if m:
         b.of = (m.group(1), m.group(2).strip())
         text = text[:m.start()]
-    clauses = [c.strip() for c in text.split(";") if c.strip()]
+    # a skip's or a text's reason is prose: it runs to the end, ';' and all
+    if re.match(r"\s*(skip|text):", text):
+        clauses = [text.strip()]
+    else:
+        clauses = [c.strip() for c in text.split(";") if c.strip()]
     if not clauses:
         raise Bad("empty annotation")
     head, rest = clauses[0], clauses[1:]

@@ -230,6 +230,27 @@ rc=$?
 	grep -q "configured from one single json" "$work/cf.err" &&
 	pass framework-vm-config-json || fail framework-vm-config-json "rc=$rc: $(tail -2 "$work/cf.err")"
 
+# --seccomp-filter: Firecracker's JSON filters installed, as Firecracker
+# does: a permissive filter that traps KVM_RUN on the vCPU stops the VM
+# at its first guest entry, with one line naming the call
+permissive='{"default_action": "allow", "filter_action": "trap", "filter": []}'
+cat >"$work/no-run.json" <<JSON
+{ "vmm": $permissive, "api": $permissive,
+  "vcpu": { "default_action": "allow", "filter_action": "trap",
+            "filter": [ { "syscall": "ioctl", "args": [ { "index": 1,
+              "type": "dword", "op": "eq", "val": 44672, "comment": "KVM_RUN" } ] } ] } }
+JSON
+"$FC" --no-api --config-file "$work/vm_config.json" --seccomp-filter "$work/no-run.json" \
+	</dev/null >"$work/sf.out" 2>"$work/sf.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -Eq "seccomp: thread 'vcpu[0-9]+' made a forbidden system call: ioctl" "$work/sf.err" &&
+	pass seccomp-filter-installed || fail seccomp-filter-installed "rc=$rc: $(tail -2 "$work/sf.err")"
+"$FC" --no-api --config-file "$work/vm_config.json" --seccomp-filter "$work/no-run.json" \
+	--no-seccomp </dev/null >/dev/null 2>"$work/sf2.err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(wc -l <"$work/sf2.err")" -eq 1 ] && pass seccomp-flags-exclusive ||
+	fail seccomp-flags-exclusive "rc=$rc: $(cat "$work/sf2.err")"
+
 # --- every path and method of the swagger: answered, never 404/405 --------
 launch swagger --id sw || fail swagger "no socket"
 while read -r method path; do
