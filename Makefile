@@ -36,7 +36,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -U_FORTIFY_SOURCE -O1
 
 CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
-	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdbstub.c vmm/gva.c \
+	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdb.c vmm/gdbstub.c vmm/gva.c \
 	vmm/http.c \
 	vmm/httpd.c vmm/jail.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c \
 	vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c vmm/vm.c \
@@ -56,12 +56,12 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
-	arch/x86_64/cpuid.c arch/x86_64/gdb.c arch/x86_64/mptable.c \
-	arch/x86_64/platform.c
+	arch/x86_64/cpuid.c arch/x86_64/debug.c arch/x86_64/gdb.c \
+	arch/x86_64/mptable.c arch/x86_64/platform.c
 else ifeq ($(ARCH),aarch64)
-ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/fdt.c arch/aarch64/gdb.c \
-	arch/aarch64/gic.c arch/aarch64/image.c arch/aarch64/layout.c \
-	arch/aarch64/platform.c
+ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/debug.c arch/aarch64/fdt.c \
+	arch/aarch64/gdb.c arch/aarch64/gic.c arch/aarch64/image.c \
+	arch/aarch64/layout.c arch/aarch64/platform.c
 # the device tree (libfdt) and Image.gz (zlib)
 LDLIBS += -lfdt -lz
 else

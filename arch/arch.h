@@ -9,7 +9,11 @@
 #define ARCH_ARCH_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "../vmm/gdbstub.h"
+#include "../vmm/gva.h"
 
 struct vm;
 struct vcpu;
@@ -101,6 +105,12 @@ void arch_vcpu_dump(struct vcpu *vcpu);
 size_t arch_vcpu_run_ioctls(const unsigned long **reqs);
 
 /*
+ * The vCPU ioctls of the debugging paths (gdb's registers and debug
+ * settings, the NMI), for the seccomp allow-lists. As above.
+ */
+size_t arch_debug_ioctls(const unsigned long **reqs);
+
+/*
  * Ask the guest to shut down the way a user at its keyboard would
  * (x86: Ctrl-Alt-Del on the i8042). 0 or -errno.
  */
@@ -110,5 +120,85 @@ int arch_send_ctrl_alt_del(struct vm *vm);
 int arch_set_irq(struct vm *vm, unsigned int irq, int level);
 
 void arch_vm_destroy(struct vm *vm);
+
+/*
+ * NMIs: does the arch have them; queue one on v (from v's own thread;
+ * one the guest has not started yet drops it). 0 or -errno.
+ */
+bool arch_has_nmi(void);
+int arch_vcpu_nmi(struct vcpu *vcpu);
+
+/* --- the debugger (vmm/gdb.c) --------------------------------------------- */
+
+/* GDB's view of this arch's vCPUs: target.xml and the register layout. */
+const struct gdb_target *arch_gdb_target(void);
+
+/*
+ * A parked vCPU's registers in arch_gdb_target()'s layout, and back (what
+ * GDB cannot express, and what did not change, is left alone).
+ */
+int arch_gdb_get_regs(struct vcpu *vcpu, uint8_t *buf);
+int arch_gdb_set_regs(struct vcpu *vcpu, const uint8_t *buf);
+
+/*
+ * A parked vCPU's paging state, to translate guest-virtual addresses as it
+ * does: *walk and the state it takes (ARCH_GDB_MMU_SIZE bytes at mmu).
+ */
+#define ARCH_GDB_MMU_SIZE 64
+int arch_gdb_mmu(struct vcpu *vcpu, void *mmu, gva_walk_fn *walk);
+
+/*
+ * The software breakpoint instruction for a Z0 packet's kind (its size in
+ * bytes): its length, its bytes in insn. -EOPNOTSUPP for another kind.
+ */
+#define ARCH_GDB_INSN_MAX 8
+int arch_gdb_sw_insn(uint64_t kind, uint8_t insn[ARCH_GDB_INSN_MAX]);
+
+/*
+ * Do the hardware breakpoints and watchpoints hw[0..n) fit this VM's
+ * debug registers together? 0, -ENOSPC (too many), -EOPNOTSUPP (a kind of
+ * watchpoint the arch does not have), -EINVAL (a bad address or length).
+ */
+int arch_gdb_hw_check(struct vm *vm, const struct gdb_bp *hw, unsigned int n);
+
+/* What the debugger wants of one vCPU (KVM_SET_GUEST_DEBUG). */
+struct arch_gdb_debug {
+	const struct gdb_bp *hw;  /* hardware breakpoints and watchpoints */
+	unsigned int nr_hw;       /* (arch_gdb_hw_check() accepted them) */
+	bool sw;                  /* trap software breakpoint instructions */
+	bool step;                /* one instruction, then a debug exit */
+	unsigned int inject;      /* arch_gdb_exit.exception to hand back to */
+	                          /* the guest (it was its own), or 0 */
+};
+
+/*
+ * Program v's guest debugging, from v's own thread. 0 or -errno;
+ * -EOPNOTSUPP when inject is asked and the arch cannot give the guest
+ * its exception back.
+ */
+int arch_gdb_set_debug(struct vcpu *vcpu, const struct arch_gdb_debug *d);
+
+enum arch_gdb_event {
+	ARCH_GDB_STEP,     /* a single step ended */
+	ARCH_GDB_SWBREAK,  /* a breakpoint instruction at pc */
+	ARCH_GDB_HWBREAK,  /* hw[bp], an instruction breakpoint */
+	ARCH_GDB_WATCH,    /* hw[bp], a watchpoint; addr: the data address */
+	ARCH_GDB_OTHER,    /* a debug exception none of the above explains */
+};
+
+struct arch_gdb_exit {
+	enum arch_gdb_event event;
+	uint64_t pc;              /* the instruction the vCPU stopped at */
+	unsigned int bp;          /* index into hw[] (HWBREAK, WATCH) */
+	uint64_t addr;            /* WATCH */
+	unsigned int exception;   /* for arch_gdb_debug.inject */
+};
+
+/*
+ * What vCPU v's KVM_EXIT_DEBUG (in its kvm_run) was, given the hardware
+ * breakpoints hw[0..n) set on it. On v's thread.
+ */
+void arch_gdb_debug_exit(struct vcpu *vcpu, const struct gdb_bp *hw,
+			 unsigned int n, struct arch_gdb_exit *out);
 
 #endif

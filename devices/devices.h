@@ -11,6 +11,7 @@
 #ifndef DEVICES_DEVICES_H
 #define DEVICES_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,13 @@ int serial_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 		  unsigned int irq, struct serial **out)
 	__attribute__((warn_unused_result));
 size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len);
+/*
+ * A BREAK on the line, received in order after what serial_rx() queued: a
+ * NUL with LSR.BI (and the line-status interrupt, IER.RLSI), which Linux's
+ * 8250 driver takes as "the next key is SysRq". False when the FIFO was
+ * full and it was lost. Any thread.
+ */
+bool serial_break(struct serial *s);
 
 /*
  * Boot timer (boottimer.c): the guest signals "booted" by writing the byte

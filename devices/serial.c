@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * 8250/16550A UART: enough for Linux's 8250 driver (probe, FIFO detection,
- * interrupt-driven RX and TX) and for earlyprintk/polling guests.
- * Transmission is instantaneous: a byte written to THR goes straight to
- * the console, so THR is always empty again by the next access.
+ * interrupt-driven RX and TX, a received BREAK) and for earlyprintk/polling
+ * guests. Transmission is instantaneous: a byte written to THR goes
+ * straight to the console, so THR is always empty again by the next
+ * access.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@ enum {
 #define IIR_MSI    0x00
 #define IIR_THRI   0x02
 #define IIR_RDI    0x04
+#define IIR_RLSI   0x06 /* receiver line status: a break (BI) */
 #define IIR_FIFO   0xc0 /* both FIFO bits: a 16550A */
 #define FCR_ENABLE 0x01
 #define FCR_CLR_RX 0x02
@@ -36,8 +38,10 @@ enum {
 #define MCR_OUT2   0x08
 #define MCR_LOOP   0x10
 #define LSR_DR     0x01
+#define LSR_BI     0x10 /* the byte at the top of the FIFO is a break */
 #define LSR_THRE   0x20
 #define LSR_TEMT   0x40
+#define LSR_FIFOE  0x80 /* some byte in the FIFO has an error (a break) */
 #define MSR_DELTA  0x0f
 #define MSR_CTS    0x10
 #define MSR_DSR    0x20
@@ -58,9 +62,12 @@ struct serial {
 	bool rx_was_full;  /* a push was refused: tell the console on drain */
 
 	uint8_t rx[RX_FIFO_SIZE];
+	bool rx_brk[RX_FIFO_SIZE]; /* this byte is a break (a NUL with BI) */
 	unsigned int rx_head, rx_count;
+	unsigned int rx_breaks;    /* breaks in the FIFO */
+	bool bi_read;              /* LSR reported the break at the top */
 
-	uint64_t tx_bytes, rx_bytes;
+	uint64_t tx_bytes, rx_bytes, breaks;
 };
 
 static unsigned int rx_space(const struct serial *s)
@@ -68,15 +75,34 @@ static unsigned int rx_space(const struct serial *s)
 	return RX_FIFO_SIZE - s->rx_count;
 }
 
-static void rx_put(struct serial *s, uint8_t b)
+static void rx_put(struct serial *s, uint8_t b, bool brk)
 {
-	s->rx[(s->rx_head + s->rx_count) % RX_FIFO_SIZE] = b;
+	unsigned int i = (s->rx_head + s->rx_count) % RX_FIFO_SIZE;
+
+	s->rx[i] = b;
+	s->rx_brk[i] = brk;
+	s->rx_breaks += brk;
 	s->rx_count++;
+}
+
+static void rx_clear(struct serial *s)
+{
+	s->rx_count = 0;
+	s->rx_breaks = 0;
+	s->bi_read = false;
+}
+
+/* LSR.BI: a break at the top of the FIFO that LSR has not reported yet */
+static bool break_pending(const struct serial *s)
+{
+	return s->rx_count && s->rx_brk[s->rx_head] && !s->bi_read;
 }
 
 /* The pending interrupt, highest priority first, as IIR encodes it. */
 static uint8_t serial_iir(const struct serial *s)
 {
+	if ((s->ier & IER_RLSI) && break_pending(s))
+		return IIR_RLSI;
 	if ((s->ier & IER_RDI) && s->rx_count)
 		return IIR_RDI;
 	if ((s->ier & IER_THRI) && s->thri_pending)
@@ -135,7 +161,7 @@ static int serial_write(struct serial *s, unsigned int reg, uint8_t v,
 		}
 		if (s->mcr & MCR_LOOP) {
 			if (rx_space(s))
-				rx_put(s, v);
+				rx_put(s, v, false);
 		} else {
 			out = v;
 		}
@@ -155,7 +181,7 @@ static int serial_write(struct serial *s, unsigned int reg, uint8_t v,
 	case UART_IIR_FCR:
 		s->fifo_enabled = v & FCR_ENABLE;
 		if (v & FCR_CLR_RX) {
-			s->rx_count = 0;
+			rx_clear(s);
 			/* room again: input held back by the console may come */
 			if (s->rx_was_full) {
 				s->rx_was_full = false;
@@ -194,6 +220,8 @@ static uint8_t serial_read(struct serial *s, unsigned int reg, bool *drained)
 		}
 		if (s->rx_count) {
 			v = s->rx[s->rx_head];
+			s->rx_breaks -= s->rx_brk[s->rx_head];
+			s->bi_read = false;
 			s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
 			s->rx_count--;
 			s->rx_bytes++;
@@ -220,7 +248,12 @@ static uint8_t serial_read(struct serial *s, unsigned int reg, bool *drained)
 		v = s->mcr;
 		break;
 	case UART_LSR:
-		v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0) |
+		    (break_pending(s) ? LSR_BI : 0) |
+		    (s->fifo_enabled && s->rx_breaks ? LSR_FIFOE : 0);
+		/* reading LSR clears its error bits */
+		if (break_pending(s))
+			s->bi_read = true;
 		break;
 	case UART_MSR:
 		v = s->msr;
@@ -268,12 +301,30 @@ size_t serial_rx(struct serial *s, const uint8_t *buf, size_t len)
 
 	pthread_mutex_lock(&s->lock);
 	while (n < len && rx_space(s))
-		rx_put(s, buf[n++]);
+		rx_put(s, buf[n++], false);
 	if (n < len)
 		s->rx_was_full = true;
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+bool serial_break(struct serial *s)
+{
+	bool room;
+
+	pthread_mutex_lock(&s->lock);
+	/* a real UART receives a NUL with BI set for the break condition */
+	room = rx_space(s) > 0;
+	if (room) {
+		rx_put(s, 0, true);
+		s->breaks++;
+	} else {
+		s->rx_was_full = true;
+	}
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return room;
 }
 
 static void serial_free(void *p)
@@ -306,6 +357,7 @@ int serial_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 		return ret;
 	host_add_counter(h, "serial", "tx_bytes", &s->tx_bytes);
 	host_add_counter(h, "serial", "rx_bytes", &s->rx_bytes);
+	host_add_counter(h, "serial", "breaks", &s->breaks);
 	*out = s;
 	return 0;
 }

@@ -15,6 +15,8 @@
 #include "../arch/arch.h"
 #include "api.h"
 #include "config.h"
+#include "console.h"
+#include "gdb.h"
 #include "http.h"
 #include "httpd.h"
 #include "log.h"
@@ -343,6 +345,41 @@ static int op_stop(struct api_ctx *x)
 	return answer_ok(x->conn);
 }
 
+/* Magic SysRq: a break and the key, on the guest's console */
+static int op_sysrq(struct api_ctx *x)
+{
+	json_object *k = NULL;
+	const char *key;
+	int ret;
+
+	if (!json_object_object_get_ex(x->body, "key", &k) || !k)
+		return answer_fault(x->conn, 400, "SendSysRq needs \"key\": "
+				    "the SysRq key, e.g. \"t\" (tasks)");
+	key = json_object_get_string(k);
+	if (strlen(key) != 1 || key[0] <= ' ' || key[0] > '~')
+		return answer_fault(x->conn, 400, "key '%s': expected one "
+				    "printable character, e.g. \"t\"", key);
+	ret = console_send_sysrq(x->api->vm->console, (uint8_t)key[0]);
+	if (ret == -ENODEV)
+		return answer_fault(x->conn, 400, "this VM's console has no "
+				    "break to send");
+	if (ret)
+		return answer_fault(x->conn, 400, "the guest is not reading "
+				    "its console input");
+	return answer_ok(x->conn);
+}
+
+static int op_nmi(struct api_ctx *x)
+{
+	int ret = vm_send_nmi(x->api->vm);
+
+	if (ret)
+		return answer_fault(x->conn, 400, "cannot send an NMI: %s",
+				    ret == -EOPNOTSUPP ? "this architecture "
+				    "has none" : strerror(-ret));
+	return answer_ok(x->conn);
+}
+
 static void pause_done(void *arg, int ret)
 {
 	struct api *a = arg;
@@ -377,7 +414,14 @@ static int op_pause(struct api_ctx *x)
 
 static int op_resume(struct api_ctx *x)
 {
-	int ret = vm_resume(x->api->vm);
+	int ret;
+
+	/* gdb thinks the guest stopped: it would not hear it ran on */
+	if (x->api->vm->gdb && gdb_server_holds(x->api->vm->gdb))
+		return answer_fault(x->conn, 400, "cannot resume: the debugger "
+				    "(--gdb) holds the guest stopped; continue "
+				    "or detach it there");
+	ret = vm_resume(x->api->vm);
 
 	if (ret)
 		return answer_fault(x->conn, 400, "cannot resume: %s",
@@ -397,7 +441,7 @@ enum op {
 	OP_INSTANCE_START, OP_CTRL_ALT_DEL, OP_FLUSH_METRICS, OP_STOP,
 	OP_PAUSE, OP_RESUME, OP_GET_VERSION, OP_PATCH_MACHINE, OP_PATCH_DRIVE,
 	OP_PATCH_NET, OP_PUT_ENTROPY, OP_PUT_VSOCK, OP_PUT_SERIAL,
-	OP_UNSUPPORTED,
+	OP_SYSRQ, OP_NMI, OP_UNSUPPORTED,
 	OP_COUNT,
 };
 
@@ -430,6 +474,8 @@ static const struct op_desc {
 	[OP_PUT_ENTROPY]     = { "PUT /entropy",        S_NOT_STARTED, op_put_entropy },
 	[OP_PUT_VSOCK]       = { "PUT /vsock",          S_NOT_STARTED, op_put_vsock },
 	[OP_PUT_SERIAL]      = { "PUT /serial",         S_NOT_STARTED, op_put_serial },
+	[OP_SYSRQ]           = { "SendSysRq",           S_BOOTED,      op_sysrq },
+	[OP_NMI]             = { "SendNmi",             S_BOOTED,      op_nmi },
 	[OP_UNSUPPORTED]     = { "this request",        S_ANY,         op_unsupported },
 };
 
@@ -510,12 +556,15 @@ static int op_from_body(const struct route *rt, json_object *body,
 		{ "SendCtrlAltDel", OP_CTRL_ALT_DEL },
 		{ "FlushMetrics", OP_FLUSH_METRICS },
 		{ "Stop", OP_STOP },
+		{ "SendSysRq", OP_SYSRQ },
+		{ "SendNmi", OP_NMI },
 	}, states[] = {
 		{ "Paused", OP_PAUSE },
 		{ "Resumed", OP_RESUME },
 	};
 	static const struct config_field af[] = {
 		{ "action_type", json_type_string, true },
+		{ "key", json_type_string, false },    /* SendSysRq's */
 	};
 	static const struct config_field sf[] = {
 		{ "state", json_type_string, true },
@@ -525,18 +574,28 @@ static int op_from_body(const struct route *rt, json_object *body,
 	const char *s;
 	char err[256];
 
-	if (config_check_fields(body, is_actions ? af : sf, 1, err, sizeof(err))) {
+	if (config_check_fields(body, is_actions ? af : sf,
+				is_actions ? 2 : 1, err, sizeof(err))) {
 		answer_fault(c, 400, "%s", err);
 		return -1;
 	}
 	json_object_object_get_ex(body, is_actions ? "action_type" : "state", &v);
 	s = json_object_get_string(v);
 	if (is_actions) {
-		for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-			if (!strcmp(s, actions[i].value))
-				return actions[i].op;
+		for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+			if (strcmp(s, actions[i].value))
+				continue;
+			if (actions[i].op != OP_SYSRQ &&
+			    json_object_object_get_ex(body, "key", &v)) {
+				answer_fault(c, 400, "field 'key' is for SendSysRq "
+					     "only");
+				return -1;
+			}
+			return actions[i].op;
+		}
 		answer_fault(c, 400, "unknown action_type '%s' (InstanceStart, "
-			     "SendCtrlAltDel, FlushMetrics, Stop)", s);
+			     "SendCtrlAltDel, FlushMetrics, Stop, SendSysRq, "
+			     "SendNmi)", s);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)

@@ -50,6 +50,9 @@ const char cli_run_usage[] =
 "                          the serial port still prints early messages\n"
 "                          none: no console input or output (see --serial-log)\n"
 "      --serial-log FILE   also write everything the guest prints to FILE\n"
+"      --serial-timestamps prefix each line the guest prints (in FILE and\n"
+"                          on this terminal) with the time since vmm started;\n"
+"                          Ctrl-A t turns them on and off on the terminal\n"
 "      --disk PATH[,ro][,id=NAME][,io=thread|uring][,bw=RATE][,iops=N]\n"
 "                          a virtio-blk disk (repeatable: vda, vdb, ...);\n"
 "                          ro: read-only; id: what GET_ID reports;\n"
@@ -83,12 +86,20 @@ const char cli_run_usage[] =
 "                          (Firecracker's JSON format; see README: Security)\n"
 "      --gic v2|v3|auto    aarch64: the interrupt controller (auto: v2, else v3)\n"
 "      --dump-dtb FILE     aarch64: also write the guest's device tree to FILE\n"
+"      --gdb PORT|SOCKET   serve GDB's remote protocol on 127.0.0.1:PORT (0:\n"
+"                          any free port) or on a Unix socket (see README:\n"
+"                          Debugging a guest)\n"
+"      --gdb-wait          with --gdb: stop before the guest's first\n"
+"                          instruction until gdb continues it\n"
 "  -q, --quiet             no informational messages on stderr\n"
 "  -v, --verbose           more messages (unclaimed I/O, exits)\n"
 "  -h, --help              show this text\n"
 "\n"
 "console keys (when stdin is a terminal it is put in raw mode):\n"
 "  Ctrl-A x                quit: stop the VM and exit\n"
+"  Ctrl-A b                send a break: Linux takes the next key as SysRq\n"
+"                          (Ctrl-A b t: tasks, w: blocked tasks, c: crash)\n"
+"  Ctrl-A t                timestamps on the terminal on or off\n"
 "  Ctrl-A h                show the console keys\n"
 "  Ctrl-A Ctrl-A           send one Ctrl-A to the guest\n"
 "\n"
@@ -300,6 +311,7 @@ enum {
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
 	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES, OPT_BUNDLE,
 	OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
+	OPT_SERIAL_TIMESTAMPS, OPT_GDB, OPT_GDB_WAIT,
 };
 
 static const struct option run_options[] = {
@@ -310,6 +322,7 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "serial-log", required_argument, NULL, OPT_SERIAL_LOG },
+	{ "serial-timestamps", no_argument, NULL, OPT_SERIAL_TIMESTAMPS },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -322,6 +335,8 @@ static const struct option run_options[] = {
 	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 	{ "smt", no_argument, NULL, OPT_SMT },
 	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "bundle", required_argument, NULL, OPT_BUNDLE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
@@ -451,6 +466,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 				     optarg);
 			break;
 		case OPT_SERIAL_LOG: COPY_ARG("--serial-log", cfg->serial_log); break;
+		case OPT_SERIAL_TIMESTAMPS: cfg->serial_timestamps = true; break;
+		case OPT_GDB:
+			if (!*optarg)
+				fail("--gdb: expected a TCP port or a socket path");
+			if (optarg[strspn(optarg, "0123456789")] == 0 &&
+			    (strlen(optarg) > 5 || strtoul(optarg, NULL, 10) > 65535))
+				fail("--gdb %s: not a TCP port (0 to 65535)", optarg);
+			COPY_ARG("--gdb", cfg->gdb);
+			break;
+		case OPT_GDB_WAIT: cfg->gdb_wait = true; break;
 		case OPT_DISK:
 			if (cfg->nr_disks == VMM_MAX_DISKS)
 				fail("--disk: at most %d disks", VMM_MAX_DISKS);
@@ -529,11 +554,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		if (cfg->console != CONSOLE_STDIO)
 			fail("--bundle: no --console (the process has the "
 			     "terminal; --serial-log has the guest's messages)");
+		if (cfg->gdb[0])
+			fail("--bundle: no --gdb (debug the VM itself with "
+			     "vmm run -k KERNEL --gdb ...)");
 		if (optind < argc)
 			cfg->bundle_args = optind;
 	} else if (optind < argc) {
 		fail("unexpected argument '%s' (see vmm run --help)", argv[optind]);
 	}
+	if (cfg->gdb_wait && !cfg->gdb[0])
+		fail("--gdb-wait needs --gdb PORT|SOCKET");
 	/* the API or a config file may bring the kernel later */
 	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0] &&
 	    !cfg->bundle[0])

@@ -851,6 +851,7 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 			return ret;
 	/* what only the command line says */
 	memcpy(n.serial_log, cli->serial_log, sizeof(n.serial_log));
+	n.serial_timestamps = cli->serial_timestamps;
 	n.console = cli->console;
 	n.quiet = cli->quiet;
 	n.verbose = cli->verbose;
@@ -860,6 +861,8 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 	n.boot_timer_line = cli->boot_timer_line;
 	n.no_seccomp = cli->no_seccomp;
 	memcpy(n.seccomp_filter, cli->seccomp_filter, sizeof(n.seccomp_filter));
+	memcpy(n.gdb, cli->gdb, sizeof(n.gdb));
+	n.gdb_wait = cli->gdb_wait;
 	n.gic = cli->gic;
 	memcpy(n.dump_dtb, cli->dump_dtb, sizeof(n.dump_dtb));
 	*file = n;

@@ -124,6 +124,7 @@ struct vm_config {
 	uint64_t mem_size;   /* bytes */
 	unsigned int cpus;
 	char serial_log[VMM_PATH_MAX];
+	bool serial_timestamps; /* time since vmm start before each line */
 	enum console_mode console;
 	struct vm_disk disk[VMM_MAX_DISKS];
 	unsigned int nr_disks;
@@ -151,6 +152,9 @@ struct vm_config {
 	/* confinement (vmm/seccomp.h) */
 	bool no_seccomp;                  /* --no-seccomp */
 	char seccomp_filter[VMM_PATH_MAX]; /* --seccomp-filter: user's JSON */
+	/* debugging */
+	char gdb[VMM_SOCK_PATH_MAX];      /* --gdb: a TCP port or a socket path */
+	bool gdb_wait;                    /* --gdb-wait: stop before boot */
 
 	/* aarch64 only (the x86-64 platform refuses them) */
 	unsigned int gic;                 /* --gic: 0 = auto, 2 or 3 */

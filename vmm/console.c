@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,21 +17,34 @@
 #include "console.h"
 #include "evloop.h"
 #include "log.h"
+#include "timeline.h"
 
 #define CONSOLE_READ 256 /* bytes per read of the input */
 
 const char console_keys_help[] =
 	"  Ctrl-A x        quit: stop the VM and exit\n"
+	"  Ctrl-A b        send a break: Linux takes the next key as SysRq\n"
+	"                  (Ctrl-A b t: tasks, w: blocked tasks, c: crash)\n"
+	"  Ctrl-A t        timestamps on the terminal on or off\n"
 	"  Ctrl-A h        show these keys\n"
 	"  Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n";
+
+/* Where guest output goes, and whether its lines get a time stamp. */
+struct console_out {
+	int fd;               /* -1: nowhere */
+	bool stamps;
+	bool bol;             /* the next byte starts a line */
+};
 
 struct console {
 	struct evloop *loop;
 	void (*on_quit)(void *arg);
 	void *quit_arg;
 	int in_fd;            /* -1 when there is no (more) input */
-	int out_fd;           /* -1 when output goes only to the log */
-	int log_fd;           /* --serial-log, or -1 */
+	pthread_mutex_t out_lock; /* guest output comes from any thread */
+	struct console_out out;   /* stdout, or fd -1: only the log */
+	struct console_out log;   /* --serial-log, or fd -1 */
+	uint64_t t0;              /* what the timestamps count from */
 	int ready_efd;        /* sink has room again */
 	int cont_fd;          /* signalfd for SIGCONT (terminal only), or -1 */
 	bool is_tty;
@@ -39,6 +55,7 @@ struct console {
 	bool watching;        /* in_fd is in the event loop */
 	struct console_esc esc;
 	console_sink_fn sink;
+	console_break_fn brk;
 	void *sink_opaque;
 	uint8_t pending[CONSOLE_READ + 1]; /* input the sink has not taken */
 	size_t npending;
@@ -123,11 +140,12 @@ static int enter_raw_mode(void)
 static void console_input(void *opaque, uint32_t events);
 
 size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
-		      uint8_t *out, enum console_action *action)
+		      size_t *used, uint8_t *out, enum console_action *action)
 {
 	size_t o = 0;
 
 	*action = CONSOLE_PASS;
+	*used = n;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t b = in[i];
 
@@ -139,12 +157,18 @@ size_t console_filter(struct console_esc *e, const uint8_t *in, size_t n,
 			continue;
 		}
 		e->armed = false;
-		if (b == 'x' || b == 'X') {
-			*action = CONSOLE_QUIT;
+		if (b == 'x' || b == 'X' || b == 'b' || b == 'B') {
+			*action = b == 'x' || b == 'X' ? CONSOLE_QUIT :
+				  CONSOLE_BREAK;
+			*used = i + 1;
 			return o;
 		}
 		if (b == 'h' || b == 'H' || b == '?') {
 			e->help = true;
+			continue;
+		}
+		if (b == 't' || b == 'T') {
+			e->toggle_time = !e->toggle_time;
 			continue;
 		}
 		if (b == CONSOLE_ESCAPE) {
@@ -243,9 +267,17 @@ static void input_ended(struct console *c)
 		c->on_eof(c->quit_arg);
 }
 
-/* What the escape filter asked to tell the user, on vmm's stderr. */
+/* What the escape filter asked for, told on vmm's stderr. */
 static void escape_feedback(struct console *c)
 {
+	if (c->esc.toggle_time) {
+		c->esc.toggle_time = false;
+		pthread_mutex_lock(&c->out_lock);
+		c->out.stamps = !c->out.stamps;
+		pthread_mutex_unlock(&c->out_lock);
+		info("timestamps on the terminal %s (Ctrl-A t)",
+		     c->out.stamps ? "on" : "off");
+	}
 	if (c->esc.help) {
 		c->esc.help = false;
 		info("console keys:\n%.*s", (int)strlen(console_keys_help) - 1,
@@ -264,12 +296,35 @@ static void escape_feedback(struct console *c)
 	}
 }
 
+/* Queue n filtered bytes for the sink; a terminal drops what overflows. */
+static void console_queue(struct console *c, const uint8_t *keys, size_t n)
+{
+	size_t room = sizeof(c->pending) - c->npending;
+
+	if (n > room) {
+		c->dropped += n - room;
+		n = room;
+	}
+	memcpy(c->pending + c->npending, keys, n);
+	c->npending += n;
+	console_flush_pending(c);
+}
+
+/* The sink's break, after everything typed before it. */
+static int console_break(struct console *c)
+{
+	if (!c->brk)
+		return -ENODEV;
+	console_flush_pending(c);
+	return c->brk(c->sink_opaque) ? 0 : -EAGAIN;
+}
+
 static void console_input(void *opaque, uint32_t events)
 {
 	struct console *c = opaque;
 	uint8_t buf[CONSOLE_READ], keys[CONSOLE_READ + 1];
 	enum console_action act = CONSOLE_PASS;
-	size_t n, room;
+	size_t n, off = 0;
 	ssize_t got;
 
 	(void)events;
@@ -288,26 +343,32 @@ static void console_input(void *opaque, uint32_t events)
 		input_ended(c);
 		return;
 	}
-	n = (size_t)got;
-	if (c->is_tty && !c->no_raw) {
-		n = console_filter(&c->esc, buf, n, keys, &act);
+	if (!c->is_tty || c->no_raw) {
+		console_queue(c, buf, (size_t)got);
+		return;
+	}
+	while (off < (size_t)got) {
+		size_t used;
+
+		n = console_filter(&c->esc, buf + off, (size_t)got - off, &used,
+				   keys, &act);
+		off += used;
 		escape_feedback(c);
 		if (act == CONSOLE_QUIT) {
 			if (c->on_quit)
 				c->on_quit(c->quit_arg);
 			return;
 		}
-	} else {
-		memcpy(keys, buf, n);
+		console_queue(c, keys, n);
+		if (act == CONSOLE_BREAK) {
+			int ret = console_break(c);
+
+			if (ret)
+				info("Ctrl-A b: %s", ret == -ENODEV ?
+				     "this console has no break to send" :
+				     "the guest is not reading its input");
+		}
 	}
-	room = sizeof(c->pending) - c->npending;
-	if (n > room) {
-		c->dropped += n - room;
-		n = room;
-	}
-	memcpy(c->pending + c->npending, keys, n);
-	c->npending += n;
-	console_flush_pending(c);
 }
 
 static void console_ready(void *opaque, uint32_t events)
@@ -366,21 +427,23 @@ int console_create(struct evloop *loop, bool attach, const char *log_path,
 	c->loop = loop;
 	c->on_quit = on_quit;
 	c->quit_arg = arg;
-	c->in_fd = c->out_fd = c->log_fd = c->cont_fd = -1;
+	c->in_fd = c->out.fd = c->log.fd = c->cont_fd = -1;
+	c->out.bol = c->log.bol = true;
+	pthread_mutex_init(&c->out_lock, NULL);
 	c->ready_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->ready_efd < 0) {
 		ret = -errno;
 		goto fail;
 	}
 	if (log_path && log_path[0]) {
-		c->log_fd = open_log(log_path);
-		if (c->log_fd < 0) {
-			ret = c->log_fd;
+		c->log.fd = open_log(log_path);
+		if (c->log.fd < 0) {
+			ret = c->log.fd;
 			goto fail;
 		}
 	}
 	if (attach) {
-		c->out_fd = STDOUT_FILENO;
+		c->out.fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
 		c->is_tty = isatty(STDIN_FILENO);
 	}
@@ -439,7 +502,9 @@ int console_create_input(struct evloop *loop, bool raw,
 	c->quit_arg = arg;
 	c->no_raw = !raw;
 	c->in_fd = STDIN_FILENO;
-	c->out_fd = c->log_fd = c->cont_fd = -1;
+	c->out.fd = c->log.fd = c->cont_fd = -1;
+	c->out.bol = c->log.bol = true;
+	pthread_mutex_init(&c->out_lock, NULL);
 	c->is_tty = isatty(STDIN_FILENO);
 	c->ready_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->ready_efd < 0) {
@@ -484,10 +549,35 @@ fail:
 	return ret;
 }
 
-void console_set_sink(struct console *c, console_sink_fn fn, void *opaque)
+void console_set_sink(struct console *c, console_sink_fn fn,
+		      console_break_fn brk, void *opaque)
 {
 	c->sink = fn;
+	c->brk = brk;
 	c->sink_opaque = opaque;
+}
+
+int console_send_sysrq(struct console *c, uint8_t key)
+{
+	int ret;
+
+	if (!c->sink)
+		return -ENODEV;
+	ret = console_break(c);
+	if (ret)
+		return ret;
+	/* after anything pending: the key must follow the break */
+	if (c->npending || c->sink(c->sink_opaque, &key, 1) != 1)
+		return -EAGAIN;
+	return 0;
+}
+
+void console_set_timestamps(struct console *c, bool on, uint64_t t0)
+{
+	pthread_mutex_lock(&c->out_lock);
+	c->out.stamps = c->log.stamps = on;
+	c->t0 = t0;
+	pthread_mutex_unlock(&c->out_lock);
 }
 
 void console_sink_ready(struct console *c)
@@ -512,12 +602,55 @@ static void write_all(int fd, const uint8_t *buf, size_t len)
 	}
 }
 
+size_t console_stamp(bool *bol, uint64_t t_ns, const uint8_t *in, size_t n,
+		     uint8_t *out)
+{
+	char stamp[CONSOLE_STAMP_MAX];
+	int len = snprintf(stamp, sizeof(stamp), "[+%5" PRIu64 ".%06" PRIu64 "] ",
+			   t_ns / 1000000000, t_ns % 1000000000 / 1000);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*bol) {
+			memcpy(out + o, stamp, (size_t)len);
+			o += (size_t)len;
+		}
+		out[o++] = in[i];
+		*bol = in[i] == '\n';
+	}
+	return o;
+}
+
+/* out_lock held */
+static void write_out(struct console *c, struct console_out *o,
+		      const uint8_t *buf, size_t len)
+{
+	uint8_t stamped[CONSOLE_STAMPED_MAX(64)];
+	uint64_t now;
+
+	if (o->fd < 0)
+		return;
+	if (!o->stamps) {
+		write_all(o->fd, buf, len);
+		if (len)
+			o->bol = buf[len - 1] == '\n';
+		return;
+	}
+	now = monotonic_ns() - c->t0;
+	for (size_t off = 0; off < len; off += 64) {
+		size_t n = len - off < 64 ? len - off : 64;
+
+		write_all(o->fd, stamped, console_stamp(&o->bol, now, buf + off,
+							 n, stamped));
+	}
+}
+
 void console_write(struct console *c, const uint8_t *buf, size_t len)
 {
-	if (c->out_fd >= 0)
-		write_all(c->out_fd, buf, len);
-	if (c->log_fd >= 0)
-		write_all(c->log_fd, buf, len);
+	pthread_mutex_lock(&c->out_lock);
+	write_out(c, &c->out, buf, len);
+	write_out(c, &c->log, buf, len);
+	pthread_mutex_unlock(&c->out_lock);
 }
 
 void console_destroy(struct console *c)
@@ -531,8 +664,9 @@ void console_destroy(struct console *c)
 		evloop_del(c->loop, c->cont_fd);
 		close(c->cont_fd);
 	}
-	if (c->log_fd >= 0)
-		close(c->log_fd);
+	if (c->log.fd >= 0)
+		close(c->log.fd);
+	pthread_mutex_destroy(&c->out_lock);
 	if (c->ready_efd >= 0) {
 		evloop_del(c->loop, c->ready_efd);
 		close(c->ready_efd);

@@ -23,28 +23,39 @@ static const struct ctl_cmd {
 	const char *method;
 	const char *path;
 	const char *body;
+	const char *arg;   /* the body's field the command's argument fills */
 	const char *help;
 } cmds[] = {
-	{ "info", "GET", "/", NULL, "id, state, vCPUs, memory, devices, uptime" },
-	{ "config", "GET", "/vm/config", NULL, "the whole configuration" },
-	{ "metrics", "GET", "/metrics", NULL,
+	{ "info", "GET", "/", NULL, NULL,
+	  "id, state, vCPUs, memory, devices, uptime" },
+	{ "config", "GET", "/vm/config", NULL, NULL, "the whole configuration" },
+	{ "metrics", "GET", "/metrics", NULL, NULL,
 	  "boot timeline, exits by reason, device counters, vmm RSS and CPU" },
-	{ "timeline", "GET", "/boot-timeline", NULL, "the boot timeline" },
-	{ "start", "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}",
+	{ "timeline", "GET", "/boot-timeline", NULL, NULL, "the boot timeline" },
+	{ "start", "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", NULL,
 	  "boot a VM configured over the API" },
-	{ "pause", "PATCH", "/vm", "{\"state\":\"Paused\"}", "stop all vCPUs" },
-	{ "resume", "PATCH", "/vm", "{\"state\":\"Resumed\"}", "run them again" },
-	{ "ctrl-alt-del", "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}",
+	{ "pause", "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL,
+	  "stop all vCPUs" },
+	{ "resume", "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL,
+	  "run them again" },
+	{ "ctrl-alt-del", "PUT", "/actions",
+	  "{\"action_type\":\"SendCtrlAltDel\"}", NULL,
 	  "ask the guest to shut down" },
-	{ "flush-metrics", "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}",
+	{ "flush-metrics", "PUT", "/actions",
+	  "{\"action_type\":\"FlushMetrics\"}", NULL,
 	  "append metrics to the metrics file" },
-	{ "stop", "PUT", "/actions", "{\"action_type\":\"Stop\"}",
+	{ "stop", "PUT", "/actions", "{\"action_type\":\"Stop\"}", NULL,
 	  "stop the VM at once" },
+	{ "sysrq", "PUT", "/actions", "{\"action_type\":\"SendSysRq\"}", "key",
+	  "KEY: a break, then KEY: Linux's Magic SysRq (t: tasks,\n"
+	  "                 w: blocked tasks, l: CPUs, c: crash)" },
+	{ "nmi", "PUT", "/actions", "{\"action_type\":\"SendNmi\"}", NULL,
+	  "an NMI to every vCPU (x86-64)" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vmm ctl SOCKET COMMAND [--json]\n\n"
+	fprintf(f, "usage: vmm ctl SOCKET COMMAND [ARG] [--json]\n\n"
 		"Send one command to a running vmm's control socket (--api-sock).\n"
 		"--json prints the raw JSON answer.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -54,13 +65,13 @@ static void usage(FILE *f)
 }
 
 /* Send the request, read the whole answer (the server closes). */
-static int exchange(const char *sock, const struct ctl_cmd *c, char *resp,
-		    size_t cap, size_t *len)
+static int exchange(const char *sock, const struct ctl_cmd *c,
+		    const char *body, char *resp, size_t cap, size_t *len)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 30 };
 	char req[512];
-	size_t blen = c->body ? strlen(c->body) : 0;
+	size_t blen = body ? strlen(body) : 0;
 	int fd, n;
 
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
@@ -76,12 +87,12 @@ static int exchange(const char *sock, const struct ctl_cmd *c, char *resp,
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (c->body)
+	if (body)
 		n = snprintf(req, sizeof(req),
 			     "%s %s HTTP/1.1\r\nHost: localhost\r\n"
 			     "Connection: close\r\nContent-Type: application/json\r\n"
 			     "Content-Length: %zu\r\n\r\n%s",
-			     c->method, c->path, blen, c->body);
+			     c->method, c->path, blen, body);
 	else
 		n = snprintf(req, sizeof(req),
 			     "%s %s HTTP/1.1\r\nHost: localhost\r\n"
@@ -117,7 +128,8 @@ int ctl_main(int argc, char **argv)
 {
 	const struct ctl_cmd *c = NULL;
 	bool raw = false;
-	const char *sock = NULL, *name = NULL, *body;
+	const char *sock = NULL, *name = NULL, *arg = NULL, *body;
+	json_object *req = NULL;
 	char *resp;
 	size_t len;
 	int status, ret = 1;
@@ -131,6 +143,8 @@ int ctl_main(int argc, char **argv)
 			sock = argv[i];
 		else if (!name)
 			name = argv[i];
+		else if (!arg)
+			arg = argv[i];
 		else
 			return usage(stderr), 1;
 	}
@@ -143,11 +157,25 @@ int ctl_main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (!c->arg != !arg) {
+		fprintf(stderr, c->arg ? "vmm ctl: %s needs an argument\n" :
+			"vmm ctl: %s takes no argument\n", c->name);
+		return 1;
+	}
+	body = c->body;
+	if (arg) {
+		/* json-c writes the argument as a JSON string, escaped */
+		req = json_tokener_parse(c->body);
+		json_object_object_add(req, c->arg, json_object_new_string(arg));
+		body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	}
 	resp = malloc(CTL_MAX_RESPONSE);
-	if (!resp || exchange(sock, c, resp, CTL_MAX_RESPONSE, &len)) {
+	if (!resp || exchange(sock, c, body, resp, CTL_MAX_RESPONSE, &len)) {
+		json_object_put(req);
 		free(resp);
 		return 1;
 	}
+	json_object_put(req);
 	body = strstr(resp, "\r\n\r\n");
 	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || !body) {
 		fprintf(stderr, "vmm ctl: not an HTTP answer from %s\n", sock);

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "httpd.h"
 #include "log.h"
+#include "util.h"
 #include "timeline.h"
 
 #define HTTPD_MAX_CONNS  16
@@ -352,35 +353,6 @@ static void httpd_tick(void *opaque, uint32_t events)
 	}
 }
 
-static int prepare_path(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		error("--api-sock %s: exists and is not a socket", path);
-		return -EEXIST;
-	}
-	/* someone listening there? then it is theirs */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (ret == 0) {
-		error("--api-sock %s: another process is listening on it", path);
-		return -EADDRINUSE;
-	}
-	/* a stale socket left by a dead process */
-	if (unlink(path) < 0)
-		return -errno;
-	return 0;
-}
-
 int httpd_create(struct evloop *loop, const char *path, unsigned int mode,
 		 httpd_handler fn, void *ctx, struct httpd **out)
 {
@@ -402,7 +374,7 @@ int httpd_create(struct evloop *loop, const char *path, unsigned int mode,
 	s->ctx = ctx;
 	s->max_body = HTTP_MAX_BODY;
 	s->listen_fd = s->timer_fd = -1;
-	ret = prepare_path(path);
+	ret = unix_socket_reclaim("--api-sock", path);
 	if (ret)
 		goto fail_quiet;
 	memcpy(sa.sun_path, path, strlen(path) + 1);

@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "fccli.h"
 #include "jail.h"
+#include "gdb.h"
 #include "log.h"
 #include "metrics.h"
 #include "run_bundle.h"
@@ -180,6 +181,8 @@ static int run(const struct vm_config *cfg, uint64_t t_start,
 		if (vm_stopping(&vm))
 			break;
 		ret = vm_boot(&vm);
+		if (!ret && vm.cfg.gdb[0])
+			ret = gdb_server_create(&vm, &vm.gdb);
 		api_start_result(vm.api, ret, log_last_error());
 		if (!ret) {
 			if (l->firecracker && !wait_api)

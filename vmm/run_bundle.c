@@ -507,7 +507,7 @@ static int attach_channel(struct runner *r)
 	ret = console_create_input(loop, r->terminal, console_quit, stdin_eof,
 				   r, &r->input);
 	if (!ret)
-		console_set_sink(r->input, stdin_sink, r);
+		console_set_sink(r->input, stdin_sink, NULL, r);
 	return ret;
 }
 

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -61,8 +63,8 @@ enum arg0 {
 	A0_PID,      /* this process (tgkill: only our own threads) */
 };
 
-/* Which configurations need a rule. */
-enum when { ALWAYS, IF_METRICS, IF_API, IF_URING };
+/* Which configurations need a rule (a mask: any of them will do). */
+enum when { ALWAYS = 0, IF_METRICS = 1, IF_API = 2, IF_URING = 4, IF_GDB = 8 };
 
 struct rule {
 	const char *name;
@@ -141,6 +143,9 @@ static const struct rule vcpu_rules[] = {
 	ALLOW(close),
 	ALLOW(epoll_ctl),           /* a device starts or stops watching */
 	ALLOW(getrusage),           /* the boot timer's CPU time */
+	/* --gdb: a single-step asks whether KVM can hold interrupts off */
+	{ .name = "ioctl", .arg0 = A0_VM_FD, .when = IF_GDB, .nargs = 1,
+	  .arg = { EQ32(1, KVM_CHECK_EXTENSION) } },
 };
 
 /* A disk's I/O thread: its image, its eventfds. */
@@ -196,10 +201,13 @@ static const struct rule main_rules[] = {
 	ALLOW_IF(IF_METRICS, fstat),
 	ALLOW_IF(IF_METRICS, newfstatat),
 	/* --api-sock: clients, and the socket's removal at exit */
-	{ .name = "accept4", .when = IF_API, .nargs = 1,
+	{ .name = "accept4", .when = IF_API | IF_GDB, .nargs = 1,
 	  .arg = { EQ32(3, SOCK_NONBLOCK | SOCK_CLOEXEC) } },
-	ALLOW_IF(IF_API, unlink),
-	ALLOW_IF(IF_API, unlinkat),
+	ALLOW_IF(IF_API | IF_GDB, unlink),
+	ALLOW_IF(IF_API | IF_GDB, unlinkat),
+	/* --gdb over TCP: no delay on the one connection */
+	{ .name = "setsockopt", .when = IF_GDB, .nargs = 2,
+	  .arg = { EQ32(1, IPPROTO_TCP), EQ32(2, TCP_NODELAY) } },
 	/*
 	 * --api-sock: PATCH /drives opens the new image (read-only or
 	 * read-write, never created or truncated), checks and locks it
@@ -318,6 +326,12 @@ static int arg0_value(enum arg0 a, const struct seccomp_env *env, uint64_t *v)
 	return 0;
 }
 
+static unsigned int active(const struct seccomp_env *env)
+{
+	return (env->metrics ? IF_METRICS : 0) | (env->api ? IF_API : 0) |
+	       (env->uring ? IF_URING : 0) | (env->gdb ? IF_GDB : 0);
+}
+
 static int add_list(struct builder *b, const struct rule_list *l,
 		    const struct seccomp_env *env)
 {
@@ -328,9 +342,7 @@ static int add_list(struct builder *b, const struct rule_list *l,
 		uint64_t v;
 		int ret;
 
-		if ((r->when == IF_METRICS && !env->metrics) ||
-		    (r->when == IF_API && !env->api) ||
-		    (r->when == IF_URING && !env->uring))
+		if (r->when && !(r->when & active(env)))
 			continue;
 		if (r->arg0 != A0_ANY) {
 			/* no such fd in this VM: nothing to allow */
@@ -356,6 +368,32 @@ static int add_vcpu_ioctls(struct builder *b, const struct seccomp_env *env)
 			EQ32(1, env->vcpu_ioctls[i]),
 		};
 		int ret = builder_add(b, SCMP_ACT_ALLOW, "ioctl", 2, args);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The vCPU ioctls of the debugging paths (arch_debug_ioctls): from the
+ * main thread on any vCPU (gdb reads the registers of parked vCPUs), from
+ * a vCPU thread on its own fd (gdb's debug settings, the API's NMI).
+ */
+static int add_debug_ioctls(struct builder *b, enum seccomp_thread kind,
+			    const struct seccomp_env *env)
+{
+	bool main_thread = kind == SECCOMP_MAIN;
+
+	if (kind == SECCOMP_DISK || !(env->gdb || env->api))
+		return 0;
+	for (size_t i = 0; i < env->nr_debug_ioctls; i++) {
+		struct scmp_arg_cmp args[2] = {
+			EQ32(1, env->debug_ioctls[i]),
+			MASKED(0, LOW32, (uint64_t)env->vcpu_fd & LOW32),
+		};
+		int ret = builder_add(b, SCMP_ACT_ALLOW, "ioctl",
+				      main_thread ? 1 : 2, args);
 
 		if (ret)
 			return ret;
@@ -419,6 +457,8 @@ int seccomp_build(enum seccomp_thread kind, const struct seccomp_env *env,
 		ret = add_list(&b, &builtin[kind], env);
 	if (!ret && !file && kind == SECCOMP_VCPU)
 		ret = add_vcpu_ioctls(&b, env);
+	if (!ret && !file)
+		ret = add_debug_ioctls(&b, kind, env);
 	if (!ret && SANITIZER_RUNTIME && def != SCMP_ACT_ALLOW)
 		ret = add_list(&b, &sanitizer, env);
 	if (!ret)

@@ -39,10 +39,14 @@ struct seccomp_env {
 	/* the vCPU ioctls an architecture needs besides KVM_RUN */
 	const unsigned long *vcpu_ioctls;
 	size_t nr_vcpu_ioctls;
+	/* the vCPU ioctls of gdb and the API's NMI (arch_debug_ioctls) */
+	const unsigned long *debug_ioctls;
+	size_t nr_debug_ioctls;
 	bool metrics;              /* --metrics-path: append to it at runtime */
 	bool api;                  /* --api-sock: accept, unlink at exit, and
 				      open a PATCH /drives image */
 	bool uring;                /* a disk with io=uring */
+	bool gdb;                  /* --gdb: its socket, the vCPU ioctls */
 };
 
 /* A compiled filter: classic BPF, ready for seccomp(2). */

@@ -19,4 +19,12 @@ int vm_map_file(const char *what, const char *path, uint8_t **data,
 		size_t *size) __attribute__((warn_unused_result));
 void vm_unmap_file(uint8_t *data, size_t size);
 
+/*
+ * Before binding a Unix socket at path (the option opt names it): refuse
+ * what is not a socket, or a socket someone listens on; remove a stale one
+ * a dead process left. 0 or -errno, with one error line for the refusals.
+ */
+int unix_socket_reclaim(const char *opt, const char *path)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -143,11 +143,21 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(v);
+		v->io_pending = true;
 		return true;
 	case KVM_EXIT_MMIO:
 		bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
 			   run->mmio.len, run->mmio.is_write);
+		v->io_pending = true;
 		return true;
+	case KVM_EXIT_DEBUG:
+		/* only with KVM_SET_GUEST_DEBUG, which only the debugger sets */
+		if (v->vm->debugger) {
+			v->vm->debugger->debug_exit(v->vm->debugger->opaque, v);
+			return true;
+		}
+		vcpu_fail(v, "debug exit with no debugger attached");
+		return false;
 	case KVM_EXIT_INTR:
 		return true;
 	case KVM_EXIT_HLT:
@@ -185,6 +195,36 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * Before parking: an I/O or MMIO access completes (a read's value lands
+ * in the guest's register, the instruction pointer moves past it) only at
+ * the next KVM_RUN; one with immediate_exit set completes it and runs
+ * nothing (api.rst), so whoever looks at a parked vCPU's registers (the
+ * debugger) sees a consistent state.
+ */
+static void vcpu_settle(struct vcpu *v)
+{
+	if (!v->io_pending)
+		return;
+	v->io_pending = false;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELAXED);
+	if (ioctl(v->fd, KVM_RUN, NULL) == 0)
+		debug("vCPU %u: KVM_RUN with immediate_exit ran the guest", v->id);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
+}
+
+/* What other threads asked of this one (vcpu_request), before KVM_RUN. */
+static void vcpu_do_requests(struct vcpu *v)
+{
+	unsigned int req = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
+	int ret;
+
+	if ((req & VCPU_REQ_DEBUG) && v->vm->debugger)
+		v->vm->debugger->sync(v->vm->debugger->opaque, v);
+	if ((req & VCPU_REQ_NMI) && (ret = arch_vcpu_nmi(v)))
+		warn("vCPU %u: cannot inject an NMI: %s", v->id, strerror(-ret));
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -205,11 +245,16 @@ static void *vcpu_thread(void *arg)
 	while (!vm_stopping(vm)) {
 		int ret;
 
-		if (__atomic_load_n(&vm->pause_requested, __ATOMIC_ACQUIRE))
+		if (vcpu_must_park(v)) {
+			vcpu_settle(v);
 			vcpu_park(v);
+		}
 		if (vm_stopping(vm))
 			break;
+		if (__atomic_load_n(&v->requests, __ATOMIC_ACQUIRE))
+			vcpu_do_requests(v);
 		timeline_mark(&vm->t.first_run);
+		v->io_pending = false;
 		ret = ioctl(v->fd, KVM_RUN, NULL);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -261,6 +306,15 @@ void vcpu_kick_all(struct vm *vm)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+}
+
+void vcpu_request(struct vcpu *v, unsigned int req)
+{
+	__atomic_fetch_or(&v->requests, req, __ATOMIC_ACQ_REL);
+	if (!v->started)
+		return; /* its first loop sees it */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_join_all(struct vm *vm)

@@ -290,9 +290,22 @@ static size_t uart_sink(void *uart, const uint8_t *buf, size_t len)
 	return serial_rx(uart, buf, len);
 }
 
+static bool uart_break(void *uart)
+{
+	return serial_break(uart);
+}
+
 static size_t vconsole_sink(void *d, const uint8_t *buf, size_t len)
 {
 	return virtio_console_rx(d, buf, len);
+}
+
+/* hvc0 has no line to break: Linux's hvc driver takes Ctrl-O for SysRq */
+static bool vconsole_break(void *d)
+{
+	static const uint8_t ctrl_o = 0x0f;
+
+	return virtio_console_rx(d, &ctrl_o, 1) == 1;
 }
 
 static int setup_console(struct vm *vm)
@@ -303,6 +316,8 @@ static int setup_console(struct vm *vm)
 
 	if (ret)
 		return ret;
+	console_set_timestamps(vm->console, vm->cfg.serial_timestamps,
+			       vm->t.start);
 	vm->host_console = (struct dev_console){
 		.write = console_out, .ready = console_ready,
 		.opaque = vm->console,
@@ -315,9 +330,12 @@ static int setup_platform(struct vm *vm)
 {
 	int ret = arch_create_devices(vm, &vm->uart);
 
-	/* typed input goes to the UART, unless hvc0 takes it (below) */
-	if (!ret && vm->uart && vm->cfg.console == CONSOLE_STDIO)
-		console_set_sink(vm->console, uart_sink, vm->uart);
+	/*
+	 * Typed input goes to the UART, unless hvc0 takes it (below); with no
+	 * terminal, a SysRq from the control API still does.
+	 */
+	if (!ret && vm->uart && vm->cfg.console != CONSOLE_VIRTIO)
+		console_set_sink(vm->console, uart_sink, uart_break, vm->uart);
 	return ret;
 }
 
@@ -353,6 +371,8 @@ static int setup_seccomp(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
 		env.uring |= vm->cfg.disk[i].io == DISK_IO_URING;
 	env.nr_vcpu_ioctls = arch_vcpu_run_ioctls(&env.vcpu_ioctls);
+	env.nr_debug_ioctls = arch_debug_ioctls(&env.debug_ioctls);
+	env.gdb = vm->cfg.gdb[0] != 0;
 	ret = seccomp_build(SECCOMP_MAIN, &env, sc->file, &sc->main, err,
 			    sizeof(err));
 	if (!ret)
@@ -440,7 +460,8 @@ static int setup_virtio(struct vm *vm)
 	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
 	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
-		console_set_sink(vm->console, vconsole_sink, vm->vconsole);
+		console_set_sink(vm->console, vconsole_sink, vconsole_break,
+				 vm->vconsole);
 	return ret;
 }
 
@@ -864,19 +885,27 @@ int vm_pause(struct vm *vm, vm_done_fn done, void *arg)
 	vm->pause_done = done;
 	vm->pause_arg = arg;
 	timerfd_settime(vm->pause_timer, 0, &t, NULL);
-	pthread_mutex_unlock(&vm->pause_lock);
-	/* the last vCPU to park wakes on_parked() */
-	vcpu_kick_all(vm);
-	if (!running) {
+	/*
+	 * The last vCPU to park wakes on_parked(); when none is left to
+	 * (none started, or all held by the debugger), this call does.
+	 */
+	if (vm->nr_parked >= running) {
 		uint64_t one = 1;
 
 		if (write(vm->parked_efd, &one, sizeof(one)) < 0)
 			debug("pause: %s", strerror(errno));
 	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	vcpu_kick_all(vm);
 	return 0;
 }
 
 int vm_resume(struct vm *vm)
+{
+	return vm_resume_vcpus(vm, NULL);
+}
+
+int vm_resume_vcpus(struct vm *vm, const bool *run)
 {
 	if (vm_state(vm) == VM_STATE_RUNNING) {
 		bool busy;
@@ -889,11 +918,21 @@ int vm_resume(struct vm *vm)
 	if (vm_state(vm) != VM_STATE_PAUSED)
 		return -EINVAL;
 	pthread_mutex_lock(&vm->pause_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		__atomic_store_n(&vm->vcpu[i].held, run && !run[i],
+				 __ATOMIC_RELEASE);
 	vm->pause_requested = false;
 	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 	return 0;
+}
+
+void vcpu_hold(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->vm->pause_lock);
+	__atomic_store_n(&v->held, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&v->vm->pause_lock);
 }
 
 void vcpu_park(struct vcpu *v)
@@ -906,7 +945,7 @@ void vcpu_park(struct vcpu *v)
 	if (++vm->nr_parked == vm->nr_to_park &&
 	    write(vm->parked_efd, &one, sizeof(one)) < 0)
 		debug("vCPU %u: park: %s", v->id, strerror(errno));
-	while (vm->pause_requested && !vm_stopping(vm))
+	while ((vm->pause_requested || v->held) && !vm_stopping(vm))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vm->nr_parked--;
 	pthread_mutex_unlock(&vm->pause_lock);
@@ -965,6 +1004,15 @@ int vm_exit_status(const struct vm *vm)
 	default:
 		return 1;
 	}
+}
+
+int vm_send_nmi(struct vm *vm)
+{
+	if (!arch_has_nmi())
+		return -EOPNOTSUPP;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_request(&vm->vcpu[i], VCPU_REQ_NMI);
+	return 0;
 }
 
 int vm_set_irq(struct vm *vm, unsigned int irq, int level)

@@ -70,15 +70,35 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	bool held;            /* parks until the next resume (pause_lock) */
+	bool io_pending;      /* the last exit's I/O completes at KVM_RUN */
+	unsigned int requests; /* VCPU_REQ_* for its thread, atomic */
 	uint64_t exits;
 #define VCPU_EXIT_COUNTS 64
 	uint64_t exit_count[VCPU_EXIT_COUNTS]; /* by KVM exit reason */
 };
 
+/* Work for a vCPU's own thread, done before its next KVM_RUN. */
+#define VCPU_REQ_NMI   (1U << 0) /* KVM_NMI */
+#define VCPU_REQ_DEBUG (1U << 1) /* the debugger changed its settings */
+
 struct console;
 struct evloop;
 struct api;
 struct serial;
+struct gdb_server;
+
+/*
+ * The vCPU side of a debugger (vmm/gdb.c), called on a vCPU's own thread.
+ * Set before the vCPU threads start, unset after they are joined.
+ */
+struct vm_debugger {
+	/* KVM_EXIT_DEBUG on v */
+	void (*debug_exit)(void *opaque, struct vcpu *v);
+	/* VCPU_REQ_DEBUG: apply the debugger's settings to v */
+	void (*sync)(void *opaque, struct vcpu *v);
+	void *opaque;
+};
 
 /* Called on the event-loop thread when an asynchronous request ends. */
 typedef void (*vm_done_fn)(void *arg, int ret);
@@ -152,6 +172,8 @@ struct vm {
 	struct vm_counter counter[VMM_MAX_COUNTERS];
 	unsigned int nr_counters;
 	struct api *api;            /* control socket, or NULL */
+	struct gdb_server *gdb;     /* --gdb, or NULL */
+	const struct vm_debugger *debugger; /* its vCPU hooks, or NULL */
 
 	/* things to free when the VM goes away, last registered first */
 	struct vm_cleanup {
@@ -209,6 +231,12 @@ static inline enum vm_stop_reason vm_stopping(const struct vm *vm)
 						    __ATOMIC_ACQUIRE);
 }
 
+/*
+ * An NMI to every vCPU the guest has started (KVM_NMI, from each vCPU's
+ * thread). 0, or -EOPNOTSUPP where the architecture has none.
+ */
+int vm_send_nmi(struct vm *vm);
+
 /* Raise or lower a guest interrupt line (GSI on x86, SPI on arm64). */
 int vm_set_irq(struct vm *vm, unsigned int irq, int level);
 
@@ -247,6 +275,11 @@ int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
 int vm_pause(struct vm *vm, vm_done_fn done, void *arg);
 /* Let them run again; idempotent. 0, -EBUSY or -EINVAL as above. */
 int vm_resume(struct vm *vm);
+/*
+ * vm_resume() for a paused VM in which only vCPU i with run[i] runs; the
+ * others stay parked ("held") until the next resume lets them go.
+ */
+int vm_resume_vcpus(struct vm *vm, const bool *run);
 static inline enum vm_state vm_state(const struct vm *vm)
 {
 	return (enum vm_state)__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
@@ -259,12 +292,25 @@ void vcpu_park(struct vcpu *v);
  * until vm_run() opens it. false: do not run (the VM is stopping).
  */
 bool vcpu_ready(struct vcpu *v);
+/*
+ * v parks before its next KVM_RUN and stays parked until a resume lets
+ * it go. From v's own thread (the debugger's stop), or for every vCPU
+ * before vm_run() (--gdb-wait: nothing runs before gdb says so).
+ */
+void vcpu_hold(struct vcpu *v);
+static inline bool vcpu_must_park(struct vcpu *v)
+{
+	return __atomic_load_n(&v->vm->pause_requested, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&v->held, __ATOMIC_ACQUIRE);
+}
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned int id)
 	__attribute__((warn_unused_result));
 int vcpu_start(struct vcpu *vcpu) __attribute__((warn_unused_result));
 void vcpu_kick_all(struct vm *vm);
+/* Ask v's thread for req (VCPU_REQ_*), kicking it out of KVM_RUN. */
+void vcpu_request(struct vcpu *v, unsigned int req);
 void vcpu_join_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *vcpu);
 const char *exit_reason_str(uint32_t reason);

@@ -430,3 +430,139 @@ int arm64_gva_walk(const struct guest_mem *m, const void *mmu, uint64_t va,
 {
 	return arm64_translate(m, mmu, va, out);
 }
+
+/* --- guest debugging ----------------------------------------------------- */
+
+/* DBGBCR: enabled, at EL1 and EL0 (PMC 0b11), all four bytes of an A64
+ * instruction (BAS 0b1111), an unlinked address match */
+#define BCR_E_EL1_EL0_A64  (1ULL | 3ULL << 1 | 0xfULL << 5)
+/* DBGWCR: enabled, EL1 and EL0 (PAC 0b11); LSC and BAS below */
+#define WCR_E_EL1_EL0      (1ULL | 3ULL << 1)
+#define WCR_LSC(v)         ((uint64_t)(v) << 3)
+#define WCR_BAS(mask)      ((uint64_t)(mask) << 5)
+#define LSC_LOAD           1
+#define LSC_STORE          2
+
+/* Exception classes of ESR_EL2 for debug exceptions from the guest */
+#define EC_BREAKPT_LOW     0x30
+#define EC_SOFTSTP_LOW     0x32
+#define EC_WATCHPT_LOW     0x34
+#define EC_BRK64           0x3c
+
+int arm64_gdb_hw_layout(const struct gdb_bp *hw, unsigned int n,
+			unsigned int nr_brps, unsigned int nr_wrps,
+			struct arm64_gdb_hw *out)
+{
+	unsigned int brps = 0, wrps = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < ARM64_DBG_REGS; i++)
+		out->brp_bp[i] = out->wrp_bp[i] = -1;
+	if (nr_brps > ARM64_DBG_REGS)
+		nr_brps = ARM64_DBG_REGS;
+	if (nr_wrps > ARM64_DBG_REGS)
+		nr_wrps = ARM64_DBG_REGS;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct gdb_bp *b = &hw[i];
+		uint64_t addr = b->addr, end = b->addr + b->kind;
+		unsigned int lsc;
+
+		switch (b->type) {
+		case GDB_BP_HW:
+			if (addr & 3)
+				return -EINVAL;
+			if (brps == nr_brps)
+				return -ENOSPC;
+			out->bvr[brps] = addr;
+			out->bcr[brps] = BCR_E_EL1_EL0_A64;
+			out->brp_bp[brps++] = (int)i;
+			continue;
+		case GDB_WATCH_WRITE:
+			lsc = LSC_STORE;
+			break;
+		case GDB_WATCH_READ:
+			lsc = LSC_LOAD;
+			break;
+		case GDB_WATCH_ACCESS:
+			lsc = LSC_LOAD | LSC_STORE;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (b->kind == 0 || end < addr)
+			return -EINVAL;
+		/* one register per doubleword: BAS selects its bytes */
+		while (addr < end) {
+			uint64_t dw = addr & ~7ULL;
+			uint64_t stop = end - dw < 8 ? end : dw + 8;
+			unsigned int first = (unsigned int)(addr - dw);
+			unsigned int len = (unsigned int)(stop - addr);
+
+			if (wrps == nr_wrps)
+				return -ENOSPC;
+			out->wvr[wrps] = dw;
+			out->wcr[wrps] = WCR_E_EL1_EL0 | WCR_LSC(lsc) |
+					 WCR_BAS(((1U << len) - 1) << first);
+			out->wrp_bp[wrps++] = (int)i;
+			addr = stop;
+		}
+	}
+	return 0;
+}
+
+void arm64_gdb_classify(uint32_t esr, uint64_t far, uint64_t pc,
+			const struct gdb_bp *hw, unsigned int n,
+			struct arch_gdb_exit *out)
+{
+	unsigned int ec = esr >> 26;
+	int fallback = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->pc = pc;
+	out->exception = ec;
+	out->event = ARCH_GDB_OTHER;
+	switch (ec) {
+	case EC_SOFTSTP_LOW:
+		out->event = ARCH_GDB_STEP;
+		return;
+	case EC_BRK64:
+		out->event = ARCH_GDB_SWBREAK;
+		return;
+	case EC_BREAKPT_LOW:
+		for (unsigned int i = 0; i < n; i++)
+			if (hw[i].type == GDB_BP_HW && hw[i].addr == pc) {
+				out->event = ARCH_GDB_HWBREAK;
+				out->bp = i;
+				return;
+			}
+		return;
+	case EC_WATCHPT_LOW:
+		/*
+		 * FAR may be any address of the access, not the first one
+		 * watched: match by the doublewords each watchpoint covers.
+		 */
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t lo = hw[i].addr & ~7ULL;
+			uint64_t hi = (hw[i].addr + hw[i].kind + 7) & ~7ULL;
+
+			if (hw[i].type == GDB_BP_HW)
+				continue;
+			if (fallback < 0)
+				fallback = (int)i;
+			if (far >= lo && far < hi) {
+				fallback = (int)i;
+				break;
+			}
+		}
+		if (fallback < 0)
+			return;
+		out->event = ARCH_GDB_WATCH;
+		out->bp = (unsigned int)fallback;
+		out->addr = far >= hw[fallback].addr &&
+			    far - hw[fallback].addr < hw[fallback].kind ?
+			    far : hw[fallback].addr;
+		return;
+	default:
+		return;
+	}
+}

@@ -15,6 +15,7 @@
 
 #include "../../vmm/gdbstub.h"
 #include "../../vmm/gva.h"
+#include "../arch.h"
 
 /*
  * GDB's register numbers in our target.xml (the 'g' packet's order):
@@ -88,5 +89,36 @@ int arm64_translate(const struct guest_mem *m, const struct arm64_mmu *mmu,
 		    uint64_t va, struct gva_map *out);
 int arm64_gva_walk(const struct guest_mem *m, const void *mmu, uint64_t va,
 		   struct gva_map *out);
+
+/*
+ * Hardware breakpoints and watchpoints in the debug registers: DBGBCR/BVR
+ * pairs for instructions, DBGWCR/WVR pairs for data (KVM_SET_GUEST_DEBUG's
+ * struct kvm_guest_debug_arch; KVM says how many of each a VM has).
+ */
+#define ARM64_DBG_REGS 16
+struct arm64_gdb_hw {
+	uint64_t bcr[ARM64_DBG_REGS], bvr[ARM64_DBG_REGS];
+	uint64_t wcr[ARM64_DBG_REGS], wvr[ARM64_DBG_REGS];
+	int brp_bp[ARM64_DBG_REGS];  /* the hw[] entry each serves, or -1 */
+	int wrp_bp[ARM64_DBG_REGS];
+};
+
+/*
+ * Lay hw[0..n) into nr_brps breakpoint and nr_wrps watchpoint registers:
+ * an instruction breakpoint (4-byte aligned) takes one, a watchpoint one
+ * per aligned doubleword its range touches. 0, -ENOSPC, -EINVAL (a
+ * misaligned instruction address, a watchpoint of no bytes).
+ */
+int arm64_gdb_hw_layout(const struct gdb_bp *hw, unsigned int n,
+			unsigned int nr_brps, unsigned int nr_wrps,
+			struct arm64_gdb_hw *out);
+
+/*
+ * What a KVM_EXIT_DEBUG means: its syndrome (ESR_EL2, kvm_run's hsr), the
+ * faulting data address (far) and the vCPU's pc, with hw[0..n) set.
+ */
+void arm64_gdb_classify(uint32_t esr, uint64_t far, uint64_t pc,
+			const struct gdb_bp *hw, unsigned int n,
+			struct arch_gdb_exit *out);
 
 #endif

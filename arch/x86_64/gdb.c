@@ -425,3 +425,137 @@ int x86_gva_walk(const struct guest_mem *m, const void *mmu, uint64_t gva,
 {
 	return x86_translate(m, mmu, gva, out);
 }
+
+/* --- guest debugging ----------------------------------------------------- */
+
+#define DR7_L(i)        (1ULL << (2 * (i)))  /* local enable of DRi */
+#define DR7_RW(i, v)    ((uint64_t)(v) << (16 + 4 * (i)))
+#define DR7_LEN(i, v)   ((uint64_t)(v) << (18 + 4 * (i)))
+#define DR7_FIXED       (1ULL << 10)         /* reads as 1 */
+#define DR7_RW_EXEC     0
+#define DR7_RW_WRITE    1
+#define DR7_RW_ACCESS   3
+#define DR6_BS          (1ULL << 14)         /* single step */
+#define X86_DB_VECTOR   1
+#define X86_BP_VECTOR   3
+
+/* DR7's length field for a piece of len bytes (SDM vol. 3, 18.2.4) */
+static unsigned int dr7_len(uint64_t len)
+{
+	switch (len) {
+	case 1: return 0;
+	case 2: return 1;
+	case 8: return 2;
+	default: return 3; /* 4 */
+	}
+}
+
+static int take_slot(struct x86_gdb_hw *out, unsigned int *used, int bp,
+		     uint64_t addr, unsigned int rw, uint64_t len)
+{
+	unsigned int i = *used;
+
+	if (i == 4)
+		return -ENOSPC;
+	out->dr[i] = addr;
+	out->dr[7] |= DR7_L(i) | DR7_RW(i, rw) | DR7_LEN(i, dr7_len(len));
+	out->slot_bp[i] = bp;
+	(*used)++;
+	return 0;
+}
+
+int x86_gdb_hw_layout(const struct gdb_bp *hw, unsigned int n,
+		      struct x86_gdb_hw *out)
+{
+	unsigned int used = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < 4; i++)
+		out->slot_bp[i] = -1;
+	out->dr[7] = DR7_FIXED;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct gdb_bp *b = &hw[i];
+		uint64_t addr = b->addr, left = b->kind;
+		unsigned int rw;
+
+		switch (b->type) {
+		case GDB_BP_HW:
+			/* the length field must be 0 (one byte) for code */
+			ret = take_slot(out, &used, (int)i, addr, DR7_RW_EXEC, 1);
+			if (ret)
+				return ret;
+			continue;
+		case GDB_WATCH_WRITE:
+			rw = DR7_RW_WRITE;
+			break;
+		case GDB_WATCH_ACCESS:
+			rw = DR7_RW_ACCESS;
+			break;
+		case GDB_WATCH_READ:
+			return -EOPNOTSUPP;
+		default:
+			return -EINVAL;
+		}
+		if (left == 0 || addr + left < addr)
+			return -EINVAL;
+		/* the largest naturally aligned piece that starts here */
+		while (left) {
+			uint64_t len = 8;
+
+			while (len > 1 && ((addr & (len - 1)) || len > left))
+				len >>= 1;
+			ret = take_slot(out, &used, (int)i, addr, rw, len);
+			if (ret)
+				return ret;
+			addr += len;
+			left -= len;
+		}
+	}
+	return 0;
+}
+
+void x86_gdb_classify(const struct kvm_debug_exit_arch *e,
+		      const struct gdb_bp *hw, unsigned int n,
+		      struct arch_gdb_exit *out)
+{
+	struct x86_gdb_hw lay;
+	int watch = -1, code = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->pc = e->pc;
+	out->exception = e->exception;
+	out->event = ARCH_GDB_OTHER;
+	if (e->exception == X86_BP_VECTOR) {
+		/* KVM stops with RIP at the int3, before it is taken */
+		out->event = ARCH_GDB_SWBREAK;
+		return;
+	}
+	if (e->exception != X86_DB_VECTOR)
+		return;
+	if (x86_gdb_hw_layout(hw, n, &lay))
+		n = 0; /* not what was set: explain nothing by it */
+	for (unsigned int i = 0; i < 4 && n; i++) {
+		int bp = lay.slot_bp[i];
+
+		if (!(e->dr6 & (1ULL << i)) || bp < 0)
+			continue;
+		if (hw[bp].type == GDB_BP_HW) {
+			if (code < 0)
+				code = bp;
+		} else if (watch < 0) {
+			watch = bp;
+			out->addr = lay.dr[i];
+		}
+	}
+	/* a data access is what gdb must hear of first: it cannot redo it */
+	if (watch >= 0) {
+		out->event = ARCH_GDB_WATCH;
+		out->bp = (unsigned int)watch;
+	} else if (code >= 0) {
+		out->event = ARCH_GDB_HWBREAK;
+		out->bp = (unsigned int)code;
+	} else if (e->dr6 & DR6_BS) {
+		out->event = ARCH_GDB_STEP;
+	}
+}

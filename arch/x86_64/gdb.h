@@ -14,6 +14,7 @@
 
 #include "../../vmm/gdbstub.h"
 #include "../../vmm/gva.h"
+#include "../arch.h"
 
 /*
  * GDB's register numbers in our target.xml (the 'g' packet's order):
@@ -76,5 +77,29 @@ int x86_translate(const struct guest_mem *m, const struct x86_mmu *mmu,
 		  uint64_t gva, struct gva_map *out);
 int x86_gva_walk(const struct guest_mem *m, const void *mmu, uint64_t gva,
 		 struct gva_map *out);
+
+/*
+ * Hardware breakpoints and watchpoints in the debug registers: DR0-DR3
+ * hold addresses, DR7 says what each one watches.
+ */
+struct x86_gdb_hw {
+	uint64_t dr[8];          /* KVM_SET_GUEST_DEBUG's debugreg[]: 0-3, 7 */
+	int slot_bp[4];          /* the hw[] entry DRi serves, or -1 */
+};
+
+/*
+ * Lay hw[0..n) into the debug registers: an instruction breakpoint takes
+ * one, a watchpoint one per naturally aligned piece of 1, 2, 4 or 8 bytes
+ * of its range. 0, -ENOSPC (more than four registers), -EOPNOTSUPP (read
+ * watchpoints: x86 traps reads only together with writes), -EINVAL (a
+ * watchpoint of no bytes).
+ */
+int x86_gdb_hw_layout(const struct gdb_bp *hw, unsigned int n,
+		      struct x86_gdb_hw *out);
+
+/* What the vCPU exception e (#DB 1, #BP 3) means with hw[0..n) set. */
+void x86_gdb_classify(const struct kvm_debug_exit_arch *e,
+		      const struct gdb_bp *hw, unsigned int n,
+		      struct arch_gdb_exit *out);
 
 #endif

@@ -79,7 +79,9 @@ arm64_make() {
 # order): tun for vmm's TAP; virtio-blk over PCI and ext4 for a root disk
 # (ext4 asks the crypto API for crc32c, which modules.dep does not say).
 # Whichever of them a kernel has built in is left out.
-readonly HOST_MODULES=(tun virtio_pci virtio_blk crc32c_generic ext4)
+# virtio_mmio and virtio_console: the gdb profile's relay console.
+readonly HOST_MODULES=(tun virtio_pci virtio_blk crc32c_generic ext4
+	virtio_mmio virtio_console)
 
 # collect_modules TREE OUT NAME...: copy each module NAME and those it
 # depends on (modules.dep) from the unpacked kernel package TREE into OUT,
@@ -169,7 +171,8 @@ meta_target() {
 # Sets HOST_KERNEL_4K and HOST_KERNEL_16K for the profiles that need them.
 ensure_host_kernels() {
 	local pkg meta
-	if [[ " $PROFILES " == *" pi4 "* || " $PROFILES " == *" gicv3 "* ]]; then
+	if [[ " $PROFILES " == *" pi4 "* || " $PROFILES " == *" gicv3 "* ||
+	      " $PROFILES " == *" gdb "* ]]; then
 		pkg=$(meta_target linux-image-cloud-arm64)
 		[[ -n $pkg ]] || { apt-get update -q >>"$WORK/apt.log" 2>&1 || true; pkg=$(meta_target linux-image-cloud-arm64); }
 		if [[ -n $pkg ]] && fetch_host_kernel "$pkg"; then
@@ -194,11 +197,13 @@ ensure_host_kernels() {
 #   pi4    Cortex-A72, GICv2, 4K-page kernel (Raspberry Pi 4: A72 + GIC-400)
 #   pi5    Cortex-A76, GICv2, 16K-page kernel (Pi 5 kernels use 16 KiB pages)
 #   gicv3  Cortex-A72, GICv3 (arm64 servers: no VGICv2)
+#   gdb    a Pi 4 whose virtio console carries gdb to vmm's --gdb port
 host_profile() {
 	case $1 in
 	pi4) HOST_CPU=cortex-a72 HOST_GIC=2 HOST_KERNEL=${HOST_KERNEL_4K:-} HOST_PAGE_KIB=4 ;;
 	pi5) HOST_CPU=cortex-a76 HOST_GIC=2 HOST_KERNEL=${HOST_KERNEL_16K:-} HOST_PAGE_KIB=16 ;;
 	gicv3) HOST_CPU=cortex-a72 HOST_GIC=3 HOST_KERNEL=${HOST_KERNEL_4K:-} HOST_PAGE_KIB=4 ;;
+	gdb) HOST_CPU=cortex-a72 HOST_GIC=2 HOST_KERNEL=${HOST_KERNEL_4K:-} HOST_PAGE_KIB=4 ;;
 	*) return 1 ;;
 	esac
 }

@@ -12,6 +12,12 @@
 #   vmm.e2e=net    eth0 10.0.2.2/24: ping 10.0.2.1, fetch a file by HTTP
 #   vmm.e2e=hvc0   a shell on /dev/hvc0 (the host types into it)
 #   vmm.e2e=cad    wait for Ctrl-Alt-Del and shut down through init
+#   vmm.e2e=sysrq  show KERN_INFO on the console, then wait: the host's
+#                  SysRq keys print the task lists and reboot the guest
+#   vmm.e2e=nmi    wait for the host's NMI (unknown_nmi_panic: it panics,
+#                  printing the NMI's backtrace, and reboots)
+#   vmm.e2e=gdb    sync every second for 30 s while the host's gdb
+#                  attaches and detaches, then power off
 #   vmm.token=T    a per-run random token (disk)
 #
 # Every result is one "E2E-GUEST-..." line on the console, which the host
@@ -171,12 +177,48 @@ scenario_cad() {
 	say "no Ctrl-Alt-Del within 120 s"
 }
 
+# Wait $1 seconds in short steps (signals are handled between commands).
+idle() {
+	n=0
+	while [ "$n" -lt "$1" ]; do
+		sleep 1
+		n=$((n + 1))
+	done
+}
+
+scenario_sysrq() {
+	# what a user does first: show the tasks' lines (KERN_INFO) too
+	echo 7 >/proc/sys/kernel/printk || say "cannot write /proc/sys/kernel/printk"
+	echo "E2E-GUEST-SYSRQ-READY sysrq=$(cat /proc/sys/kernel/sysrq)"
+	idle 120
+	say "no SysRq reboot within 120 s"
+}
+
+scenario_nmi() {
+	echo "E2E-GUEST-NMI-READY $(cat /proc/sys/kernel/unknown_nmi_panic 2>/dev/null)"
+	idle 120
+	say "no NMI within 120 s"
+}
+
+# a busy init for 30 s (sync once a second): gdb attaches meanwhile, and
+# the lines go on once it has detached
+scenario_gdb() {
+	echo "E2E-GUEST-GDB-READY"
+	n=0
+	while [ "$n" -lt 30 ]; do
+		sync
+		echo "E2E-GUEST-GDB-SYNCED $n"
+		sleep 1
+		n=$((n + 1))
+	done
+}
+
 scenario=$(cmdline_value vmm.e2e) || scenario=none
 echo "E2E-GUEST-INIT scenario=$scenario cpus=$(grep -c '^processor' /proc/cpuinfo)" \
 	"mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 case $scenario in
-disk | net | hvc0 | cad) "scenario_$scenario" ;;
-*) say "unknown scenario '$scenario' (vmm.e2e=disk|net|hvc0|cad)" ;;
+disk | net | hvc0 | cad | sysrq | nmi | gdb) "scenario_$scenario" ;;
+*) say "unknown scenario '$scenario' (vmm.e2e=disk|net|hvc0|cad|sysrq|nmi|gdb)" ;;
 esac
 echo "E2E-GUEST-DONE scenario=$scenario"
 power_off

@@ -65,6 +65,19 @@ wait_until() {
 	done
 }
 
+# quiet FILE: FILE has not grown for 2 s (its size is kept in FILE.size).
+quiet() {
+	size=$(wc -c <"$1")
+	if [ "$size" = "$(cat "$1.size" 2>/dev/null)" ]; then
+		quiet_ticks=$((quiet_ticks + 1))
+	else
+		quiet_ticks=0
+		echo "$size" >"$1.size"
+	fi
+	[ "$quiet_ticks" -ge 10 ]
+}
+quiet_ticks=0
+
 # grep_file FILE PATTERN: FILE exists and has a line matching PATTERN.
 grep_file() { [ -f "$1" ] && grep -q "$2" "$1"; }
 
@@ -236,6 +249,76 @@ EOF
 	fi
 	vmm_finish cad
 	section cad/metrics-file /tmp/cad.metrics-file
+}
+
+# Magic SysRq over the serial port, from the control API: a BREAK and 't'
+# (the task list), 'w' (blocked tasks), then 'b' (reboot at once), which
+# ends vmm.
+scenario_sysrq() {
+	sock=/tmp/sysrq.sock
+	vmm_start sysrq /dev/null run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$(e2e_cmdline sysrq)" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+		--console none --serial-log /tmp/sysrq.serial --api-sock "$sock"
+	if wait_until 60 grep_file /tmp/sysrq.serial E2E-GUEST-SYSRQ-READY; then
+		for key in t w; do
+			/vmm ctl "$sock" sysrq "$key" >/tmp/sysrq.ctl 2>&1
+			echo "E2E-HOST-SYSRQ $key status=$?"
+			# the next key once this one's output is done, as a user would
+			sleep 1
+			wait_until 60 quiet /tmp/sysrq.serial ||
+				say "sysrq: the guest still prints 60 s after SysRq $key"
+		done
+		/vmm ctl "$sock" sysrq b >/tmp/sysrq.ctl 2>&1
+		echo "E2E-HOST-SYSRQ b status=$?"
+		wait_until 30 vmm_exited sysrq || { say "sysrq: still running after SysRq b"; /vmm ctl "$sock" stop; }
+	else
+		say "sysrq: the guest did not report ready within 60 s"
+		/vmm ctl "$sock" stop
+	fi
+	vmm_finish sysrq
+}
+
+# An NMI to every vCPU: with unknown_nmi_panic the guest panics and
+# prints where the NMI found it, then reboots (panic=-1).
+scenario_nmi() {
+	sock=/tmp/nmi.sock
+	vmm_start nmi /dev/null run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$(e2e_cmdline nmi) unknown_nmi_panic" --mem "$GUEST_MEM" \
+		--cpus "$GUEST_CPUS" --console none --serial-log /tmp/nmi.serial \
+		--api-sock "$sock"
+	if wait_until 60 grep_file /tmp/nmi.serial E2E-GUEST-NMI-READY; then
+		/vmm ctl "$sock" nmi >/tmp/nmi.ctl 2>&1
+		echo "E2E-HOST-NMI status=$?"
+		wait_until 30 vmm_exited nmi || { say "nmi: still running 30 s after the NMI"; /vmm ctl "$sock" stop; }
+	else
+		say "nmi: the guest did not report ready within 60 s"
+		/vmm ctl "$sock" stop
+	fi
+	vmm_finish nmi
+}
+
+# gdb on the build machine debugs the running guest kernel: QEMU's second
+# serial port (this host's ttyS1) is a TCP socket there, relayed here to
+# vmm's --gdb port once the guest's init runs.
+scenario_gdb() {
+	ip link set lo up
+	vmm_start gdb /dev/null run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$(e2e_cmdline gdb)" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+		--console none --serial-log /tmp/gdb.serial --gdb 1234
+	if ! wait_until 60 grep_file /tmp/gdb.serial E2E-GUEST-GDB-READY; then
+		say "gdb: the guest did not report ready within 60 s"
+	elif ! grep_file /tmp/gdb.err "gdb: listening on"; then
+		say "gdb: vmm does not listen for gdb"
+	elif ! stty -F /dev/ttyS1 raw -echo 115200; then
+		say "gdb: no /dev/ttyS1 for the relay"
+	else
+		nc -f /dev/ttyS1 -e nc 127.0.0.1 1234 &
+		relay=$!
+		echo "E2E-HOST-GDB-READY"
+		wait_until 120 vmm_exited gdb || say "gdb: vmm still running after 120 s"
+		kill "$relay" 2>/dev/null
+	fi
+	vmm_finish gdb
 }
 
 # README blocks (tests/readme): each job typed by /readme/type.sh into an

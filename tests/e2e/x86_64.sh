@@ -21,6 +21,13 @@
 #   hvc0  --console virtio: a shell on the guest's hvc0, typed into through
 #         vmm's stdin
 #   cad   --config-file boot, vmm ctl info and metrics, SendCtrlAltDel
+#   sysrq Magic SysRq through the serial BREAK (vmm ctl sysrq): the task
+#         lists, then a reboot
+#   nmi   vmm ctl nmi: the guest (unknown_nmi_panic) prints the NMI's
+#         backtrace
+#   gdb   gdb here, with the guest's vmlinux, against vmm's --gdb in the
+#         emulated host (through its second serial port): attached to the
+#         running kernel, a backtrace, single steps, detach
 #   readme  (only with --readme DIR, for tests/readme) README blocks typed
 #         into an interactive bash on a pty in the host, with fixtures
 #
@@ -33,7 +40,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 cad"
+readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -72,6 +79,8 @@ KEEP=0
 SCENARIOS=$ALL_SCENARIOS
 WORK=
 QEMU_PID=
+GDB_PORT=
+GDB_VMLINUX=
 T0=$SECONDS
 
 usage() {
@@ -94,6 +103,13 @@ one vmm run per scenario, all in one boot of that host:
         stdin and stdout
   cad   --config-file boot; vmm ctl info and metrics while it runs;
         SendCtrlAltDel shuts the guest down through its init
+  sysrq vmm ctl sysrq t and w print the guest's task lists (a serial
+        BREAK, then the key); sysrq b reboots it
+  nmi   vmm ctl nmi: the guest, booted with unknown_nmi_panic, prints the
+        NMI's backtrace and reboots
+  gdb   gdb on this machine, with the guest kernel's vmlinux, against
+        vmm --gdb in the emulated host: attached to the running kernel,
+        a backtrace, single steps, detach and the guest runs on
 
 Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
 initramfs with scripts/build-guest-kernel and scripts/build-initramfs;
@@ -259,6 +275,31 @@ build_images() {
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (host) failed"; }
 }
 
+# The gdb scenario's client, on this machine: once the emulated host says
+# its relay is up, gdb with the guest kernel's vmlinux, through QEMU's
+# second serial port (GDB_PORT here, the host's ttyS1 there): attached to
+# the running kernel, where is each vCPU, a backtrace, two single steps,
+# detach. Not breakpoints: QEMU's TCG checks a nested guest's int3 against
+# the INTn intercept, not the #BP one KVM sets (raise_interrupt2), and
+# loads DR7 from its VMCB without arming its debug-register machinery
+# (helper_vmrun), so neither kind can trigger in this host; this machine's
+# own KVM takes hardware ones (tests/vm/debug.sh).
+gdb_client() {
+	local t=$SECONDS status=0
+	until grep -q 'E2E-HOST-GDB-READY' "$CONSOLE" 2>/dev/null; do
+		kill -0 "$QEMU_PID" 2>/dev/null || return 0
+		((SECONDS - t < HOST_TIMEOUT)) || return 0
+		sleep 1
+	done
+	timeout 300 gdb -batch -nx -ex "set pagination off" -ex "set confirm off" \
+		-ex "set remotetimeout 60" -ex "target remote :$GDB_PORT" \
+		-ex "info threads" -ex "bt" -ex "info registers rip" \
+		-ex "stepi" -ex "stepi" -ex "info registers rip" -ex "x/i \$pc" \
+		-ex "detach" \
+		"$GDB_VMLINUX" >"$WORK/gdb.out" 2>&1 || status=$?
+	echo "gdb exited with status $status" >>"$WORK/gdb.out"
+}
+
 # The readme scenario's files, as build-initramfs --add arguments in
 # `adds`: DIR/root/X at /root/X, the rest of DIR under /readme, and the
 # tools.list entries where they say.
@@ -285,7 +326,7 @@ readme_files() {
 # Sets HOST_STATUS, HOST_SECONDS and HOST_NOTE.
 run_host() {
 	CONSOLE=$WORK/console.log
-	local t=$SECONDS
+	local t=$SECONDS client=
 	log "booting the emulated host (QEMU TCG, EPYC+SVM); console: $CONSOLE"
 	timeout --kill-after=10 "$HOST_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -M q35 -cpu EPYC,+svm -m 1024 -smp 1 \
@@ -293,9 +334,16 @@ run_host() {
 		-kernel "$HOST_KERNEL_DIR/vmlinuz" -initrd "$HOST_INITRD" \
 		-append "$HOST_CMDLINE" \
 		-drive "file=$DISK_IMG,format=raw,if=virtio" \
+		-serial mon:stdio \
+		-serial "tcp:127.0.0.1:$GDB_PORT,server=on,wait=off" \
 		</dev/null >"$CONSOLE" 2>"$WORK/qemu.err" &
 	QEMU_PID=$!
+	if selected gdb && [[ -n $GDB_VMLINUX ]]; then
+		gdb_client &
+		client=$!
+	fi
 	wait_for_qemu "$t"
+	[[ -z $client ]] || wait "$client"
 	# QEMU's stderr is mostly "TCG doesn't support requested feature"
 	# noise; show it only when QEMU itself failed.
 	if ((HOST_STATUS != 0)); then
@@ -591,6 +639,92 @@ check_cad() {
 	fi
 }
 
+check_sysrq() {
+	local ctl
+	ctl=$(sed -n 's/^E2E-HOST-SYSRQ \(.\) status=\([0-9]*\)$/\1=\2/p' "$CONSOLE.txt" | paste -sd ' ' -)
+	if ! has_section sysrq/serial-log; then
+		fail "e2e.sysrq-tasks: $(why sysrq)"
+		fail "e2e.sysrq-blocked: $(why sysrq)"
+		fail "e2e.sysrq-reboot: $(why sysrq)"
+		return
+	fi
+	# 6.1's sched_show_task(): "task:<comm> state:<c> ..." per task
+	if guest_has sysrq "sysrq: Show State" && guest_has sysrq "task:init  *state:"; then
+		pass "e2e.sysrq-tasks (a BREAK and 't': $(guest_out sysrq | grep -c 'task:.*state:') task lines)"
+	else
+		fail "e2e.sysrq-tasks: no 'sysrq: Show State' and task:init line (ctl: $ctl; guest: $(guest_value sysrq E2E-GUEST-SYSRQ-READY))"
+	fi
+	if guest_has sysrq "sysrq: Show Blocked State"; then
+		pass "e2e.sysrq-blocked (a BREAK and 'w')"
+	else
+		fail "e2e.sysrq-blocked: no 'sysrq: Show Blocked State' (ctl: $ctl)"
+	fi
+	if guest_has sysrq "sysrq: Resetting" && [[ $(vmm_status sysrq) == 0 ]]; then
+		pass "e2e.sysrq-reboot (a BREAK and 'b': the guest reset, vmm exited 0)"
+	else
+		fail "e2e.sysrq-reboot: vmm status '$(vmm_status sysrq)', ctl: $ctl"
+	fi
+}
+
+check_nmi() {
+	local ctl
+	ctl=$(sed -n 's/^E2E-HOST-NMI //p' "$CONSOLE.txt" | head -n1)
+	if ! has_section nmi/serial-log; then
+		fail "e2e.nmi-backtrace: $(why nmi)"
+		return
+	fi
+	if guest_has nmi "NMI received for unknown reason" &&
+	   guest_has nmi "Kernel panic - not syncing: NMI" && guest_has nmi "<NMI>"; then
+		pass "e2e.nmi-backtrace (vmm ctl nmi: $(guest_out nmi | grep -c 'NMI received for unknown reason') CPU(s) took it; the trace starts $(guest_out nmi | grep -A1 '<NMI>' | tail -n1 | sed 's/^ *//' | cut -c1-40))"
+	else
+		fail "e2e.nmi-backtrace: no 'NMI received ... Kernel panic ... <NMI>' in the serial log (ctl: $ctl)"
+	fi
+	check_exit nmi
+}
+
+check_gdb() {
+	local out=$WORK/gdb.out
+	if [[ -z $GDB_VMLINUX ]]; then
+		echo "SKIP: e2e.gdb: no vmlinux next to the guest kernel (--guest-kernel)"
+		return
+	fi
+	echo "----- gdb on this machine ($out) -----"
+	cat "$out" 2>/dev/null
+	echo "----- end of gdb -----"
+	if [[ ! -s $out ]]; then
+		fail "e2e.gdb-threads: gdb never ran; $(why gdb)"
+		return
+	fi
+	if grep -q "Thread $GUEST_CPUS (vCPU $((GUEST_CPUS - 1)))" "$out"; then
+		pass "e2e.gdb-threads ($GUEST_CPUS vCPUs, $GUEST_CPUS threads)"
+	else
+		fail "e2e.gdb-threads: no thread per vCPU in 'info threads'"
+	fi
+	# a frame in the kernel, by vmlinux's symbols, through the guest's
+	# page tables; the rip gdb shows is where the frame says
+	local rip1 rip2
+	rip1=$(awk '$1 == "rip" { print $2 }' "$out" | sed -n 1p)
+	rip2=$(awk '$1 == "rip" { print $2 }' "$out" | sed -n 2p)
+	if grep -q "^#0  0x[0-9a-f]* in [a-z_0-9]* ()" "$out" && [[ $rip1 == 0xffffffff8* ]]; then
+		pass "e2e.gdb-attach-running ($(grep -m1 '^#0 ' "$out" | sed 's/^#0  //'))"
+	else
+		fail "e2e.gdb-attach-running: no kernel frame in the backtrace (rip '$rip1')"
+	fi
+	if [[ -n $rip2 && $rip2 != "$rip1" ]] && grep -q "^=> 0x[0-9a-f]* <" "$out"; then
+		pass "e2e.gdb-stepi (two steps: $rip1 -> $rip2, $(grep -m1 '^=> ' "$out" | cut -c4-60))"
+	else
+		fail "e2e.gdb-stepi: rip '$rip1' -> '$rip2' after two stepi"
+	fi
+	# the guest went on syncing and powered off
+	if grep -q "Inferior 1 (Remote target) detached" "$out" &&
+	   guest_has gdb "E2E-GUEST-GDB-SYNCED 29" && guest_has gdb E2E-GUEST-DONE &&
+	   [[ $(vmm_status gdb) == 0 ]]; then
+		pass "e2e.gdb-detach (the guest ran on to its power-off)"
+	else
+		fail "e2e.gdb-detach: detached: $(grep -c detached "$out"), last sync: $(guest_out gdb | grep -o 'GDB-SYNCED [0-9]*' | tail -n1), vmm status '$(vmm_status gdb)'"
+	fi
+}
+
 # readme: hand each job's transcript back to tests/readme, which judges
 # them; here only whether the host typed them all.
 check_readme() {
@@ -651,11 +785,15 @@ main() {
 	trap 'exit 130' INT TERM
 
 	check_vmm_static
-	ensure_packages qemu-system-x86 busybox-static cpio e2fsprogs jq
+	ensure_packages qemu-system-x86 busybox-static cpio e2fsprogs jq gdb python3
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found"
 	ensure_host_kernel
 	make_test_data
 	build_images
+	# gdb talks to the emulated host through QEMU's second serial port
+	GDB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	GDB_VMLINUX=$(dirname "$GUEST_KERNEL")/vmlinux
+	[[ -f $GDB_VMLINUX ]] || GDB_VMLINUX=
 	run_host
 	check_results
 	report_times

@@ -547,9 +547,104 @@ TEST(hostile_tables)
 	guest_mem_destroy(&p.m);
 }
 
+/* --- the debug registers ----------------------------------------------- */
+
+#define BCR_A64_EL1_EL0 0x1e7ULL   /* E, PMC 0b11, BAS 0b1111 */
+/* DBGWCR: E, PAC 0b11, LSC, BAS */
+static uint64_t wcr(unsigned int lsc, unsigned int bas)
+{
+	return 1 | 3ULL << 1 | (uint64_t)lsc << 3 | (uint64_t)bas << 5;
+}
+
+TEST(debug_registers_layout)
+{
+	struct gdb_bp bp[] = {
+		{ GDB_BP_HW, 0xffff800008010000ULL, 4 },
+		{ GDB_WATCH_WRITE, 0x1004, 4 },   /* bytes 4-7 of a doubleword */
+		{ GDB_WATCH_READ, 0x2000, 8 },
+		{ GDB_WATCH_ACCESS, 0x3006, 4 },  /* straddles two doublewords */
+	};
+	struct arm64_gdb_hw h;
+
+	CHECK_EQ(arm64_gdb_hw_layout(bp, 4, 6, 4, &h), 0);
+	CHECK(h.bvr[0] == 0xffff800008010000ULL);
+	CHECK_EQ(h.bcr[0], BCR_A64_EL1_EL0);
+	CHECK_EQ(h.bcr[1], 0);
+	CHECK_EQ(h.brp_bp[0], 0);
+	CHECK_EQ(h.brp_bp[1], -1);
+	CHECK_EQ(h.wvr[0], 0x1000);
+	CHECK_EQ(h.wcr[0], wcr(2, 0xf0));
+	CHECK_EQ(h.wvr[1], 0x2000);
+	CHECK_EQ(h.wcr[1], wcr(1, 0xff));
+	CHECK_EQ(h.wvr[2], 0x3000);
+	CHECK_EQ(h.wcr[2], wcr(3, 0xc0));
+	CHECK_EQ(h.wvr[3], 0x3008);
+	CHECK_EQ(h.wcr[3], wcr(3, 0x03));
+	CHECK_EQ(h.wrp_bp[0], 1);
+	CHECK_EQ(h.wrp_bp[2], 3);
+	CHECK_EQ(h.wrp_bp[3], 3);
+	CHECK_EQ(h.wcr[4], 0);
+}
+
+TEST(debug_registers_refused)
+{
+	struct gdb_bp two[2] = { { GDB_BP_HW, 0x1000, 4 }, { GDB_BP_HW, 0x2000, 4 } };
+	struct gdb_bp odd = { GDB_BP_HW, 0x1002, 4 };
+	struct gdb_bp wide = { GDB_WATCH_WRITE, 0x1004, 8 };  /* two registers */
+	struct gdb_bp none = { GDB_WATCH_WRITE, 0x1000, 0 };
+	struct arm64_gdb_hw h;
+
+	CHECK_EQ(arm64_gdb_hw_layout(two, 2, 2, 0, &h), 0);
+	CHECK_EQ(arm64_gdb_hw_layout(two, 2, 1, 4, &h), -ENOSPC);
+	CHECK_EQ(arm64_gdb_hw_layout(&odd, 1, 6, 4, &h), -EINVAL);
+	CHECK_EQ(arm64_gdb_hw_layout(&wide, 1, 6, 1, &h), -ENOSPC);
+	CHECK_EQ(arm64_gdb_hw_layout(&wide, 1, 6, 2, &h), 0);
+	CHECK_EQ(arm64_gdb_hw_layout(&none, 1, 6, 4, &h), -EINVAL);
+	/* a host claiming more than the architecture has is held to 16 */
+	CHECK_EQ(arm64_gdb_hw_layout(two, 2, 99, 99, &h), 0);
+}
+
+TEST(debug_exit_classified)
+{
+	struct gdb_bp bp[] = {
+		{ GDB_BP_HW, 0x4000, 4 },
+		{ GDB_WATCH_WRITE, 0x1004, 4 },
+		{ GDB_WATCH_ACCESS, 0x2000, 8 },
+	};
+	struct arch_gdb_exit x;
+
+	/* ESR_EL2 exception classes, in bits 31:26 */
+	arm64_gdb_classify(0x32U << 26, 0, 0x8000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_STEP);
+	CHECK_EQ(x.pc, 0x8000);
+	arm64_gdb_classify(0x3cU << 26, 0, 0x8000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_SWBREAK);
+	arm64_gdb_classify(0x30U << 26, 0, 0x4000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_HWBREAK);
+	CHECK_EQ(x.bp, 0);
+	/* a breakpoint exception at a pc we set nothing at */
+	arm64_gdb_classify(0x30U << 26, 0, 0x4004, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_OTHER);
+	/* a watchpoint: FAR names an address of the access */
+	arm64_gdb_classify(0x34U << 26, 0x2004, 0x8000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_WATCH);
+	CHECK_EQ(x.bp, 2);
+	CHECK_EQ(x.addr, 0x2004);
+	/* FAR in the watched doubleword but before the bytes watched */
+	arm64_gdb_classify(0x34U << 26, 0x1000, 0x8000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_WATCH);
+	CHECK_EQ(x.bp, 1);
+	CHECK_EQ(x.addr, 0x1004);
+	/* anything else: not ours */
+	arm64_gdb_classify(0x15U << 26, 0, 0x8000, bp, 3, &x);
+	CHECK_EQ(x.event, ARCH_GDB_OTHER);
+	CHECK_EQ(x.exception, 0x15);
+}
+
 UNIT_MAIN("arm64_gdb",
 	  T(target_description_matches_layout), T(one_reg_table),
 	  T(registers_to_gdb_layout), T(registers_from_gdb_layout),
 	  T(granule_4k_48_bit), T(granule_4k_39_bit_and_top_byte),
 	  T(granule_16k), T(granule_64k), T(lpa2_4k_five_levels),
-	  T(hostile_tables))
+	  T(hostile_tables), T(debug_registers_layout),
+	  T(debug_registers_refused), T(debug_exit_classified))

@@ -614,6 +614,51 @@ TEST(run_too_many_disks_and_nics)
 	CHECK(says(err, "at most"));
 }
 
+TEST(run_debugging_options)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	CHECK_EQ(PARSE("run", "-k", "k"), CLI_OK);
+	CHECK(!cfg.gdb[0] && !cfg.gdb_wait && !cfg.serial_timestamps);
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", "1234", "--gdb-wait",
+		       "--serial-timestamps"), CLI_OK);
+	CHECK(!strcmp(cfg.gdb, "1234"));
+	CHECK(cfg.gdb_wait && cfg.serial_timestamps);
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb=/tmp/gdb.sock"), CLI_OK);
+	CHECK(!strcmp(cfg.gdb, "/tmp/gdb.sock"));
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", "0"), CLI_OK);
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", "65535"), CLI_OK);
+	/* a number is a TCP port: one that cannot be is refused */
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", "65536"), CLI_ERROR);
+	CHECK(says(err, "65536") && says(err, "port"));
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", "99999999999999999999"),
+		 CLI_ERROR);
+	CHECK(says(err, "port"));
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb", ""), CLI_ERROR);
+	CHECK(says(err, "--gdb"));
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb"), CLI_ERROR);
+	CHECK(says(err, "--gdb"));
+	/* waiting for a debugger that cannot come */
+	CHECK_EQ(PARSE("run", "-k", "k", "--gdb-wait"), CLI_ERROR);
+	CHECK(says(err, "--gdb-wait") && says(err, "--gdb "));
+	/* longer than a socket path can be */
+	{
+		char path[200];
+
+		memset(path, 'p', sizeof(path) - 1);
+		path[sizeof(path) - 1] = 0;
+		CHECK_EQ(PARSE("run", "-k", "k", "--gdb", path), CLI_ERROR);
+		CHECK(says(err, "--gdb"));
+	}
+	/* --help lists them, and the keys that go with them */
+	CHECK(strstr(cli_run_usage, "--gdb PORT|SOCKET") != NULL);
+	CHECK(strstr(cli_run_usage, "--gdb-wait") != NULL);
+	CHECK(strstr(cli_run_usage, "--serial-timestamps") != NULL);
+	CHECK(strstr(cli_run_usage, "Ctrl-A b") != NULL);
+	CHECK(strstr(cli_run_usage, "Ctrl-A t") != NULL);
+}
+
 /* --bundle: no kernel needed, the command after the options is kept */
 TEST(run_bundle)
 {
@@ -648,6 +693,8 @@ TEST(run_bundle)
 	CHECK(says(err, "--console"));
 	CHECK_EQ(PARSE("run", "--bundle", "b", "--api-sock", "s"), CLI_ERROR);
 	CHECK(says(err, "--api-sock"));
+	CHECK_EQ(PARSE("run", "--bundle", "b", "--gdb", "1234"), CLI_ERROR);
+	CHECK(says(err, "--gdb"));
 	/* without --bundle, words after the options are still refused */
 	CHECK_EQ(PARSE("run", "-k", "k", "--", "sh"), CLI_ERROR);
 	CHECK(says(err, "unexpected argument 'sh'"));
@@ -663,4 +710,5 @@ UNIT_MAIN("cli",
 	  T(run_missing_value), T(run_stray_argument), T(run_help),
 	  T(run_repeatable), T(run_small_err_buffer), T(disk_options),
 	  T(net_options), T(run_says_which_fields_it_set),
-	  T(run_too_many_disks_and_nics), T(run_bundle))
+	  T(run_too_many_disks_and_nics), T(run_debugging_options),
+	  T(run_bundle))

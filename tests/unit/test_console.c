@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The console escape filter: Ctrl-A x quits, Ctrl-A Ctrl-A sends one
- * Ctrl-A, Ctrl-A then any other key sends both, and the escape state
- * carries across reads (a key sequence can be split between two read()s).
+ * The console escape filter: Ctrl-A x quits, Ctrl-A b stops at its place
+ * in the stream for a break, Ctrl-A t and h only raise flags, Ctrl-A
+ * Ctrl-A sends one Ctrl-A, Ctrl-A then any other key sends both, and the
+ * escape state carries across reads (a key sequence can be split between
+ * two read()s). And the line stamps of --serial-timestamps.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +23,8 @@
  * followed by guard bytes. Returns the count; *guard_ok says whether
  * nothing was written past n + 1.
  */
+static size_t last_used; /* the input bytes the last filter() took */
+
 static size_t filter(struct console_esc *e, const void *in, size_t n,
 		     uint8_t *out, enum console_action *act, bool *guard_ok)
 {
@@ -29,7 +33,8 @@ static size_t filter(struct console_esc *e, const void *in, size_t n,
 
 	memset(buf, GUARD, sizeof(buf));
 	*act = (enum console_action)-1;
-	r = console_filter(e, in, n, buf, act);
+	last_used = (size_t)-1;
+	r = console_filter(e, in, n, &last_used, buf, act);
 	*guard_ok = true;
 	for (size_t i = n + 1; i < n + 17; i++)
 		if (buf[i] != GUARD)
@@ -252,6 +257,96 @@ TEST(action_reset_each_call)
 	CHECK_EQ(out[0], 'x');
 }
 
+TEST(ctrl_a_b_stops_for_a_break)
+{
+	struct console_esc e = { 0 };
+	enum console_action act;
+	uint8_t out[32];
+	bool ok;
+
+	/* the bytes before the break, then the rest filtered on its own */
+	CHECK_EQ(filter(&e, "ab\x01" "btc", 5, out, &act, &ok), 2);
+	CHECK(ok);
+	CHECK_EQ(act, CONSOLE_BREAK);
+	CHECK_EQ(last_used, 4);
+	CHECK(!memcmp(out, "ab", 2));
+	CHECK(!e.armed);
+	CHECK_EQ(filter(&e, "tc", 2, out, &act, &ok), 2);
+	CHECK_EQ(act, CONSOLE_PASS);
+	CHECK_EQ(last_used, 2);
+	CHECK(!memcmp(out, "tc", 2));
+	/* capital B, and split from its Ctrl-A */
+	CHECK_EQ(filter(&e, "\x01", 1, out, &act, &ok), 0);
+	CHECK_EQ(filter(&e, "Bw", 2, out, &act, &ok), 0);
+	CHECK_EQ(act, CONSOLE_BREAK);
+	CHECK_EQ(last_used, 1);
+	/* a doubled escape is a Ctrl-A for the guest, not a break */
+	CHECK_EQ(filter(&e, "\x01\x01" "b", 3, out, &act, &ok), 2);
+	CHECK_EQ(act, CONSOLE_PASS);
+	CHECK(!memcmp(out, "\x01" "b", 2));
+}
+
+TEST(ctrl_a_t_and_h_raise_flags)
+{
+	struct console_esc e = { 0 };
+	enum console_action act;
+	uint8_t out[32];
+	bool ok;
+
+	CHECK_EQ(filter(&e, "a\x01tb\x01h", 6, out, &act, &ok), 2);
+	CHECK_EQ(act, CONSOLE_PASS);
+	CHECK_EQ(last_used, 6);
+	CHECK(!memcmp(out, "ab", 2));
+	CHECK(e.toggle_time);
+	CHECK(e.help);
+	/* typed twice before the caller looked: back where it was */
+	CHECK_EQ(filter(&e, "\x01T", 2, out, &act, &ok), 0);
+	CHECK(!e.toggle_time);
+}
+
+TEST(stamps_start_each_line)
+{
+	static const char in[] = "one\ntwo\r\n\nthree";
+	uint8_t out[CONSOLE_STAMPED_MAX(sizeof(in))];
+	bool bol = true;
+	size_t n = console_stamp(&bol, 1234567890123ULL, (const uint8_t *)in,
+				 strlen(in), out);
+	static const char want[] =
+		"[+ 1234.567890] one\n[+ 1234.567890] two\r\n"
+		"[+ 1234.567890] \n[+ 1234.567890] three";
+
+	CHECK_EQ(n, strlen(want));
+	CHECK(!memcmp(out, want, n));
+	CHECK(!bol);
+	/* a line goes on across calls; the next one starts with a stamp */
+	n = console_stamp(&bol, 5000, (const uint8_t *)"!\n", 2, out);
+	CHECK_EQ(n, 2);
+	CHECK(!memcmp(out, "!\n", 2));
+	CHECK(bol);
+	n = console_stamp(&bol, 5000, (const uint8_t *)"x", 1, out);
+	CHECK_EQ(n, strlen("[+    0.000005] x"));
+	CHECK(!memcmp(out, "[+    0.000005] x", n));
+	/* nothing in, nothing out, and the state stays */
+	CHECK_EQ(console_stamp(&bol, 0, (const uint8_t *)"", 0, out), 0);
+	CHECK(!bol);
+}
+
+TEST(stamps_worst_case_fits)
+{
+	/* every byte a newline, and the longest time there is */
+	uint8_t in[64], out[CONSOLE_STAMPED_MAX(64) + 16];
+	bool bol = true;
+	size_t n;
+
+	memset(in, '\n', sizeof(in));
+	memset(out, GUARD, sizeof(out));
+	n = console_stamp(&bol, UINT64_MAX, in, sizeof(in), out);
+	CHECK(n <= CONSOLE_STAMPED_MAX(64));
+	CHECK(!memcmp(out, "[+18446744073.709551] \n", 23));
+	for (size_t i = CONSOLE_STAMPED_MAX(64); i < sizeof(out); i++)
+		CHECK_EQ(out[i], GUARD);
+}
+
 /* ---- random input, split at random points, against a model ---- */
 
 static uint64_t rng_state;
@@ -264,6 +359,8 @@ static uint32_t rnd(void)
 	rng_state ^= rng_state >> 27;
 	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
 }
+
+#define BREAK_MARK 0xfe /* in the model's output: a break (not in alphabet) */
 
 /* The specification, one byte at a time; returns true on quit. */
 static bool model(const uint8_t *in, size_t n, uint8_t *out, size_t *o)
@@ -282,6 +379,12 @@ static bool model(const uint8_t *in, size_t n, uint8_t *out, size_t *o)
 		armed = false;
 		if (in[i] == 'x' || in[i] == 'X')
 			return true;
+		if (in[i] == 'b') {
+			out[(*o)++] = BREAK_MARK;
+			continue;
+		}
+		if (in[i] == 't')
+			continue;
 		if (in[i] != ESC)
 			out[(*o)++] = ESC;
 		out[(*o)++] = in[i];
@@ -292,7 +395,7 @@ static bool model(const uint8_t *in, size_t n, uint8_t *out, size_t *o)
 TEST(random_splits_match_model)
 {
 	static const uint8_t alphabet[] = { ESC, ESC, ESC, 'x', 'X', 'a', 0,
-					    '\r', 0x1b, 0xff };
+					    '\r', 0x1b, 0xff, 'b', 't' };
 	uint8_t in[256], want[512], got[512 + 256], chunk[300];
 
 	rng_state = 0x9e3779b97f4a7c15ULL;
@@ -320,7 +423,13 @@ TEST(random_splits_match_model)
 			memcpy(got + gn, chunk, r);
 			gn += r;
 			quit = act == CONSOLE_QUIT;
-			pos += len;
+			if (act == CONSOLE_BREAK) {
+				/* the rest of the chunk is filtered next */
+				got[gn++] = BREAK_MARK;
+				pos += last_used;
+			} else {
+				pos += len;
+			}
 		}
 		if (quit != want_quit || gn != wn || memcmp(got, want, wn)) {
 			*unit_failed = 1;
@@ -339,4 +448,6 @@ UNIT_MAIN("console",
 	  T(escape_at_end_is_kept), T(split_ctrl_a_x), T(split_ctrl_a_ctrl_a),
 	  T(split_ctrl_a_other_key_one_byte),
 	  T(split_ctrl_a_other_key_more_bytes), T(action_reset_each_call),
+	  T(ctrl_a_b_stops_for_a_break), T(ctrl_a_t_and_h_raise_flags),
+	  T(stamps_start_each_line), T(stamps_worst_case_fits),
 	  T(random_splits_match_model))

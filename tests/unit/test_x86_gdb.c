@@ -416,8 +416,138 @@ TEST(paging_off_and_legacy_modes)
 	guest_mem_destroy(&p.m);
 }
 
+/* --- the debug registers ----------------------------------------------- */
+
+#define DR7_FIXED (1ULL << 10)
+
+/* DR7's fields of register i: enable, access (RW) and length (LEN) */
+static uint64_t dr7_of(unsigned int i, unsigned int rw, unsigned int len)
+{
+	return (1ULL << (2 * i)) | (uint64_t)rw << (16 + 4 * i) |
+	       (uint64_t)len << (18 + 4 * i);
+}
+
+TEST(debug_registers_layout)
+{
+	struct gdb_bp bp[] = {
+		{ GDB_BP_HW, 0xffffffff81000000ULL, 1 },
+		{ GDB_WATCH_WRITE, 0x2000, 4 },
+		{ GDB_WATCH_ACCESS, 0x3008, 8 },
+	};
+	struct x86_gdb_hw h;
+
+	CHECK_EQ(x86_gdb_hw_layout(bp, 3, &h), 0);
+	CHECK(h.dr[0] == 0xffffffff81000000ULL);
+	CHECK_EQ(h.dr[1], 0x2000);
+	CHECK_EQ(h.dr[2], 0x3008);
+	CHECK_EQ(h.dr[3], 0);
+	/* code: RW 00, LEN 00; write: 01, 4 bytes = 11; access: 11, 8 = 10 */
+	CHECK(h.dr[7] == (DR7_FIXED | dr7_of(0, 0, 0) | dr7_of(1, 1, 3) |
+			  dr7_of(2, 3, 2)));
+	CHECK_EQ(h.slot_bp[0], 0);
+	CHECK_EQ(h.slot_bp[1], 1);
+	CHECK_EQ(h.slot_bp[2], 2);
+	CHECK_EQ(h.slot_bp[3], -1);
+	/* nothing set: DR7 enables nothing */
+	CHECK_EQ(x86_gdb_hw_layout(NULL, 0, &h), 0);
+	CHECK(h.dr[7] == DR7_FIXED);
+}
+
+TEST(debug_registers_split_watchpoints)
+{
+	/* an int at 0x1002: two aligned 2-byte pieces */
+	struct gdb_bp a = { GDB_WATCH_WRITE, 0x1002, 4 };
+	/* 3 bytes at 0x1001: 1 at 0x1001, 2 at 0x1002 */
+	struct gdb_bp b = { GDB_WATCH_WRITE, 0x1001, 3 };
+	/* 16 bytes, aligned: two of 8 */
+	struct gdb_bp c = { GDB_WATCH_ACCESS, 0x4000, 16 };
+	struct x86_gdb_hw h;
+
+	CHECK_EQ(x86_gdb_hw_layout(&a, 1, &h), 0);
+	CHECK_EQ(h.dr[0], 0x1002);
+	CHECK_EQ(h.dr[1], 0x1004);
+	CHECK(h.dr[7] == (DR7_FIXED | dr7_of(0, 1, 1) | dr7_of(1, 1, 1)));
+	CHECK_EQ(h.slot_bp[0], 0);
+	CHECK_EQ(h.slot_bp[1], 0);
+	CHECK_EQ(x86_gdb_hw_layout(&b, 1, &h), 0);
+	CHECK_EQ(h.dr[0], 0x1001);
+	CHECK_EQ(h.dr[1], 0x1002);
+	CHECK(h.dr[7] == (DR7_FIXED | dr7_of(0, 1, 0) | dr7_of(1, 1, 1)));
+	CHECK_EQ(x86_gdb_hw_layout(&c, 1, &h), 0);
+	CHECK_EQ(h.dr[0], 0x4000);
+	CHECK_EQ(h.dr[1], 0x4008);
+	CHECK_EQ(h.slot_bp[2], -1);
+}
+
+TEST(debug_registers_refused)
+{
+	struct gdb_bp five[5] = {
+		{ GDB_BP_HW, 0x1000, 1 }, { GDB_BP_HW, 0x2000, 1 },
+		{ GDB_BP_HW, 0x3000, 1 }, { GDB_BP_HW, 0x4000, 1 },
+		{ GDB_BP_HW, 0x5000, 1 },
+	};
+	struct gdb_bp big = { GDB_WATCH_WRITE, 0x1000, 40 };   /* 5 x 8 */
+	struct gdb_bp odd = { GDB_WATCH_WRITE, 0x1001, 8 };    /* 1+2+4+1 */
+	struct gdb_bp rd = { GDB_WATCH_READ, 0x1000, 4 };
+	struct gdb_bp none = { GDB_WATCH_WRITE, 0x1000, 0 };
+	struct gdb_bp wrap = { GDB_WATCH_WRITE, ~0ULL, 2 };
+	struct x86_gdb_hw h;
+
+	CHECK_EQ(x86_gdb_hw_layout(five, 4, &h), 0);
+	CHECK_EQ(x86_gdb_hw_layout(five, 5, &h), -ENOSPC);
+	CHECK_EQ(x86_gdb_hw_layout(&big, 1, &h), -ENOSPC);
+	CHECK_EQ(x86_gdb_hw_layout(&odd, 1, &h), 0);
+	CHECK_EQ(h.dr[3], 0x1008);
+	CHECK_EQ(x86_gdb_hw_layout(&rd, 1, &h), -EOPNOTSUPP);
+	CHECK_EQ(x86_gdb_hw_layout(&none, 1, &h), -EINVAL);
+	CHECK_EQ(x86_gdb_hw_layout(&wrap, 1, &h), -EINVAL);
+}
+
+TEST(debug_exit_classified)
+{
+	struct gdb_bp bp[] = {
+		{ GDB_BP_HW, 0x1000, 1 },        /* DR0 */
+		{ GDB_WATCH_WRITE, 0x2002, 4 },  /* DR1, DR2 */
+	};
+	struct kvm_debug_exit_arch e = { .exception = 3, .pc = 0x5555 };
+	struct arch_gdb_exit x;
+
+	/* #BP: a software breakpoint, the vCPU at the int3 */
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_SWBREAK);
+	CHECK_EQ(x.pc, 0x5555);
+	CHECK_EQ(x.exception, 3);
+	/* #DB, B0: the instruction breakpoint */
+	e = (struct kvm_debug_exit_arch){ .exception = 1, .pc = 0x1000,
+					  .dr6 = 0xffff0ff1 };
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_HWBREAK);
+	CHECK_EQ(x.bp, 0);
+	/* B2: the second piece of the watchpoint, after a step too */
+	e.dr6 = 0xffff4ff4;
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_WATCH);
+	CHECK_EQ(x.bp, 1);
+	CHECK_EQ(x.addr, 0x2004);
+	/* BS alone: a single step */
+	e.dr6 = 0xffff4ff0;
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_STEP);
+	/* B3 names no breakpoint of ours: the guest's own #DB */
+	e.dr6 = 0xffff0ff8;
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_OTHER);
+	CHECK_EQ(x.exception, 1);
+	/* another vector is not ours to explain either */
+	e.exception = 6;
+	x86_gdb_classify(&e, bp, 2, &x);
+	CHECK_EQ(x.event, ARCH_GDB_OTHER);
+}
+
 UNIT_MAIN("x86_gdb",
 	  T(target_description_matches_layout), T(registers_to_gdb_layout),
 	  T(x87_tag_word), T(registers_from_gdb_layout), T(four_level_pages),
 	  T(four_level_hostile), T(five_level_paging),
-	  T(paging_off_and_legacy_modes))
+	  T(paging_off_and_legacy_modes), T(debug_registers_layout),
+	  T(debug_registers_split_watchpoints), T(debug_registers_refused),
+	  T(debug_exit_classified))

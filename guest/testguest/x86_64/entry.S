@@ -240,6 +240,13 @@ timer_stub:
 spurious_stub:
 	iretq
 
+/* NMI: counted, nothing else (the `nmi` scenario) */
+	.globl nmi_stub
+	.p2align 3
+nmi_stub:
+	lock incq nmi_seen(%rip)
+	iretq
+
 /* ---- data ---- */
 	.section .rodata
 	.p2align 3

@@ -29,7 +29,9 @@ struct exc_frame {
 
 /* entry.S */
 extern const uint64_t exc_stubs[32];
-extern char timer_stub[], spurious_stub[];
+extern char timer_stub[], spurious_stub[], nmi_stub[];
+/* NMIs taken since nmi_handler_init() (entry.S increments it) */
+volatile uint64_t nmi_seen;
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -67,6 +69,17 @@ void idt_init(void)
 	set_gate(VEC_TIMER, (uintptr_t)timer_stub);
 	set_gate(VEC_SPURIOUS, (uintptr_t)spurious_stub);
 	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void nmi_handler_init(void)
+{
+	nmi_seen = 0;
+	set_gate(2, (uintptr_t)nmi_stub);
+}
+
+uint64_t nmi_count(void)
+{
+	return nmi_seen;
 }
 
 /* Called from entry.S with the saved registers; never returns. */

@@ -388,6 +388,9 @@ const struct scenario arch_scenarios[] = {
 	{ "hostile-queue", test_hostile_queue, 0 },
 	{ "blkbench",  test_blkbench,  0 },
 	{ "rxcount",   test_rxcount,   0 },
+	{ "debug",     test_debug,     0 },
+	{ "break",     test_break,     0 },
+	{ "nmi",       test_nmi,       0 },
 };
 const unsigned int arch_nr_scenarios = ARRAY_SIZE(arch_scenarios);
 

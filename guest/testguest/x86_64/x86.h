@@ -20,8 +20,16 @@ void idt_init(void);
 int lapic_timer_calibrate(void);   /* 0 if the LAPIC timer is usable */
 uint64_t lapic_timer_hz(void);
 void sleep_until_ns(uint64_t deadline);
+/* irq.c: NMIs counted instead of reported as an exception */
+void nmi_handler_init(void);
+uint64_t nmi_count(void);
 
 /* smp.c */
 void test_smp(void);
+
+/* debug.c: gdb, the serial BREAK, NMIs */
+void test_debug(void);
+void test_break(void);
+void test_nmi(void);
 
 #endif
