@@ -262,7 +262,7 @@ static int write_acpi(struct vm *vm, struct x86_vm *xa)
 	for (unsigned int i = 0; i < xa->nr_virtio; i++) {
 		struct x86_acpi_mmio_dev *m = &mmio[1 + i];
 
-		snprintf(m->name, sizeof(m->name), "VR%02X", i);
+		snprintf(m->name, sizeof(m->name), "VR%02X", i & 0xff);
 		m->hid = "LNRO0005";
 		m->uid = i;
 		m->base = xa->virtio[i].base;

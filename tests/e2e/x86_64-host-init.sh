@@ -19,6 +19,9 @@
 #   /ro.img            an ext4 image for the read-only disk
 #   /srv/blob          the file the net scenario's guest fetches
 #   /lib/modules/*.ko  KVM, virtio-pci/blk (QEMU's drive: /dev/vda), tun
+#   /guest/stock-vmlinuz, /guest/stock-initrd.gz, /stock.img
+#                      the stock scenario's kernel (this host's), initramfs
+#                      and ext4 image
 #
 # The read-write disk is QEMU's virtio drive, /dev/vda here: what the guest
 # writes lands in a file on the build machine, which checks it with debugfs.
@@ -319,6 +322,30 @@ scenario_gdb() {
 		kill "$relay" 2>/dev/null
 	fi
 	vmm_finish gdb
+}
+
+# Debian's own cloud kernel (this host's) as the guest, with its modules
+# in /guest/stock-initrd.gz (tests/e2e/stock-guest-init.sh): on 2 vCPUs
+# with a virtio disk it writes a file and powers off; then a panic; then
+# a reboot without reboot=k (ACPI's reset register). The serial log has
+# timestamps, for the time to its /init.
+scenario_stock() {
+	for how in poweroff panic reboot; do
+		disk=
+		[ "$how" = poweroff ] && disk="--disk /stock.img"
+		# shellcheck disable=SC2086 # $disk is two words or none
+		vmm_start "stock-$how" /dev/null run --kernel /guest/stock-vmlinuz \
+			--initrd /guest/stock-initrd.gz \
+			--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=$how vmm.token=$E2E_TOKEN" \
+			--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" $disk \
+			--console none --serial-log "/tmp/stock-$how.serial" --serial-timestamps
+		vmm_finish "stock-$how"
+	done
+	if grep -q "vmm-stock-$E2E_TOKEN" /stock.img; then
+		echo "E2E-HOST-STOCK-DISK found"
+	else
+		echo "E2E-HOST-STOCK-DISK missing"
+	fi
 }
 
 # README blocks (tests/readme): each job typed by /readme/type.sh into an
