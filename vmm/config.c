@@ -845,6 +845,8 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 		n.huge_pages = cli->huge_pages;
 	if (set & CFG_PIT)
 		n.pit = cli->pit;
+	if (set & CFG_VIRTIO)
+		n.virtio = cli->virtio;
 	for (unsigned int i = 0; i < cli->nr_disks; i++)
 		if ((ret = add_disk(&n, &cli->disk[i], err, errlen)))
 			return ret;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../devices/devices.h"
+#include "../../devices/pci.h"
 #include "../../vmm/acpi.h"
 #include "../../vmm/aml.h"
 #include "../../vmm/kvm.h"
@@ -140,6 +141,46 @@ int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
  * The platform's device table. Legacy PC devices sit on the port bus at
  * their usual addresses; the boot timer on the MMIO bus.
  */
+static void pci_free(void *bus)
+{
+	pci_bus_destroy(bus);
+	free(bus);
+}
+
+/*
+ * With --virtio pci: bus 0 behind a host bridge, its configuration space
+ * at 0xCF8/0xCFC and in the ECAM window, the devices' BARs in the 32-bit
+ * window. No 64-bit window and no I/O window: virtio-pci needs neither.
+ */
+static int create_pci(struct vm *vm, struct x86_vm *xa)
+{
+	static const struct pci_ids host = { .vendor = 0x1b36, .device = 0x0008 };
+	struct pci_bus *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = pci_bus_init(b, 0, &host, X86_PCI_MEM32_ADDR, X86_PCI_MEM32_SIZE,
+			   0, 0);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	if ((ret = host_add_cleanup(&vm->host, pci_free, b)))
+		return ret;
+	if ((ret = bus_register(&vm->pio, X86_PCI_CONFIG_PORT, 8, "pci-conf1",
+				pci_conf1_io, b)) ||
+	    (ret = bus_register(&vm->mmio, X86_PCI_ECAM_ADDR, 1 << 20,
+				"pci-ecam", pci_ecam_io, b)) ||
+	    (ret = bus_register(&vm->mmio, X86_PCI_MEM32_ADDR,
+				X86_PCI_MEM32_SIZE, "pci-mem32", pci_mem32_io,
+				b)))
+		return ret;
+	xa->pci = b;
+	vm->pci = b;
+	return 0;
+}
+
 int arch_create_devices(struct vm *vm, struct serial **uart)
 {
 	struct x86_vm *xa = vm->arch;
@@ -154,7 +195,9 @@ int arch_create_devices(struct vm *vm, struct serial **uart)
 	    (ret = pvpanic_create(h, &vm->pio, X86_PVPANIC_PORT)) ||
 	    (ret = acpi_pm_create(h, &vm->pio, X86_ACPI_SLEEP_CTL_PORT,
 				  X86_ACPI_RESET_VALUE)) ||
-	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
+	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR)) ||
+	    (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI &&
+	     (ret = create_pci(vm, xa)))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
@@ -253,9 +296,17 @@ static int write_acpi(struct vm *vm, struct x86_vm *xa)
 		.mmio = mmio,
 		.nr_mmio = 1 + xa->nr_virtio,
 	};
+	const struct x86_acpi_pci pci = {
+		.ecam = X86_PCI_ECAM_ADDR, .bus_start = 0, .bus_end = 0,
+		.mem32_base = (uint32_t)X86_PCI_MEM32_ADDR,
+		.mem32_len = X86_PCI_MEM32_SIZE,
+	};
 	char err[256] = "";
 	uint64_t rsdp;
 	int ret;
+
+	if (xa->pci)
+		d.pci = &pci;
 
 	for (unsigned int i = 0; i < vm->cfg.cpus; i++)
 		d.apic_id[i] = (uint8_t)i;

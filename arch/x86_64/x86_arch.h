@@ -17,12 +17,14 @@
 
 struct vm;
 struct i8042;
+struct pci_bus;
 
 struct x86_vm {
 	struct x86_kernel kernel;     /* what was loaded, entry protocol */
 	struct kvm_cpuid2 *cpuid;     /* KVM_GET_SUPPORTED_CPUID */
 	uint64_t initrd_addr, initrd_size;
 	struct i8042 *i8042;          /* for Ctrl-Alt-Del */
+	struct pci_bus *pci;          /* with --virtio pci */
 	/* the virtio-mmio devices announced, for the DSDT */
 	struct arch_virtio_slot virtio[X86_VIRTIO_SLOTS];
 	unsigned int nr_virtio;

@@ -8,7 +8,8 @@
 # platform (CPUs and the IOAPIC from ACPI's MADT, virtio-mmio devices
 # from the DSDT, pvpanic) as "STOCK-..." lines, then ends the way
 # vmm.stock= on its command line says: poweroff (after writing
-# vmm.token to the ext4 disk /dev/vda), panic, or reboot.
+# vmm.token to the ext4 disk /dev/vda; poweroff-nodisk without), panic,
+# or reboot.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -24,12 +25,15 @@ for arg in $(cat /proc/cmdline); do
 done
 
 # The module order of their dependencies (modules.dep of that kernel).
-for m in virtio_ring virtio virtio_mmio virtio_blk pvpanic pvpanic-mmio; do
+for m in virtio_ring virtio virtio_mmio virtio_pci_modern_dev \
+	virtio_pci_legacy_dev virtio_pci virtio_blk pvpanic pvpanic-mmio; do
 	insmod "/lib/modules/$m.ko" || echo "STOCK: insmod $m.ko failed"
 done
 
 echo "STOCK-CPUS online=$(cat /sys/devices/system/cpu/online) nproc=$(grep -c '^processor' /proc/cpuinfo)"
 echo "STOCK-IOAPIC $(grep -c 'IO-APIC' /proc/interrupts) interrupts"
+echo "STOCK-MSIX $(grep -c 'PCI-MSI' /proc/interrupts) interrupts"
+grep -E "PCI-MSI|virtio" /proc/interrupts | sed "s/^/STOCK-IRQ /"
 for d in /sys/bus/virtio/devices/*; do
 	[ -e "$d/device" ] && echo "STOCK-VIRTIO $(basename "$d") device=$(cat "$d/device") driver=$(basename "$(readlink "$d/driver")")"
 done
@@ -41,8 +45,8 @@ x=no a=no
 case " $flags " in *" xsave "*) x=yes ;; esac
 case " $flags " in *" avx "*) a=yes ;; esac
 echo "STOCK-FLAGS xsave=$x avx=$a"
-dmesg | grep -E 'ACPI|APIC|XSAVE|x86/fpu|virtio|pvpanic|MP-table|clocksource|i8042|ttyS0|reboot|Freeing unused' |
-	head -n 80 | sed 's/^/STOCK-DMESG /'
+dmesg | grep -E 'ACPI|APIC|XSAVE|x86/fpu|virtio|pvpanic|MP-table|clocksource|i8042|ttyS0|reboot|Freeing unused|PCI|pci' |
+	head -n 120 | sed 's/^/STOCK-DMESG /'
 
 case $mode in
 poweroff)
@@ -55,6 +59,10 @@ poweroff)
 	else
 		echo "STOCK: cannot mount /dev/vda"
 	fi
+	echo "STOCK-POWEROFF"
+	poweroff -f
+	;;
+poweroff-nodisk)
 	echo "STOCK-POWEROFF"
 	poweroff -f
 	;;

@@ -19,7 +19,7 @@
 #   /ro.img            an ext4 image for the read-only disk
 #   /srv/blob          the file the net scenario's guest fetches
 #   /lib/modules/*.ko  KVM, virtio-pci/blk (QEMU's drive: /dev/vda), tun
-#   /guest/stock-vmlinuz, /guest/stock-initrd.gz, /stock.img
+#   /guest/stock-vmlinuz, /guest/stock-initrd.gz, /stock.img, /stock-pci.img
 #                      the stock scenario's kernel (this host's), initramfs
 #                      and ext4 image
 #
@@ -327,25 +327,56 @@ scenario_gdb() {
 # Debian's own cloud kernel (this host's) as the guest, with its modules
 # in /guest/stock-initrd.gz (tests/e2e/stock-guest-init.sh): on 2 vCPUs
 # with a virtio disk it writes a file and powers off; then a panic; then
-# a reboot without reboot=k (ACPI's reset register). The serial log has
+# a reboot without reboot=k (ACPI's reset register); then the disk on
+# virtio-pci (--virtio pci) and a power-off. The serial log has
 # timestamps, for the time to its /init.
 scenario_stock() {
-	for how in poweroff panic reboot; do
-		disk=
-		[ "$how" = poweroff ] && disk="--disk /stock.img"
-		# shellcheck disable=SC2086 # $disk is two words or none
+	for how in poweroff panic reboot pci; do
+		opts= mode=$how token=$E2E_TOKEN
+		[ "$how" = poweroff ] && opts="--disk /stock.img"
+		# the same disk on virtio-pci, another token in another image
+		[ "$how" = pci ] && opts="--disk /stock-pci.img --virtio pci" mode=poweroff token=pci-$E2E_TOKEN
+		# shellcheck disable=SC2086 # $opts is words or none
 		vmm_start "stock-$how" /dev/null run --kernel /guest/stock-vmlinuz \
 			--initrd /guest/stock-initrd.gz \
-			--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=$how vmm.token=$E2E_TOKEN" \
-			--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" $disk \
+			--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=$mode vmm.token=$token" \
+			--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" $opts \
 			--console none --serial-log "/tmp/stock-$how.serial" --serial-timestamps
 		vmm_finish "stock-$how"
 	done
-	if grep -q "vmm-stock-$E2E_TOKEN" /stock.img; then
-		echo "E2E-HOST-STOCK-DISK found"
-	else
-		echo "E2E-HOST-STOCK-DISK missing"
-	fi
+	for img in stock stock-pci; do
+		token=$E2E_TOKEN
+		[ "$img" = stock-pci ] && token=pci-$E2E_TOKEN
+		if grep -q "vmm-stock-$token" "/$img.img"; then
+			echo "E2E-HOST-STOCK-DISK $img found"
+		else
+			echo "E2E-HOST-STOCK-DISK $img missing"
+		fi
+	done
+}
+
+# The in-kernel PIT, with and without (--pit): the project's kernel (boot
+# timer) and the stock kernel (time to /init from the serial
+# timestamps), three runs each, alternating; each must power off (0).
+scenario_pit() {
+	for i in 1 2 3; do
+		for pit in nopit pit; do
+			flag=
+			[ "$pit" = pit ] && flag=--pit
+			n=pit-mini-$pit-$i
+			vmm_start "$n" /dev/null run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+				--cmdline "$GUEST_CMDLINE" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+				--console none --serial-log "/tmp/$n.serial" $flag
+			vmm_finish "$n"
+			n=pit-stock-$pit-$i
+			vmm_start "$n" /dev/null run --kernel /guest/stock-vmlinuz \
+				--initrd /guest/stock-initrd.gz \
+				--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=poweroff-nodisk" \
+				--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" --console none \
+				--serial-log "/tmp/$n.serial" --serial-timestamps $flag
+			vmm_finish "$n"
+		done
+	done
 }
 
 # README blocks (tests/readme): each job typed by /readme/type.sh into an

@@ -32,6 +32,8 @@
 #         its modules in an initramfs: 2 CPUs and the IOAPIC from ACPI,
 #         the virtio-mmio disk from the DSDT (an ext4 write found in the
 #         image), poweroff -> 0, a panic -> 2 (pvpanic), reboot -> 0
+#   pit   the project's kernel and the stock one, three boots each with
+#         and without --pit: each powers off; the times to /init compared
 #   readme  (only with --readme DIR, for tests/readme) README blocks typed
 #         into an interactive bash on a pty in the host, with fixtures
 #
@@ -44,7 +46,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb stock"
+readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb stock pit"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -67,7 +69,8 @@ readonly HOST_KERNEL_META=linux-image-cloud-amd64
 # The host kernel's modules that the host's /init loads, in load order:
 # KVM; virtio-pci and virtio-blk for QEMU's drive; tun for vmm's TAP;
 # then what only the stock scenario's guest (the same kernel) loads.
-readonly STOCK_GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_blk
+readonly STOCK_GUEST_MODULES="virtio_ring virtio virtio_mmio
+	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
 	pvpanic pvpanic-mmio"
 readonly HOST_MODULES="irqbypass kvm kvm-amd virtio_ring virtio
 	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk tun
@@ -122,7 +125,11 @@ one vmm run per scenario, all in one boot of that host:
   stock Debian's cloud kernel (the host's own) as the guest, with its
         modules in an initramfs, on $GUEST_CPUS vCPUs: both online, the
         IOAPIC, a virtio-mmio disk found through ACPI and written;
-        poweroff exits 0, a panic 2, reboot 0
+        poweroff exits 0, a panic 2, reboot 0; the disk on virtio-pci
+        (MSI-X) written
+  pit   both kernels, three boots each with and without --pit (KVM's
+        in-kernel PIT): every boot powers off; medians of the times to
+        /init and of vmm's whole run, with and without
 
 Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
 initramfs with scripts/build-guest-kernel and scripts/build-initramfs;
@@ -234,8 +241,11 @@ make_test_data() {
 	RO_SHA=$(sha256sum <"$RO_IMG" | cut -d' ' -f1)
 
 	STOCK_IMG=$WORK/stock.img
-	truncate -s "${STOCK_DISK_MIB}M" "$STOCK_IMG"
-	mkfs.ext4 -F -q -L vmm-stock "$STOCK_IMG" || setup_fail "mkfs.ext4 $STOCK_IMG failed"
+	local img
+	for img in "$STOCK_IMG" "$WORK/stock-pci.img"; do
+		truncate -s "${STOCK_DISK_MIB}M" "$img"
+		mkfs.ext4 -F -q -L vmm-stock "$img" || setup_fail "mkfs.ext4 $img failed"
+	done
 
 	BLOB=$WORK/blob
 	head -c "$BLOB_BYTES" /dev/urandom >"$BLOB"
@@ -298,6 +308,7 @@ build_images() {
 		--add "$HOST_KERNEL_DIR/vmlinuz=/guest/stock-vmlinuz" \
 		--add "$stock_initrd=/guest/stock-initrd.gz" \
 		--add "$STOCK_IMG=/stock.img" \
+		--add "$WORK/stock-pci.img=/stock-pci.img" \
 		--add "$BLOB=/srv/blob" \
 		"${adds[@]}" \
 		"$HOST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
@@ -781,11 +792,11 @@ check_stock() {
 		else
 			fail "e2e.stock-virtio-blk: no virtio-blk bound; $(grep -o 'STOCK-VIRTIO.*' <<<"$out" | paste -sd ';' -)"
 		fi
-		if [[ $(sed -n 's/^E2E-HOST-STOCK-DISK //p' "$CONSOLE.txt") == found ]] &&
+		if [[ $(sed -n 's/^E2E-HOST-STOCK-DISK stock //p' "$CONSOLE.txt") == found ]] &&
 			grep -q "STOCK-DISK-WROTE vmm-stock-$TOKEN" <<<"$out"; then
 			pass "e2e.stock-disk-write (the guest's ext4 file is in the image)"
 		else
-			fail "e2e.stock-disk-write: host: '$(sed -n 's/^E2E-HOST-STOCK-DISK //p' "$CONSOLE.txt")'; $(grep -o 'STOCK:.*' <<<"$out" | paste -sd ';' -)"
+			fail "e2e.stock-disk-write: host: '$(sed -n 's/^E2E-HOST-STOCK-DISK stock //p' "$CONSOLE.txt")'; $(grep -o 'STOCK:.*' <<<"$out" | paste -sd ';' -)"
 		fi
 		errs=$(guest_value stock-poweroff STOCK-ACPI-ERRORS)
 		if [[ $errs == 0 ]]; then
@@ -798,6 +809,21 @@ check_stock() {
 		# the KVM in this host (README: x86-64 platform).
 		echo "NOTE: e2e.stock-xsave: $flags; $(grep -c 'XSAVE consistency problem' <<<"$out") XSAVE consistency warnings"
 	fi
+	# the disk on virtio-pci: found, MSI-X interrupts, written
+	local pout msix
+	pout=$(guest_out stock-pci)
+	virtio=$(grep -o 'STOCK-VIRTIO .*device=0x0002 driver=virtio_blk' <<<"$pout" | head -n1 || true)
+	msix=$(guest_value stock-pci STOCK-MSIX)
+	if [[ -n $virtio && ${msix%% *} =~ ^[1-9][0-9]*$ ]] &&
+		[[ $(sed -n 's/^E2E-HOST-STOCK-DISK stock-pci //p' "$CONSOLE.txt") == found ]] &&
+		grep -q "STOCK-DISK-WROTE vmm-stock-pci-$TOKEN" <<<"$pout" &&
+		[[ $(vmm_status stock-pci) == 0 ]]; then
+		pass "e2e.stock-virtio-pci (${virtio#STOCK-VIRTIO } over virtio-pci, $msix in /proc/interrupts, the ext4 file in the image, exit 0)"
+	else
+		fail "e2e.stock-virtio-pci: '${virtio:-no virtio-blk}', MSI-X '${msix:-?}', host: '$(sed -n 's/^E2E-HOST-STOCK-DISK stock-pci //p' "$CONSOLE.txt")', status '$(vmm_status stock-pci)'; $(grep -E 'STOCK:|STOCK-DMESG.*(pci|PCI|virtio)' <<<"$pout" | head -n 12 | paste -sd ';' -); $(section stock-pci/vmm-stderr | tail -n2 | paste -sd ';' -)"
+	fi
+	STOCK_INIT_S[pci]=$(guest_out stock-pci | sed -n 's/^\[+ *\([0-9.]*\)\] STOCK-INIT.*/\1/p' | head -n1)
+
 	for how in poweroff panic reboot; do
 		st=$(vmm_status "stock-$how")
 		STOCK_INIT_S[$how]=$(guest_out "stock-$how" | sed -n 's/^\[+ *\([0-9.]*\)\] STOCK-INIT.*/\1/p' | head -n1)
@@ -810,6 +836,38 @@ check_stock() {
 			fail "e2e.stock-$how-exit-$want: vmm status '${st:-none}'; stderr: $(section "stock-$how/vmm-stderr" | tail -n2 | paste -sd ';' -)"
 		fi
 	done
+}
+
+# median of the numbers on stdin (one a line)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "?" }'; }
+
+# pit: every boot ends with status 0; the figures with and without.
+check_pit() {
+	local kind pit i n bad=() t
+	declare -A init=() run=()
+	for kind in mini stock; do
+		for pit in nopit pit; do
+			for i in 1 2 3; do
+				n=pit-$kind-$pit-$i
+				[[ $(vmm_status "$n") == 0 ]] || bad+=("$n: status '$(vmm_status "$n")'")
+				if [[ $kind == mini ]]; then
+					parse_boot_timer "$n" && init[$kind-$pit]+="${BOOT_MS[$n]} "
+				else
+					t=$(guest_out "$n" | sed -n 's/^\[+ *\([0-9.]*\)\] STOCK-INIT.*/\1/p' | head -n1)
+					[[ -n $t ]] && init[$kind-$pit]+="$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }') "
+				fi
+				t=$(sed -n "s/^E2E-HOST: $n: vmm exited with status [0-9]* after \([0-9.]*\) s$/\1/p" "$CONSOLE.txt")
+				[[ -n $t ]] && run[$kind-$pit]+="$t "
+			done
+			echo "TIME: pit: $kind kernel, $pit: to /init (ms) ${init[$kind-$pit]:-?}-> median $(tr ' ' '\n' <<<"${init[$kind-$pit]:-}" | grep . | median);" \
+				"vmm run (s) ${run[$kind-$pit]:-?}-> median $(tr ' ' '\n' <<<"${run[$kind-$pit]:-}" | grep . | median)"
+		done
+	done
+	if ((${#bad[@]} == 0)); then
+		pass "e2e.pit-both-ways (12 boots with and without --pit powered off)"
+	else
+		fail "e2e.pit-both-ways: ${bad[*]}"
+	fi
 }
 
 # readme: hand each job's transcript back to tests/readme, which judges
@@ -863,7 +921,7 @@ report_times() {
 	if selected stock; then
 		echo "TIME: stock kernel: /init reached ${STOCK_INIT_S[poweroff]:-?} s," \
 			"${STOCK_INIT_S[panic]:-?} s, ${STOCK_INIT_S[reboot]:-?} s after vmm started" \
-			"(poweroff, panic, reboot runs)"
+			"(poweroff, panic, reboot runs; virtio-mmio), ${STOCK_INIT_S[pci]:-?} s (virtio-pci)"
 	fi
 	echo "TIME: emulated host run: $HOST_SECONDS s; guest kernel build/cache: $KERNEL_SECONDS s"
 	echo "TIME: total: $((SECONDS - T0)) s"
