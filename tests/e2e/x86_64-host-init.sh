@@ -20,6 +20,7 @@
 #   /srv/blob          the file the net scenario's guest fetches
 #   /lib/modules/*.ko  KVM, virtio-pci/blk (QEMU's drive: /dev/vda), tun
 #   /guest/stock-vmlinuz, /guest/stock-initrd.gz, /stock.img, /stock-pci.img
+#   /cad.img           the ext4 image the initcad scenario writes
 #                      the stock scenario's kernel (this host's), initramfs
 #                      and ext4 image
 #
@@ -353,6 +354,44 @@ scenario_stock() {
 			echo "E2E-HOST-STOCK-DISK $img missing"
 		fi
 	done
+}
+
+# The project's own /init (no rdinit=) with vmm.shell: a file written on
+# an ext4 disk at its shell, then Ctrl-Alt-Del from the API. The init
+# must sync and unmount before the reset, so the file is in the image.
+scenario_initcad() {
+	rm -f /tmp/initcad.in
+	mkfifo /tmp/initcad.in
+	sock=/tmp/initcad.sock
+	vmm_start initcad /tmp/initcad.in run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$GUEST_CMDLINE vmm.shell" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+		--disk /cad.img --console stdio --serial-log /tmp/initcad.serial \
+		--api-sock "$sock"
+	exec 3>/tmp/initcad.in
+	if wait_until 60 grep_file /tmp/initcad.serial "starting a shell"; then
+		sleep 1
+		# shellcheck disable=SC2016 # the guest's shell expands it
+		printf '%s\n' "mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo vmm-cad-$E2E_TOKEN >/mnt/cad.txt && echo INITCAD-\$((20+1))" >&3
+		if wait_until 20 grep_file /tmp/initcad.serial INITCAD-21; then
+			/vmm ctl "$sock" ctrl-alt-del >/tmp/initcad.ctl 2>&1
+			echo "E2E-HOST-INITCAD-CTL status=$?"
+			wait_until 30 vmm_exited initcad ||
+				{ say "initcad: still running 30 s after Ctrl-Alt-Del"; /vmm ctl "$sock" stop; }
+		else
+			say "initcad: the shell did not write the file"
+			/vmm ctl "$sock" stop
+		fi
+	else
+		say "initcad: no shell within 60 s"
+		/vmm ctl "$sock" stop
+	fi
+	exec 3>&-
+	vmm_finish initcad
+	if grep -q "vmm-cad-$E2E_TOKEN" /cad.img; then
+		echo "E2E-HOST-INITCAD-DISK found"
+	else
+		echo "E2E-HOST-INITCAD-DISK missing"
+	fi
 }
 
 # The in-kernel PIT, with and without (--pit): the project's kernel (boot

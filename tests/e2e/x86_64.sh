@@ -32,6 +32,9 @@
 #         its modules in an initramfs: 2 CPUs and the IOAPIC from ACPI,
 #         the virtio-mmio disk from the DSDT (an ext4 write found in the
 #         image), poweroff -> 0, a panic -> 2 (pvpanic), reboot -> 0
+#   initcad  the project's own /init with vmm.shell: a file written at its
+#         shell, then SendCtrlAltDel: the init syncs and unmounts, the file
+#         is in the image, vmm exits 0
 #   pit   the project's kernel and the stock one, three boots each with
 #         and without --pit: each powers off; the times to /init compared
 #   readme  (only with --readme DIR, for tests/readme) README blocks typed
@@ -46,7 +49,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb stock pit"
+readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb stock pit initcad"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -127,6 +130,8 @@ one vmm run per scenario, all in one boot of that host:
         IOAPIC, a virtio-mmio disk found through ACPI and written;
         poweroff exits 0, a panic 2, reboot 0; the disk on virtio-pci
         (MSI-X) written
+  initcad  the project's initramfs with vmm.shell: a file written at the
+        shell is in the image after Ctrl-Alt-Del (sync, unmount, reset)
   pit   both kernels, three boots each with and without --pit (KVM's
         in-kernel PIT): every boot powers off; medians of the times to
         /init and of vmm's whole run, with and without
@@ -242,7 +247,7 @@ make_test_data() {
 
 	STOCK_IMG=$WORK/stock.img
 	local img
-	for img in "$STOCK_IMG" "$WORK/stock-pci.img"; do
+	for img in "$STOCK_IMG" "$WORK/stock-pci.img" "$WORK/cad.img"; do
 		truncate -s "${STOCK_DISK_MIB}M" "$img"
 		mkfs.ext4 -F -q -L vmm-stock "$img" || setup_fail "mkfs.ext4 $img failed"
 	done
@@ -309,6 +314,7 @@ build_images() {
 		--add "$stock_initrd=/guest/stock-initrd.gz" \
 		--add "$STOCK_IMG=/stock.img" \
 		--add "$WORK/stock-pci.img=/stock-pci.img" \
+		--add "$WORK/cad.img=/cad.img" \
 		--add "$BLOB=/srv/blob" \
 		"${adds[@]}" \
 		"$HOST_INITRD" >/dev/null 2>"$WORK/initramfs.err" ||
@@ -836,6 +842,20 @@ check_stock() {
 			fail "e2e.stock-$how-exit-$want: vmm status '${st:-none}'; stderr: $(section "stock-$how/vmm-stderr" | tail -n2 | paste -sd ';' -)"
 		fi
 	done
+}
+
+# initcad: the file written just before Ctrl-Alt-Del survived it.
+check_initcad() {
+	local ctl disk st
+	ctl=$(sed -n 's/^E2E-HOST-INITCAD-CTL //p' "$CONSOLE.txt" | head -n1)
+	disk=$(sed -n 's/^E2E-HOST-INITCAD-DISK //p' "$CONSOLE.txt" | head -n1)
+	st=$(vmm_status initcad)
+	if [[ $ctl == status=0 && $disk == found && $st == 0 ]] &&
+		guest_has initcad "init: shutting down"; then
+		pass "e2e.initcad-no-data-loss (written at the vmm.shell prompt, Ctrl-Alt-Del: the init synced and unmounted, the file is in the image, exit 0)"
+	else
+		fail "e2e.initcad-no-data-loss: ctl '${ctl:-not sent}', image '${disk:-?}', vmm status '${st:-none}'; $(why initcad)"
+	fi
 }
 
 # median of the numbers on stdin (one a line)
