@@ -10,6 +10,7 @@
 #ifndef TESTS_TESTHOST_H
 #define TESTS_TESTHOST_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
