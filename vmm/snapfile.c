@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "snapfile.h"
-#include "vmm.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -81,9 +80,9 @@ int snapfile_parse(const uint8_t *buf, size_t len, uint32_t arch,
 		return fail(err, errlen, "the header's checksum is wrong "
 			    "(a corrupt file)");
 	if (f->major != SNAP_VERSION_MAJOR)
-		return fail(err, errlen, "format version %u.%u; this vmm (%s) "
+		return fail(err, errlen, "format version %u.%u; this vmm "
 			    "reads version %u.x only", f->major, f->minor,
-			    VMM_VERSION, SNAP_VERSION_MAJOR);
+			    SNAP_VERSION_MAJOR);
 	f->arch = rd32(buf + 12);
 	if (arch && f->arch != arch)
 		return fail(err, errlen, "made on %s, this is %s",
@@ -179,7 +178,8 @@ int snapfile_add(struct snapfile_writer *w, const char *name,
 	return w->out.err;
 }
 
-int snapfile_finish(struct snapfile_writer *w, uint32_t arch, uint64_t mem_size)
+int snapfile_finish(struct snapfile_writer *w, uint32_t arch, uint64_t mem_size,
+		    const char *vmm_version)
 {
 	uint8_t *h = w->out.data;
 	uint16_t major = SNAP_VERSION_MAJOR, minor = SNAP_VERSION_MINOR;
@@ -194,8 +194,7 @@ int snapfile_finish(struct snapfile_writer *w, uint32_t arch, uint64_t mem_size)
 	memcpy(h + 8, &major, 2);
 	memcpy(h + 10, &minor, 2);
 	memcpy(h + 12, &arch, 4);
-	_Static_assert(sizeof(VMM_VERSION) <= 16, "VMM_VERSION fits the header");
-	memcpy(h + 16, VMM_VERSION, sizeof(VMM_VERSION) - 1);
+	memcpy(h + 16, vmm_version, strnlen(vmm_version, 16));
 	memcpy(h + 32, &n, 4);
 	memcpy(h + 40, &mem_size, 8);
 	memcpy(h + 48, &flen, 8);

@@ -93,9 +93,13 @@ void snapfile_writer_init(struct snapfile_writer *w);
 /* Add section name with data; -EINVAL (bad name, too many), -ENOMEM. */
 int snapfile_add(struct snapfile_writer *w, const char *name,
 		 const void *data, size_t len) __attribute__((warn_unused_result));
-/* Fill in the header: the finished file is w->out.data, w->out.len. */
+/*
+ * Fill in the header (vmm_version: at most 16 bytes are kept): the
+ * finished file is w->out.data, w->out.len.
+ */
 int snapfile_finish(struct snapfile_writer *w, uint32_t arch,
-		    uint64_t mem_size) __attribute__((warn_unused_result));
+		    uint64_t mem_size, const char *vmm_version)
+	__attribute__((warn_unused_result));
 void snapfile_writer_free(struct snapfile_writer *w);
 
 #endif

@@ -208,7 +208,8 @@ static int build_file(struct vm *vm, struct snapfile_writer *w, char *err,
 		if ((ret = add_buf(w, name, &b)))
 			goto oom;
 	}
-	ret = snapfile_finish(w, arch_snapshot_arch(), vm->mem.ram_size);
+	ret = snapfile_finish(w, arch_snapshot_arch(), vm->mem.ram_size,
+			      VMM_VERSION);
 	if (!ret)
 		return 0;
 oom:

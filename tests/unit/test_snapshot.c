@@ -34,7 +34,7 @@ static void build(struct snapfile_writer *w)
 	if (snapfile_add(w, "vm", "{\"a\":1}", 7) ||
 	    snapfile_add(w, "vcpu:0", big, sizeof(big)) ||
 	    snapfile_add(w, "dev:serial@0x3f8", "", 0) ||
-	    snapfile_finish(w, SNAP_ARCH_X86_64, 64 << 20))
+	    snapfile_finish(w, SNAP_ARCH_X86_64, 64 << 20, VMM_VERSION))
 		abort();
 }
 
@@ -183,7 +183,7 @@ TEST(duplicate_and_bad_names_not_written)
 		 -EINVAL);
 	CHECK_EQ(snapfile_add(&w, "x", "1", 1), 0);
 	CHECK_EQ(snapfile_add(&w, "x", "2", 1), 0);
-	CHECK_EQ(snapfile_finish(&w, SNAP_ARCH_X86_64, 0), 0);
+	CHECK_EQ(snapfile_finish(&w, SNAP_ARCH_X86_64, 0, "test"), 0);
 	CHECK(snapfile_parse(w.out.data, w.out.len, 0, &f, err, sizeof(err)) ==
 	      -EINVAL);
 	CHECK(strstr(err, "section x appears twice"));
