@@ -184,10 +184,12 @@ make_tree() {
 	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$T/dev/shm"
 	mount -t proc proc "$T/proc"
 	mount --bind /sys "$T/sys"
-	# systemd mounts the cgroup v2 hierarchy on every Debian 12 machine
-	# (vmm jail's limits); a non-recursive bind of /sys leaves it out
+	# every Debian 12 machine has its cgroup hierarchies mounted (v2 by
+	# systemd; v1 or hybrid on some hosts) for vmm jail's limits; the
+	# non-recursive bind of /sys leaves them out: the host's, as they are
 	if mountpoint -q /sys/fs/cgroup; then
-		mount --bind /sys/fs/cgroup "$T/sys/fs/cgroup"
+		mount --rbind /sys/fs/cgroup "$T/sys/fs/cgroup"
+		mount --make-rslave "$T/sys/fs/cgroup"
 	fi
 
 	git -C "$REPO" archive --format=tar --prefix=vmm/ HEAD | tar -C "$T/root" -x
