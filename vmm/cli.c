@@ -74,7 +74,8 @@ const char cli_run_usage[] =
 "      --id NAME           the instance's name, reported by the API\n"
 "      --restore FILE      resume the VM saved in snapshot FILE (the API's\n"
 "                          PUT /snapshot/create made it) instead of booting;\n"
-"                          its configuration is the snapshot's\n"
+"                          its configuration is the snapshot's, but for\n"
+"                          --disk PATH,id=ID: that drive's image from PATH\n"
 "      --mem-file FILE     with --restore: the snapshot's memory file, mapped\n"
 "                          copy-on-write (VMs restored from one file share it)\n"
 "      --bundle DIR        run the process of the OCI bundle DIR (config.json\n"
@@ -581,13 +582,13 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	if (cfg->restore_mem[0] && !cfg->restore[0])
 		fail("--mem-file is for --restore SNAPSHOT");
 	/* the snapshot holds the VM's configuration */
-	if (cfg->restore[0] && ((*set & ~(unsigned int)(CFG_METRICS | CFG_ID)) || cfg->nr_disks || cfg->nr_nets ||
+	if (cfg->restore[0] && ((*set & ~(unsigned int)(CFG_METRICS | CFG_ID)) || cfg->nr_nets ||
 				cfg->config_file[0] || cfg->bundle[0] ||
 				cfg->gdb_wait))
 		fail("--restore: the snapshot holds the VM's configuration "
 		     "(no --kernel, --initrd, --cmdline, --mem, --cpus, --smt, "
-		     "--huge-pages, --disk, --net, --config-file, --bundle, "
-		     "--gdb-wait)");
+		     "--huge-pages, --net, --config-file, --bundle, --gdb-wait; "
+		     "--disk PATH,id=ID gives one of its drives another file)");
 	/* the API or a config file may bring the kernel later */
 	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0] &&
 	    !cfg->bundle[0] && !cfg->restore[0])

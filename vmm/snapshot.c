@@ -369,8 +369,22 @@ static int take_config(struct vm *vm, json_object *o, char *err, size_t errlen)
 		snprintf(err, errlen, "its vm section is malformed");
 		goto out;
 	}
-	if (config_from_json(n, c, err, errlen) ||
-	    config_overlay(n, &vm->cfg, 0, err, errlen))
+	if (config_from_json(n, c, err, errlen))
+		goto out;
+	/* --disk PATH,id=ID: drive ID's image from PATH instead */
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		bool found = false;
+
+		for (unsigned int j = 0; j < n->nr_disks; j++)
+			found |= !strcmp(n->disk[j].id, vm->cfg.disk[i].id);
+		if (!found) {
+			snprintf(err, errlen, "--disk %s: the snapshot has no drive "
+				 "'%s' (give id=ID of one of its drives)",
+				 vm->cfg.disk[i].path, vm->cfg.disk[i].id);
+			goto out;
+		}
+	}
+	if (config_overlay(n, &vm->cfg, 0, err, errlen))
 		goto out;
 	vconsole = json_object_get_boolean(vc);
 	if (vm->cfg.console == CONSOLE_VIRTIO && !vconsole) {

@@ -225,6 +225,21 @@ for io in thread uring; do
 	fi
 done
 
+# another file for a drive at restore (--disk PATH,id=ID), by id only
+cp "$work/disk.img" "$work/copy.img"
+timeout "$TIMEOUT" "$VMM" run --restore "$work/blkthread.snap" --mem-file "$work/blkthread.mem" \
+	--disk "$work/copy.img,id=disk.img" --console none --serial-log "$work/ov.serial" \
+	</dev/null >/dev/null 2>"$work/ov.err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q 'TESTGUEST PASS blkbench' "$work/ov.serial" &&
+	pass disk-override || fail disk-override "rc=$rc: $(tail -1 "$work/ov.err")"
+timeout "$TIMEOUT" "$VMM" run --restore "$work/blkthread.snap" --mem-file "$work/blkthread.mem" \
+	--disk "$work/copy.img,id=nope" --console none </dev/null >/dev/null 2>"$work/ov.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "the snapshot has no drive 'nope'" "$work/ov.err" &&
+	pass disk-override-unknown-id-refused ||
+	fail disk-override-unknown-id-refused "rc=$rc: $(cat "$work/ov.err")"
+
 # --- a half-typed console line (UART and guest memory) survives -----------
 mkfifo "$work/in"
 # typed once the guest listens (it empties the UART's FIFO first)
