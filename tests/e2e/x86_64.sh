@@ -21,7 +21,8 @@
 #   hvc0  --console virtio: a shell on the guest's hvc0, typed into through
 #         vmm's stdin
 #   snap  a shell on hvc0 paused, snapshotted (vmm ctl snapshot) and
-#         restored by a second vmm (--restore): it answers and reads its disk
+#         restored by a second vmm (--restore): it answers, reads its disk
+#         and fetches a file over its NIC
 #   cad   --config-file boot, vmm ctl info and metrics, SendCtrlAltDel
 #   sysrq Magic SysRq through the serial BREAK (vmm ctl sysrq): the task
 #         lists, then a reboot
@@ -104,8 +105,8 @@ one vmm run per scenario, all in one boot of that host:
   hvc0  --console virtio: a shell on the guest's hvc0 answers through vmm's
         stdin and stdout
   snap  a shell on hvc0 with a disk, paused and snapshotted over the
-        control socket, restored by a second vmm: the shell answers and
-        reads the disk there; the restore's timeline
+        control socket, restored by a second vmm: the shell answers,
+        reads the disk and fetches a file over the TAP there
   cad   --config-file boot; vmm ctl info and metrics while it runs;
         SendCtrlAltDel shuts the guest down through its init
   sysrq vmm ctl sysrq t and w print the guest's task lists (a serial
@@ -586,6 +587,11 @@ check_snap() {
 		pass "e2e.snap-restore-disk (4096 bytes read from /dev/vda after the restore)"
 	else
 		fail "e2e.snap-restore-disk: $(grep -a 'SNAP-AFTER' <<<"$out" | tail -1)"
+	fi
+	if grep -q "SNAP-AFTER-42 DISK-[0-9]* NET-$BLOB_BYTES" <<<"$out"; then
+		pass "e2e.snap-restore-net ($BLOB_BYTES bytes over HTTP through the TAP after the restore)"
+	else
+		fail "e2e.snap-restore-net: $(grep -a 'SNAP-AFTER-42' <<<"$out" | tail -1)"
 	fi
 	check_exit snap
 	check_exit snap-restore
