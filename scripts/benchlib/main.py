@@ -286,16 +286,21 @@ def density(ctx, kind, n, progress):
     label = ROWS[kind]["label"]
     progress.step("density: %d x %s" % (n, label), phase="density")
     out = {"id": kind, "label": label, "n": n, "where": "local"}
-    if kind in ("vm-tiny", "qemu-tiny"):
+    if kind in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
         argvs = []
         for _ in range(n):
             if kind == "vm-tiny":
                 argvs.append(workloads.vmm_cmd(ctx.vmm, ctx.testguest, "test=counter",
                                                ctx.args.mem))
+            elif kind == "vm-tiny-restore":
+                argvs.append([ctx.vmm, "run", "--restore", ctx.counter_snap, "--mem-file",
+                              ctx.counter_mem, "--console", "stdio"])
             else:
                 argvs.append(workloads.qemu_cmd(ctx.qemu, ctx.testguest, "test=counter",
                                                 ctx.args.mem, cpu=ctx.qemu_cpu))
         marker, stop = workloads.COUNTER_FIRST, "signal"
+        if kind == "vm-tiny-restore":
+            marker = workloads.RESTORED_COUNTER
     else:
         argvs = [ctx.containers.cmd(kind, "wait", "bench-boot-%d-d%d" % (os.getpid(), i),
                                     ctx.spec_tool) for i in range(n)]
@@ -581,6 +586,10 @@ def run(args, ctx, argv):
             try:
                 ctx.tiny_snap, ctx.tiny_mem = workloads.make_tiny_snapshot(
                     ctx.vmm, ctx.testguest, args.mem, ctx.work, args.timeout)
+                if args.concurrency > 0:
+                    ctx.counter_snap, ctx.counter_mem = workloads.make_tiny_snapshot(
+                        ctx.vmm, ctx.testguest, args.mem, ctx.work, args.timeout,
+                        "counter", b"counter 2\n")
             except (proc.BenchError, OSError, subprocess.TimeoutExpired) as e:
                 skipped["vm-tiny-restore"] = "no snapshot: %s" % e
             if linux_where == "local":
@@ -764,7 +773,8 @@ def method_notes(info, linux_where, have_linux, have_memory, have_density, have_
     if have_density:
         n.append(
             "Density: N instances started back to back; VMs run test=counter (marker: its first "
-            "line) and are stopped with SIGTERM, containers run 'echo marker; read x' and end "
+            "line; vm-tiny-restore: N restores of one snapshot of it, sharing its memory file, "
+            "marker: its first counter line) and are stopped with SIGTERM, containers run 'echo marker; read x' and end "
             "when their stdin closes; total PSS = sum of /proc/PID/smaps_rollup Pss over every "
             "process of every instance, sampled once all have printed their marker.")
     if not info.get("kvm_hardware_assisted") and have_local:

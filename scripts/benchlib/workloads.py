@@ -47,7 +47,7 @@ ROWS = {
 ROW_ORDER = list(ROWS)
 LOCAL_TINY = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"]
-DENSITY_KINDS = ["vm-tiny", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
+DENSITY_KINDS = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 ALIASES = {
     "all": ROW_ORDER,
     "vm": ["vm-tiny", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"],
@@ -85,30 +85,37 @@ def base_of(row_id):
 
 # ---- commands -------------------------------------------------------------
 
-def make_tiny_snapshot(vmm, guest, mem, work, timeout=60):
-    """Boot the test guest in test=echo, snapshot it while it waits for
-    its line (vmm ctl pause, snapshot, stop); returns (snapshot, memory
-    file) in work."""
+# density of vm-tiny-restore: test=counter snapshotted, restored N times;
+# its first line after the restore
+RESTORED_COUNTER = "counter "
+
+
+def make_tiny_snapshot(vmm, guest, mem, work, timeout=60, scenario="echo",
+                       ready=b"echo: ready"):
+    """Boot the test guest in test=SCENARIO, snapshot it once it printed
+    READY (for echo: while it waits for its line; vmm ctl pause, snapshot,
+    stop); returns (snapshot, memory file) in work."""
     sock = os.path.join(work, "snap.sock")
-    snap, memf = os.path.join(work, "tiny.snap"), os.path.join(work, "tiny.mem")
+    snap = os.path.join(work, "tiny-%s.snap" % scenario)
+    memf = os.path.join(work, "tiny-%s.mem" % scenario)
     for f in (sock, snap, memf):
         if os.path.exists(f):
             os.unlink(f)
-    p = subprocess.Popen([vmm, "run", "-k", guest, "-p", "test=echo", "-m", mem,
+    p = subprocess.Popen([vmm, "run", "-k", guest, "-p", "test=" + scenario, "-m", mem,
                           "--api-sock", sock], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + timeout
         buf = b""
-        while b"echo: ready" not in buf and time.monotonic() < deadline:
+        while ready not in buf and time.monotonic() < deadline:
             r, _, _ = select.select([p.stdout], [], [], 1.0)
             if r:
                 chunk = os.read(p.stdout.fileno(), 4096)
                 if not chunk:
                     break
                 buf += chunk
-        if b"echo: ready" not in buf:
-            raise proc.BenchError("test=echo did not get ready for its snapshot")
+        if ready not in buf:
+            raise proc.BenchError("test=%s did not get ready for its snapshot" % scenario)
         for args in (["pause"], ["snapshot", snap, memf], ["stop"]):
             res = subprocess.run([vmm, "ctl", sock] + args, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=timeout)
