@@ -249,6 +249,24 @@ int vm_snapshot_create(struct vm *vm, const char *snap_path,
 			 "same file");
 		return -EINVAL;
 	}
+	/*
+	 * A restored VM's memory is mapped from its memory file: truncating
+	 * that file would pull the guest's pages from under it
+	 */
+	if (vm->restore_mem_fd >= 0) {
+		struct stat self, st;
+
+		if (!fstat(vm->restore_mem_fd, &self) &&
+		    ((!stat(mem_path, &st) && st.st_dev == self.st_dev &&
+		      st.st_ino == self.st_ino) ||
+		     (!stat(snap_path, &st) && st.st_dev == self.st_dev &&
+		      st.st_ino == self.st_ino))) {
+			snprintf(err, errlen, "%s is the memory file this VM was "
+				 "restored from and runs on: give other paths",
+				 vm->cfg.restore_mem);
+			return -EINVAL;
+		}
+	}
 	/* nothing in flight: the rings and the devices' indices agree */
 	for (unsigned int i = 0; i < vm->nr_states; i++)
 		if (vm->states[i].ops->quiesce)

@@ -164,6 +164,12 @@ if wait_line "$work/load.serial" "^counter $((last + 3))" &&
 else
 	fail load-resume-continues "$(head -2 "$work/load.serial")"
 fi
+# its own memory file is not overwritten
+s=$(http "$work/load.sock" PATCH /vm '{"state":"Paused"}')
+s=$(http "$work/load.sock" PUT /snapshot/create \
+	"{\"snapshot_path\":\"$work/x.snap\",\"mem_file_path\":\"$work/cnt.mem\"}")
+[[ $s == 400*"the memory file this VM was restored from"* ]] &&
+	pass create-over-own-mem-file-refused || fail create-over-own-mem-file-refused "$s"
 # a snapshot of a restored VM (memory mapped from the file) restores too
 if out=$(snap load); then
 	last2=$(counters "$work/load.serial" | tail -1)
