@@ -372,10 +372,11 @@ fi
 # `vmm run ... &` at an interactive shell (job control on a terminal): vmm
 # must not stop itself (SIGTTOU) by taking over a terminal it does not
 # own, so the API answers; brought to the foreground it would take it.
+# (test=counter runs until stopped on both architectures.)
 if command -v script >/dev/null && command -v bash >/dev/null; then
 	rm -f "$work/jc.sock"
 	{ sleep 1
-	  echo "'$VMM' run --api-sock '$work/jc.sock' -k '$GUEST' -p test=cad &"
+	  echo "'$VMM' run --api-sock '$work/jc.sock' -k '$GUEST' -p test=counter &"
 	  sleep 3; echo "'$VMM' ctl '$work/jc.sock' info"
 	  sleep 2; echo "'$VMM' ctl '$work/jc.sock' stop"
 	  sleep 2; echo 'wait; echo "vmm exited $?"'
