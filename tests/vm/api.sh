@@ -281,8 +281,9 @@ rc=$?
 	fail stop-and-unlink "rc=$rc, socket $(ls "$work/preboot.sock" 2>&1)"
 
 # --- a stale socket is replaced; --api-sock-mode; Ctrl-Alt-Del ----------------
-# (a guest without the cad scenario -- arm64 has no power key yet -- runs
-# the counter instead and is stopped from outside)
+# (x86-64: the i8042's Ctrl-Alt-Del; arm64: the power key, a PL061 GPIO
+# pin. A guest without the cad scenario runs the counter instead and is
+# stopped from outside)
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$work/cad.sock"
 if guest_has cad; then cad=1 scenario=cad; else cad=0 scenario=counter; fi
 start cad -k "$GUEST" -p "test=$scenario" --api-sock-mode 0660 || fail stale-socket "vmm did not start"
