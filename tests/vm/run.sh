@@ -244,8 +244,10 @@ else
 	fail console-stdio-pipe "rc=$rc"
 fi
 
-# typed input reaches the guest: from a pipe, byte for byte
-{ sleep 1; printf 'piped line 42\n'; } |
+# typed input reaches the guest: from a pipe, byte for byte (sent once
+# the guest listens: its UART driver clears the FIFO at boot, and a slow
+# start -- vmm-san in a loaded emulated host -- took longer than a sleep)
+{ wait_for_line "$work/echo-pipe.out" "echo: ready"; printf 'piped line 42\n'; } |
 	timeout "$TIMEOUT" "$VMM" run -k "$GUEST" -p "test=echo" \
 	>"$work/echo-pipe.out" 2>"$work/echo-pipe.err"
 rc=$?
