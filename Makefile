@@ -42,11 +42,12 @@ CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c vmm/vm.c \
 	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
 	vmm/run_bundle.c vmm/sha256.c vmm/snapfile.c vmm/snapshot.c
-DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
-	devices/pl061.c devices/ratelimit.c \
+DEVICES := devices/acpi_pm.c devices/boottimer.c devices/i8042.c \
+	devices/legacy.c devices/pci.c devices/pl061.c devices/pvpanic.c \
+	devices/ratelimit.c \
 	devices/serial.c devices/state.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
-	devices/virtio_rng.c devices/virtqueue.c
+	devices/virtio_pci.c devices/virtio_rng.c devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
 # Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib,

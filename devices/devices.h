@@ -86,6 +86,28 @@ int post_port_create(const struct dev_host *h, struct bus *bus, uint64_t port)
 	__attribute__((warn_unused_result));
 
 /*
+ * pvpanic (pvpanic.c): one port; a read gives PVPANIC_PANICKED |
+ * PVPANIC_CRASH_LOADED, a write of PANICKED stops the VM as a crash
+ * ("guest kernel panicked"), CRASH_LOADED is logged.
+ */
+#define PVPANIC_PANICKED     1
+#define PVPANIC_CRASH_LOADED 2
+int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base)
+	__attribute__((warn_unused_result));
+
+/*
+ * The hardware-reduced ACPI power registers (acpi_pm.c), ACPI_PM_PORTS
+ * byte-wide ports from base: sleep control (soft off powers the VM off),
+ * sleep status, reset (reset_value resets the VM).
+ */
+#define ACPI_PM_SLEEP_CONTROL 0
+#define ACPI_PM_SLEEP_STATUS  1
+#define ACPI_PM_RESET         2
+#define ACPI_PM_PORTS         3
+int acpi_pm_create(const struct dev_host *h, struct bus *bus, uint64_t base,
+		   uint8_t reset_value) __attribute__((warn_unused_result));
+
+/*
  * virtio device models (virtio_blk.c, virtio_net.c, virtio_console.c).
  * Each makes a transport-neutral struct virtio_dev (virtio.h); the caller
  * then attaches it to a transport (virtio_mmio_attach()).

@@ -56,6 +56,12 @@ struct dev_host_ops {
 	 * VMM (attach), or stop that. -ENOTSUP: use set_irq instead.
 	 */
 	int (*irqfd)(void *vm, unsigned int irq, int fd, bool attach);
+	/*
+	 * Send the message signalled interrupt (address, data) the guest
+	 * programmed (an MSI-X vector), from any thread. 0 or -errno; NULL
+	 * when the host has no MSIs.
+	 */
+	int (*send_msi)(void *vm, uint64_t addr, uint32_t data);
 	/* Signal io->fd on matching guest writes (attach), or stop that. */
 	int (*ioeventfd)(void *vm, const struct dev_ioeventfd *io, bool attach);
 	/* Call fn(arg) when the VM goes away (last registered first). */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,42 @@ static uint8_t bcd(int v)
 	return (uint8_t)(((v / 10) << 4) | (v % 10));
 }
 
+/*
+ * UTC from the seconds since the epoch, by arithmetic: gmtime_r() would
+ * read /etc/localtime on its first call (glibc's tzset), a system call a
+ * confined vCPU thread may not make. Days to a civil date after Howard
+ * Hinnant's days_from_civil inverse (proleptic Gregorian).
+ */
+static void utc(time_t now, struct tm *tm)
+{
+	int64_t t = (int64_t)now, days = t / 86400, secs = t % 86400;
+	int64_t z, era, doe, yoe, doy, mp, y;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+	tm->tm_wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(y + (tm->tm_mon < 2) - 1900);
+}
+
 static uint8_t cmos_read(struct cmos *c, uint8_t reg)
 {
-	time_t now = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&now, &tm);
+	utc(time(NULL), &tm);
 	switch (reg) {
 	case RTC_SECONDS: return bcd(tm.tm_sec);
 	case RTC_MINUTES: return bcd(tm.tm_min);

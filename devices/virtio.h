@@ -308,4 +308,14 @@ static inline bool virtio_has_feature(const struct virtio_dev *d,
 int virtio_mmio_attach(struct virtio_dev *d, struct bus *bus, uint64_t base,
 		       unsigned int irq) __attribute__((warn_unused_result));
 
+/*
+ * virtio-pci (modern, virtio_pci.c): put d on PCI bus bus (devices/pci.h)
+ * in its next free slot, with its BAR placed in the bus's window and
+ * MSI-X interrupts sent through the host's send_msi. 0 or -errno with
+ * one error line.
+ */
+struct pci_bus;
+int virtio_pci_attach(struct virtio_dev *d, struct pci_bus *bus)
+	__attribute__((warn_unused_result));
+
 #endif

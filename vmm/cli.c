@@ -46,6 +46,12 @@ const char cli_run_usage[] =
 "  -c, --cpus N            number of vCPUs (default: 1)\n"
 "      --smt               two threads per core (an even --cpus)\n"
 "      --huge-pages        guest memory in 2 MiB huge pages (hugetlbfs)\n"
+"      --pit               x86-64: an 8254 timer (KVM's in-kernel PIT), for\n"
+"                          guests without ACPI that need one; Linux with\n"
+"                          kvmclock does not\n"
+"      --virtio mmio|pci   how virtio devices attach: mmio (default; also\n"
+"                          described in ACPI on x86-64) or pci (x86-64:\n"
+"                          modern virtio-pci with MSI-X on a PCI bus)\n"
 "      --console MODE      stdio: serial console on this terminal (default)\n"
 "                          virtio: virtio console (hvc0) on this terminal;\n"
 "                          the serial port still prints early messages\n"
@@ -318,7 +324,8 @@ enum {
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
 	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES, OPT_BUNDLE,
 	OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
-	OPT_SERIAL_TIMESTAMPS, OPT_GDB, OPT_GDB_WAIT, OPT_RESTORE, OPT_MEM_FILE,
+	OPT_SERIAL_TIMESTAMPS, OPT_GDB, OPT_GDB_WAIT, OPT_PIT, OPT_VIRTIO,
+	OPT_RESTORE, OPT_MEM_FILE,
 };
 
 static const struct option run_options[] = {
@@ -342,6 +349,8 @@ static const struct option run_options[] = {
 	{ "dump-dtb", required_argument, NULL, OPT_DUMP_DTB },
 	{ "smt", no_argument, NULL, OPT_SMT },
 	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
+	{ "pit", no_argument, NULL, OPT_PIT },
+	{ "virtio", required_argument, NULL, OPT_VIRTIO },
 	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
@@ -534,6 +543,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 		case OPT_DUMP_DTB: COPY_ARG("--dump-dtb", cfg->dump_dtb); break;
 		case OPT_SMT: cfg->smt = true; *set |= CFG_SMT; break;
 		case OPT_HUGE_PAGES: cfg->huge_pages = true; *set |= CFG_HUGE; break;
+		case OPT_PIT: cfg->pit = true; *set |= CFG_PIT; break;
+		case OPT_VIRTIO:
+			if (!strcmp(optarg, "mmio"))
+				cfg->virtio = VIRTIO_TRANSPORT_MMIO;
+			else if (!strcmp(optarg, "pci"))
+				cfg->virtio = VIRTIO_TRANSPORT_PCI;
+			else
+				fail("--virtio %s: expected mmio or pci", optarg);
+			*set |= CFG_VIRTIO;
+			break;
 		case OPT_BUNDLE: COPY_ARG("--bundle", cfg->bundle); break;
 		case OPT_NO_SECCOMP: cfg->no_seccomp = true; break;
 		case OPT_SECCOMP_FILTER:

@@ -244,6 +244,8 @@ static int machine(struct vm_config *cfg, json_object *b, bool patch,
 		{ "track_dirty_pages", json_type_boolean, false },
 		{ "huge_pages", json_type_string, false },
 		{ "cpu_template", json_type_string, false },
+		{ "pit", json_type_boolean, false },
+		{ "virtio_transport", json_type_string, false },
 	}, patch_f[] = {
 		{ "vcpu_count", json_type_int, false },
 		{ "mem_size_mib", json_type_int, false },
@@ -251,13 +253,15 @@ static int machine(struct vm_config *cfg, json_object *b, bool patch,
 		{ "track_dirty_pages", json_type_boolean, false },
 		{ "huge_pages", json_type_string, false },
 		{ "cpu_template", json_type_string, false },
+		{ "pit", json_type_boolean, false },
+		{ "virtio_transport", json_type_string, false },
 	};
 	struct vm_config n = *cfg;
-	const char *hp, *tmpl;
+	const char *hp, *tmpl, *vt;
 	json_object *v;
 	int ret;
 
-	if ((ret = config_check_fields(b, patch ? patch_f : put, 6, err, errlen)))
+	if ((ret = config_check_fields(b, patch ? patch_f : put, 8, err, errlen)))
 		return ret;
 	if ((v = member(b, "vcpu_count"))) {
 		int64_t cpus = json_object_get_int64(v);
@@ -288,6 +292,16 @@ static int machine(struct vm_config *cfg, json_object *b, bool patch,
 		return fail(err, errlen, "huge_pages '%s': expected None or 2M", hp);
 	if (hp || !patch)
 		n.huge_pages = hp && !strcmp(hp, "2M");
+	/* vmm's own: x86-64's in-kernel PIT (--pit), --virtio mmio|pci */
+	if (member(b, "pit") || !patch)
+		n.pit = get_bool(b, "pit", false);
+	vt = get_str(b, "virtio_transport");
+	if (vt && strcmp(vt, "mmio") && strcmp(vt, "pci"))
+		return fail(err, errlen, "virtio_transport '%s': expected mmio "
+			    "or pci", vt);
+	if (vt || !patch)
+		n.virtio = vt && !strcmp(vt, "pci") ? VIRTIO_TRANSPORT_PCI
+						    : VIRTIO_TRANSPORT_MMIO;
 	tmpl = get_str(b, "cpu_template");
 	if (tmpl && strcmp(tmpl, "None"))
 		return fail(err, errlen, "cpu_template '%s' is not supported "
@@ -843,6 +857,10 @@ int config_overlay(struct vm_config *file, const struct vm_config *cli,
 		n.smt = cli->smt;
 	if (set & CFG_HUGE)
 		n.huge_pages = cli->huge_pages;
+	if (set & CFG_PIT)
+		n.pit = cli->pit;
+	if (set & CFG_VIRTIO)
+		n.virtio = cli->virtio;
 	for (unsigned int i = 0; i < cli->nr_disks; i++)
 		if ((ret = add_disk(&n, &cli->disk[i], err, errlen)))
 			return ret;
@@ -880,6 +898,9 @@ json_object *config_machine_json(const struct vm_config *cfg)
 	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(false));
 	json_object_object_add(o, "huge_pages", json_object_new_string(
 		cfg->huge_pages ? "2M" : "None"));
+	json_object_object_add(o, "pit", json_object_new_boolean(cfg->pit));
+	json_object_object_add(o, "virtio_transport", json_object_new_string(
+		cfg->virtio == VIRTIO_TRANSPORT_PCI ? "pci" : "mmio"));
 	return o;
 }
 

@@ -117,6 +117,11 @@ struct vm_log {
 };
 
 /* Strings are owned; "" = not set. */
+enum vm_virtio_transport {
+	VIRTIO_TRANSPORT_MMIO,  /* virtio-mmio windows (the default) */
+	VIRTIO_TRANSPORT_PCI,   /* virtio-pci functions on a PCI bus */
+};
+
 struct vm_config {
 	char kernel[VMM_PATH_MAX];
 	char initrd[VMM_PATH_MAX];
@@ -134,6 +139,8 @@ struct vm_config {
 	struct vm_vsock vsock;
 	bool smt;            /* two threads per core (an even vCPU count) */
 	bool huge_pages;     /* guest RAM in 2 MiB pages */
+	bool pit;            /* x86-64: KVM's in-kernel PIT (8254) */
+	enum vm_virtio_transport virtio; /* --virtio: how virtio devices attach */
 	bool quiet;          /* no informational lines on stderr */
 	int verbose;         /* -v: more log lines */
 	struct vm_log log;
@@ -184,6 +191,7 @@ enum config_field_bit {
 	CFG_KERNEL = 1 << 0, CFG_INITRD = 1 << 1, CFG_CMDLINE = 1 << 2,
 	CFG_MEM = 1 << 3, CFG_CPUS = 1 << 4, CFG_METRICS = 1 << 5,
 	CFG_ID = 1 << 6, CFG_SMT = 1 << 7, CFG_HUGE = 1 << 8,
+	CFG_PIT = 1 << 9, CFG_VIRTIO = 1 << 10,
 };
 
 /*

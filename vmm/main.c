@@ -290,9 +290,10 @@ static int cmd_firecracker(int argc, char **argv, uint64_t t_start)
 		printf("%s\n", v);
 		return 0;
 	}
+	/* Firecracker's PCI mode: its virtio devices on a PCI bus */
 	if (fc.enable_pci) {
-		error("--enable-pci: virtio-pci is not supported by vmm yet");
-		return 1;
+		cli.virtio = VIRTIO_TRANSPORT_PCI;
+		set |= CFG_VIRTIO;
 	}
 	if (finish_config(&cli, set, &cfg))
 		return 1;

@@ -135,6 +135,9 @@ static const struct rule vcpu_rules[] = {
 	IOCTL(A0_VCPU_FD, KVM_RUN),
 	/* a device exit raises an interrupt line (no irqfd for it) */
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
+	/* virtio-pci: an MSI-X vector unmasked; a BAR moved (its kicks) */
+	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),
+	IOCTL(A0_VM_FD, KVM_IOEVENTFD),
 	/* virtio-net's DRIVER_OK: the offloads the driver took, the MTU */
 	IOCTL(A0_ANY, TUNSETOFFLOAD),
 	IOCTL(A0_ANY, SIOCGIFMTU),
@@ -163,6 +166,7 @@ static const struct rule disk_rules[] = {
 	ALLOW1(fallocate, EQ32(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
 	ALLOW1(fallocate, EQ32(1, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)),
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
+	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),     /* virtio-pci's interrupts */
 };
 
 /*
@@ -182,6 +186,7 @@ static const struct rule main_rules[] = {
 	ALLOW1(fcntl, EQ32(1, F_GETFL)),
 	ALLOW1(fcntl, EQ32(1, F_SETFL)),
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
+	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),     /* virtio-pci's interrupts */
 	/* the teardown detaches the virtio devices' eventfds */
 	IOCTL(A0_VM_FD, KVM_CHECK_EXTENSION),
 	IOCTL(A0_VM_FD, KVM_IRQFD),

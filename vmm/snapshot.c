@@ -244,6 +244,12 @@ int vm_snapshot_create(struct vm *vm, const char *snap_path,
 			 "snapshotted");
 		return -EINVAL;
 	}
+	/* only the virtio-mmio transport saves its state (and its device's) */
+	if (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI) {
+		snprintf(err, errlen, "a VM with virtio-pci devices (--virtio "
+			 "pci) cannot be snapshotted yet");
+		return -EOPNOTSUPP;
+	}
 	if (!strcmp(snap_path, mem_path)) {
 		snprintf(err, errlen, "snapshot_path and mem_file_path are the "
 			 "same file");

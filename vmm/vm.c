@@ -97,6 +97,19 @@ static int host_ioeventfd(void *opaque, const struct dev_ioeventfd *io,
 	return kvm_ioctl_quiet(vm->vm_fd, KVM_IOEVENTFD, &k) < 0 ? -EIO : 0;
 }
 
+static int host_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* 1: delivered, 0: the guest blocked it; both are its business */
+	return kvm_ioctl_quiet(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -EIO : 0;
+}
+
 static int host_add_cleanup_fn(void *vm, void (*fn)(void *), void *arg)
 {
 	return vm_add_cleanup(vm, fn, arg);
@@ -172,6 +185,7 @@ static const struct dev_host_ops host_ops = {
 	.set_irq = host_set_irq_fn,
 	.irqfd = host_irqfd,
 	.ioeventfd = host_ioeventfd,
+	.send_msi = host_send_msi,
 	.add_cleanup = host_add_cleanup_fn,
 	.add_counter = host_add_counter_fn,
 	.event = host_event,
@@ -430,8 +444,17 @@ static int attach_virtio(struct vm *vm, unsigned int *index,
 			 struct virtio_dev *d)
 {
 	struct arch_virtio_slot slot;
-	int ret = arch_virtio_place(vm, *index, &slot);
+	int ret;
 
+	/* on PCI the guest enumerates the bus: nothing to announce */
+	if (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI) {
+		if (!vm->pci) {
+			error("--virtio pci: this platform has no PCI bus");
+			return -EOPNOTSUPP;
+		}
+		return virtio_pci_attach(d, vm->pci);
+	}
+	ret = arch_virtio_place(vm, *index, &slot);
 	if (ret == -ENOSPC) {
 		error("too many virtio devices: this platform has room for %u",
 		      *index);

@@ -136,6 +136,9 @@ struct vm {
 	bool (*signal_hook)(void *arg, int signo);
 	void *signal_hook_arg;
 
+	/* the PCI bus virtio-pci devices go on (the arch made it), or NULL */
+	struct pci_bus *pci;
+
 	/* arch-private state (layout, loaded-kernel facts) */
 	void *arch;
 

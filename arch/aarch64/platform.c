@@ -37,6 +37,16 @@ int arch_vm_type(struct vm *vm, unsigned long *type)
 		error("--gic: expected v2, v3 or auto");
 		return -EINVAL;
 	}
+	if (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI) {
+		error("--virtio pci: vmm's aarch64 platform has no PCI bus yet "
+		      "(--virtio mmio)");
+		return -EOPNOTSUPP;
+	}
+	if (vm->cfg.pit) {
+		error("--pit is for x86-64 guests: an aarch64 guest has the "
+		      "architected timer");
+		return -EINVAL;
+	}
 	ret = arm64_layout_check(page, vm->cfg.mem_size, vm->cfg.cpus, err,
 				 sizeof(err));
 	if (ret) {

@@ -64,6 +64,7 @@
 #define X86_ACPI_SLEEP_CTL_PORT 0x600
 #define X86_ACPI_SLEEP_STS_PORT 0x601
 #define X86_ACPI_RESET_PORT  0x602
+#define X86_ACPI_RESET_VALUE 0x01
 #define X86_PCI_CONFIG_PORT  0xcf8 /* address 0xcf8, data 0xcfc */
 
 #endif

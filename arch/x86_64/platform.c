@@ -14,10 +14,15 @@
 #include <unistd.h>
 
 #include "../../devices/devices.h"
+#include "../../devices/pci.h"
+#include "../../vmm/acpi.h"
+#include "../../vmm/aml.h"
 #include "../../vmm/kvm.h"
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
 #include "../arch.h"
+#include "acpi.h"
+#include "layout.h"
 #include "x86_arch.h"
 
 int arch_vm_type(struct vm *vm, unsigned long *type)
@@ -57,9 +62,27 @@ int arch_ram_ranges(const struct vm_config *cfg,
 	return 0;
 }
 
-int arch_vm_init(struct vm *vm)
+/*
+ * KVM's in-kernel PIT only with --pit: Linux on ACPI's hardware-reduced
+ * platform, and any Linux with kvmclock and the TSC-deadline timer, never
+ * needs it, and tearing it down costs an SRCU grace period at exit
+ * (~15 ms on 6.18 kernels: kvm_free_pit -> kvm_pit_set_reinject).
+ */
+static int create_pit(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	int ret;
+
+	if (!vm->cfg.pit)
+		return 0;
+	if ((ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_PIT2)))
+		return ret;
+	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+	return ret < 0 ? ret : 0;
+}
+
+int arch_vm_init(struct vm *vm)
+{
 	struct x86_vm *xa = calloc(1, sizeof(*xa));
 	int ret;
 
@@ -67,7 +90,6 @@ int arch_vm_init(struct vm *vm)
 		return -ENOMEM;
 	vm->arch = xa;
 	if ((ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_IRQCHIP)) ||
-	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_PIT2)) ||
 	    (ret = kvm_need_cap(vm->kvm_fd, KVM_CAP_EXT_CPUID)))
 		return ret;
 	/* a region Intel's VMX needs below 4 GiB, out of the guest's RAM */
@@ -77,20 +99,18 @@ int arch_vm_init(struct vm *vm)
 	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
 	if (ret < 0)
 		return ret;
-	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
-	if (ret < 0)
+	if ((ret = create_pit(vm)))
 		return ret;
 	return x86_get_supported_cpuid(vm, &xa->cpuid);
 }
 
 /*
- * virtio-mmio slots: 4 KiB windows from X86_VIRTIO_MMIO_BASE, IRQs from 5
- * (the IOAPIC has 24 pins; 4 is COM1, 8 the RTC). Linux learns of each
- * from a virtio_mmio.device= entry on the command line.
+ * virtio-mmio slots (x86_arch.h): the IOAPIC has 24 pins; 4 is COM1, 8
+ * the RTC. Linux learns of each from a virtio_mmio.device= entry on the
+ * command line (kernels with VIRTIO_MMIO_CMDLINE_DEVICES) and from the
+ * DSDT (LNRO0005: distribution kernels, whose virtio_mmio has no command
+ * line devices).
  */
-#define X86_VIRTIO_IRQ_BASE 5
-#define X86_VIRTIO_SLOTS    (24 - X86_VIRTIO_IRQ_BASE - 1)
-
 int arch_virtio_place(struct vm *vm, unsigned int n,
 		      struct arch_virtio_slot *slot)
 {
@@ -108,6 +128,11 @@ int arch_virtio_place(struct vm *vm, unsigned int n,
 
 int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
 {
+	struct x86_vm *xa = vm->arch;
+
+	if (xa->nr_virtio >= X86_VIRTIO_SLOTS)
+		return -ENOSPC;
+	xa->virtio[xa->nr_virtio++] = *slot;
 	return vm_cmdline_append(vm, "virtio_mmio.device=4K@0x%" PRIx64 ":%u",
 				 slot->base, slot->irq);
 }
@@ -116,6 +141,46 @@ int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
  * The platform's device table. Legacy PC devices sit on the port bus at
  * their usual addresses; the boot timer on the MMIO bus.
  */
+static void pci_free(void *bus)
+{
+	pci_bus_destroy(bus);
+	free(bus);
+}
+
+/*
+ * With --virtio pci: bus 0 behind a host bridge, its configuration space
+ * at 0xCF8/0xCFC and in the ECAM window, the devices' BARs in the 32-bit
+ * window. No 64-bit window and no I/O window: virtio-pci needs neither.
+ */
+static int create_pci(struct vm *vm, struct x86_vm *xa)
+{
+	static const struct pci_ids host = { .vendor = 0x1b36, .device = 0x0008 };
+	struct pci_bus *b = calloc(1, sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = pci_bus_init(b, 0, &host, X86_PCI_MEM32_ADDR, X86_PCI_MEM32_SIZE,
+			   0, 0);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	if ((ret = host_add_cleanup(&vm->host, pci_free, b)))
+		return ret;
+	if ((ret = bus_register(&vm->pio, X86_PCI_CONFIG_PORT, 8, "pci-conf1",
+				pci_conf1_io, b)) ||
+	    (ret = bus_register(&vm->mmio, X86_PCI_ECAM_ADDR, 1 << 20,
+				"pci-ecam", pci_ecam_io, b)) ||
+	    (ret = bus_register(&vm->mmio, X86_PCI_MEM32_ADDR,
+				X86_PCI_MEM32_SIZE, "pci-mem32", pci_mem32_io,
+				b)))
+		return ret;
+	xa->pci = b;
+	vm->pci = b;
+	return 0;
+}
+
 int arch_create_devices(struct vm *vm, struct serial **uart)
 {
 	struct x86_vm *xa = vm->arch;
@@ -127,7 +192,12 @@ int arch_create_devices(struct vm *vm, struct serial **uart)
 	    (ret = i8042_create(h, &vm->pio, 0x60, 0x64, &xa->i8042)) ||
 	    (ret = cmos_create(h, &vm->pio, 0x70)) ||
 	    (ret = post_port_create(h, &vm->pio, 0x80)) ||
-	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR))) {
+	    (ret = pvpanic_create(h, &vm->pio, X86_PVPANIC_PORT)) ||
+	    (ret = acpi_pm_create(h, &vm->pio, X86_ACPI_SLEEP_CTL_PORT,
+				  X86_ACPI_RESET_VALUE)) ||
+	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR)) ||
+	    (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI &&
+	     (ret = create_pci(vm, xa)))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
@@ -185,6 +255,84 @@ int arch_load_kernel(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The ACPI description of the platform: every vCPU and the IOAPIC (MADT;
+ * ISA IRQs wired 1:1 to IOAPIC pins, as in the MP table, so no
+ * overrides), a hardware-reduced FADT with vmm's power registers, and a
+ * DSDT with the legacy devices, pvpanic, the boot timer's region and the
+ * virtio-mmio devices.
+ */
+static int write_acpi(struct vm *vm, struct x86_vm *xa)
+{
+	struct x86_acpi_pio_dev pio[] = {
+		{ .name = "COM1", .hid = "PNP0501", .uid = 1, .nr_io = 1,
+		  .io = { { X86_COM1_PORT, 8 } }, .irq = X86_COM1_IRQ },
+		{ .name = "KBD", .hid = "PNP0303", .uid = 0, .nr_io = 2,
+		  .io = { { 0x60, 1 }, { 0x64, 1 } }, .irq = 1 },
+		{ .name = "RTC", .hid = "PNP0B00", .uid = 0, .nr_io = 1,
+		  .io = { { 0x70, 2 } }, .irq = 8 },
+		{ .name = "PEVT", .hid = "QEMU0001", .uid = 0, .nr_io = 1,
+		  .io = { { X86_PVPANIC_PORT, 1 } }, .irq = -1 },
+	};
+	struct x86_acpi_mmio_dev mmio[1 + X86_VIRTIO_SLOTS] = {
+		{ .name = "BTMR", .hid = "PNP0C02", .uid = 1,
+		  .base = X86_BOOT_TIMER_ADDR, .len = BOOT_TIMER_SIZE,
+		  .gsi = -1 },
+	};
+	struct x86_acpi_desc d = {
+		.nr_cpus = vm->cfg.cpus,
+		.lapic_addr = (uint32_t)X86_LAPIC_ADDR,
+		.ioapic_id = (uint8_t)vm->cfg.cpus,
+		.ioapic_addr = (uint32_t)X86_IOAPIC_ADDR,
+		.sci_irq = 9,
+		.iapc_boot_arch = ACPI_IAPC_LEGACY_DEVICES | ACPI_IAPC_8042 |
+				  ACPI_IAPC_NO_VGA,
+		.sleep_control_port = X86_ACPI_SLEEP_CTL_PORT,
+		.sleep_status_port = X86_ACPI_SLEEP_STS_PORT,
+		.reset_port = X86_ACPI_RESET_PORT,
+		.reset_value = X86_ACPI_RESET_VALUE,
+		.pio = pio,
+		.nr_pio = sizeof(pio) / sizeof(pio[0]),
+		.mmio = mmio,
+		.nr_mmio = 1 + xa->nr_virtio,
+	};
+	const struct x86_acpi_pci pci = {
+		.ecam = X86_PCI_ECAM_ADDR, .bus_start = 0, .bus_end = 0,
+		.mem32_base = (uint32_t)X86_PCI_MEM32_ADDR,
+		.mem32_len = X86_PCI_MEM32_SIZE,
+	};
+	char err[256] = "";
+	uint64_t rsdp;
+	int ret;
+
+	if (xa->pci)
+		d.pci = &pci;
+
+	for (unsigned int i = 0; i < vm->cfg.cpus; i++)
+		d.apic_id[i] = (uint8_t)i;
+	for (unsigned int i = 0; i < xa->nr_virtio; i++) {
+		struct x86_acpi_mmio_dev *m = &mmio[1 + i];
+
+		snprintf(m->name, sizeof(m->name), "VR%02X", i & 0xff);
+		m->hid = "LNRO0005";
+		m->uid = i;
+		m->base = xa->virtio[i].base;
+		m->len = xa->virtio[i].size;
+		m->gsi = (int)xa->virtio[i].irq;
+		m->irq_flags = AML_IRQ_EDGE; /* irqfd raises edges */
+	}
+	ret = x86_acpi_write(&vm->mem, &d, X86_ACPI_ADDR, X86_ACPI_SIZE, &rsdp,
+			     err, sizeof(err));
+	if (!ret)
+		ret = x86_acpi_set_rsdp(&vm->mem, xa->kernel.proto, rsdp);
+	if (!ret)
+		ret = x86_acpi_write_reset_vector(&vm->mem, X86_ACPI_RESET_PORT,
+						  X86_ACPI_RESET_VALUE);
+	if (ret)
+		error("ACPI tables: %s", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 /* The command line, GDT, MP table and the entry protocol's structures. */
 int arch_write_boot_info(struct vm *vm)
 {
@@ -213,9 +361,11 @@ int arch_write_boot_info(struct vm *vm)
 						    xa->initrd_addr,
 						    xa->initrd_size);
 	}
-	if (ret)
+	if (ret) {
 		error("cannot write the boot structures: %s", strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return write_acpi(vm, xa);
 }
 
 int arch_send_ctrl_alt_del(struct vm *vm)

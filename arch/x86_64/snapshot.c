@@ -236,7 +236,9 @@ int arch_snapshot_save_vm(struct vm *vm, struct sbuf *b, char *err,
 		if ((ret = IOC(vm->vm_fd, KVM_GET_IRQCHIP, &chip[i])) < 0)
 			return ret;
 	}
-	if ((ret = IOC(vm->vm_fd, KVM_GET_PIT2, &pit)) < 0 ||
+	/* no in-kernel PIT without --pit: its record stays, zeroed */
+	memset(&pit, 0, sizeof(pit));
+	if ((vm->cfg.pit && (ret = IOC(vm->vm_fd, KVM_GET_PIT2, &pit)) < 0) ||
 	    (ret = IOC(vm->vm_fd, KVM_GET_CLOCK, &clock)) < 0)
 		return ret;
 	for (unsigned int i = 0; i < 3; i++)
@@ -277,7 +279,12 @@ int arch_snapshot_restore_vm(struct vm *vm, struct sbuf *r, char *err,
 	 * kvmclock goes on from where it was (flags 0: no jump by the time
 	 * the snapshot spent on disk), as the guest's TSC does from its MSR.
 	 */
-	if ((ret = IOC(vm->vm_fd, KVM_SET_PIT2, &pit)) < 0 ||
+	/*
+	 * The PIT only when this VM has one (the snapshot's configuration
+	 * says: machine-config's pit); a snapshot from before --pit existed
+	 * had one, and a restore without it leaves its state behind.
+	 */
+	if ((vm->cfg.pit && (ret = IOC(vm->vm_fd, KVM_SET_PIT2, &pit)) < 0) ||
 	    (ret = IOC(vm->vm_fd, KVM_SET_CLOCK, &clock)) < 0)
 		return ret;
 	return 0;

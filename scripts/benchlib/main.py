@@ -25,6 +25,7 @@ vmm itself costs compared with QEMU microvm, side by side in one run.
 
 Rows (for --only; groups: vm, qemu, tiny, linux, containers, all):
   vm-tiny           vmm + the freestanding test guest (test=hello), local /dev/kvm
+  vm-tiny-pit       the same with --pit (KVM's in-kernel PIT, created and torn down)
   vm-tiny-restore   vmm --restore of that guest (test=echo, snapshotted while it
                     waits for a line; stdin gives it one), local /dev/kvm
   qemu-tiny         QEMU microvm + the same guest, local /dev/kvm
@@ -559,19 +560,20 @@ def run(args, ctx, argv):
         if not static:
             notes.append("bench-run is dynamically linked (no static libc): peak RSS figures "
                          "include a little of its own pre-exec RSS")
-        vm_tiny = {"vm-tiny", "vm-tiny-restore"}
+        vm_tiny = {"vm-tiny", "vm-tiny-pit", "vm-tiny-restore"}
         if vm_tiny & set(rows) or (linux_rows and linux_where == "local"):
             if not ensure_built(args.vmm, None, log):
-                for r in ("vm-tiny", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"):
+                for r in ("vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux",
+                          "vm-linux-bzimage"):
                     if r in vm_tiny or linux_where == "local":
                         skipped.setdefault(r, "no vmm binary at %s" % args.vmm)
         ctx.vmm = os.path.abspath(args.vmm)
         ctx.testguest = os.path.join(REPO, "build/guest/testguest-x86_64")
-        if {"vm-tiny", "vm-tiny-restore", "qemu-tiny"} & set(rows) and \
+        if {"vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"} & set(rows) and \
                 not os.path.exists(ctx.testguest):
             ensure_built(ctx.testguest, None, log)
             if not os.path.exists(ctx.testguest):
-                for r in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
+                for r in ("vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"):
                     skipped.setdefault(r, "no test guest at %s" % ctx.testguest)
         ctx.qemu_path = shutil.which(args.qemu) or args.qemu
         ctx.qemu = ctx.qemu_path
@@ -579,7 +581,7 @@ def run(args, ctx, argv):
         # kvm_pvm rejects QEMU's host model (MSR 0x10a): use the default there
         ctx.qemu_cpu = "host" if info["kvm_hardware_assisted"] else None
         if not os.path.exists("/dev/kvm"):
-            for r in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
+            for r in ("vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"):
                 skipped.setdefault(r, "no /dev/kvm")
         if "vm-tiny-restore" in rows and "vm-tiny-restore" not in skipped:
             log("vm-tiny-restore: a snapshot of test=echo (vmm ctl snapshot)")

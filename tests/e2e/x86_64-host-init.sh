@@ -19,6 +19,10 @@
 #   /ro.img            an ext4 image for the read-only disk
 #   /srv/blob          the file the net scenario's guest fetches
 #   /lib/modules/*.ko  KVM, virtio-pci/blk (QEMU's drive: /dev/vda), tun
+#   /guest/stock-vmlinuz, /guest/stock-initrd.gz, /stock.img, /stock-pci.img
+#   /cad.img           the ext4 image the initcad scenario writes
+#                      the stock scenario's kernel (this host's), initramfs
+#                      and ext4 image
 #
 # The read-write disk is QEMU's virtio drive, /dev/vda here: what the guest
 # writes lands in a file on the build machine, which checks it with debugfs.
@@ -374,6 +378,99 @@ scenario_gdb() {
 		kill "$relay" 2>/dev/null
 	fi
 	vmm_finish gdb
+}
+
+# Debian's own cloud kernel (this host's) as the guest, with its modules
+# in /guest/stock-initrd.gz (tests/e2e/stock-guest-init.sh): on 2 vCPUs
+# with a virtio disk it writes a file and powers off; then a panic; then
+# a reboot without reboot=k (ACPI's reset register); then the disk on
+# virtio-pci (--virtio pci) and a power-off. The serial log has
+# timestamps, for the time to its /init.
+scenario_stock() {
+	for how in poweroff panic reboot pci; do
+		opts= mode=$how token=$E2E_TOKEN
+		[ "$how" = poweroff ] && opts="--disk /stock.img"
+		# the same disk on virtio-pci, another token in another image
+		[ "$how" = pci ] && opts="--disk /stock-pci.img --virtio pci" mode=poweroff token=pci-$E2E_TOKEN
+		# shellcheck disable=SC2086 # $opts is words or none
+		vmm_start "stock-$how" /dev/null run --kernel /guest/stock-vmlinuz \
+			--initrd /guest/stock-initrd.gz \
+			--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=$mode vmm.token=$token" \
+			--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" $opts \
+			--console none --serial-log "/tmp/stock-$how.serial" --serial-timestamps
+		vmm_finish "stock-$how"
+	done
+	for img in stock stock-pci; do
+		token=$E2E_TOKEN
+		[ "$img" = stock-pci ] && token=pci-$E2E_TOKEN
+		if grep -q "vmm-stock-$token" "/$img.img"; then
+			echo "E2E-HOST-STOCK-DISK $img found"
+		else
+			echo "E2E-HOST-STOCK-DISK $img missing"
+		fi
+	done
+}
+
+# The project's own /init (no rdinit=) with vmm.shell: a file written on
+# an ext4 disk at its shell, then Ctrl-Alt-Del from the API. The init
+# must sync and unmount before the reset, so the file is in the image.
+scenario_initcad() {
+	rm -f /tmp/initcad.in
+	mkfifo /tmp/initcad.in
+	sock=/tmp/initcad.sock
+	vmm_start initcad /tmp/initcad.in run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$GUEST_CMDLINE vmm.shell" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+		--disk /cad.img --console stdio --serial-log /tmp/initcad.serial \
+		--api-sock "$sock"
+	exec 3>/tmp/initcad.in
+	if wait_until 60 grep_file /tmp/initcad.serial "starting a shell"; then
+		sleep 1
+		# shellcheck disable=SC2016 # the guest's shell expands it
+		printf '%s\n' "mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo vmm-cad-$E2E_TOKEN >/mnt/cad.txt && echo INITCAD-\$((20+1))" >&3
+		if wait_until 20 grep_file /tmp/initcad.serial INITCAD-21; then
+			/vmm ctl "$sock" ctrl-alt-del >/tmp/initcad.ctl 2>&1
+			echo "E2E-HOST-INITCAD-CTL status=$?"
+			wait_until 30 vmm_exited initcad ||
+				{ say "initcad: still running 30 s after Ctrl-Alt-Del"; /vmm ctl "$sock" stop; }
+		else
+			say "initcad: the shell did not write the file"
+			/vmm ctl "$sock" stop
+		fi
+	else
+		say "initcad: no shell within 60 s"
+		/vmm ctl "$sock" stop
+	fi
+	exec 3>&-
+	vmm_finish initcad
+	if grep -q "vmm-cad-$E2E_TOKEN" /cad.img; then
+		echo "E2E-HOST-INITCAD-DISK found"
+	else
+		echo "E2E-HOST-INITCAD-DISK missing"
+	fi
+}
+
+# The in-kernel PIT, with and without (--pit): the project's kernel (boot
+# timer) and the stock kernel (time to /init from the serial
+# timestamps), three runs each, alternating; each must power off (0).
+scenario_pit() {
+	for i in 1 2 3; do
+		for pit in nopit pit; do
+			flag=
+			[ "$pit" = pit ] && flag=--pit
+			n=pit-mini-$pit-$i
+			vmm_start "$n" /dev/null run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+				--cmdline "$GUEST_CMDLINE" --mem "$GUEST_MEM" --cpus "$GUEST_CPUS" \
+				--console none --serial-log "/tmp/$n.serial" $flag
+			vmm_finish "$n"
+			n=pit-stock-$pit-$i
+			vmm_start "$n" /dev/null run --kernel /guest/stock-vmlinuz \
+				--initrd /guest/stock-initrd.gz \
+				--cmdline "console=ttyS0 panic=-1 quiet vmm.stock=poweroff-nodisk" \
+				--mem "$GUEST_MEM" --cpus "$GUEST_CPUS" --console none \
+				--serial-log "/tmp/$n.serial" --serial-timestamps $flag
+			vmm_finish "$n"
+		done
+	done
 }
 
 # README blocks (tests/readme): each job typed by /readme/type.sh into an

@@ -25,9 +25,9 @@ import sys
 TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LIBS = {"vmm/" + h for h in ("bus.h", "evloop.h", "memory.h", "timeline.h",
                              "log.h", "util.h", "http.h", "httpd.h",
-                             "config.h", "kvm.h")}
+                             "config.h", "kvm.h", "acpi.h")}
 DEVICE_SEES = {"vmm/bus.h", "vmm/evloop.h", "vmm/memory.h", "vmm/timeline.h", "vmm/util.h",
-               "vmm/log.h", "vmm/config.h"}
+               "vmm/log.h", "vmm/config.h", "vmm/acpi.h"}
 # state.h: the devices' snapshot state, which the core saves and restores
 CORE_SEES_DEVICES = {"devices/devices.h", "devices/host.h", "devices/virtio.h",
                      "devices/state.h"}

@@ -183,6 +183,32 @@ TEST(run_defaults)
 	CHECK_EQ(cfg.console, CONSOLE_STDIO);
 	CHECK(!cfg.quiet);
 	CHECK_EQ(cfg.verbose, 0);
+	CHECK(!cfg.pit); /* no in-kernel PIT unless asked for */
+}
+
+TEST(run_pit)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	CHECK_EQ(PARSE("run", "-k", "vmlinux", "--pit"), CLI_OK);
+	CHECK(cfg.pit);
+	CHECK_EQ(PARSE("run", "-k", "vmlinux", "--pit=1"), CLI_ERROR);
+}
+
+TEST(run_virtio_transport)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	CHECK_EQ(PARSE("run", "-k", "vmlinux"), CLI_OK);
+	CHECK_EQ(cfg.virtio, VIRTIO_TRANSPORT_MMIO);
+	CHECK_EQ(PARSE("run", "-k", "vmlinux", "--virtio", "pci"), CLI_OK);
+	CHECK_EQ(cfg.virtio, VIRTIO_TRANSPORT_PCI);
+	CHECK_EQ(PARSE("run", "-k", "vmlinux", "--virtio", "mmio"), CLI_OK);
+	CHECK_EQ(cfg.virtio, VIRTIO_TRANSPORT_MMIO);
+	CHECK_EQ(PARSE("run", "-k", "vmlinux", "--virtio", "isa"), CLI_ERROR);
+	CHECK(strstr(err, "expected mmio or pci") != NULL);
 }
 
 TEST(run_long_options)
@@ -702,7 +728,7 @@ TEST(run_bundle)
 
 UNIT_MAIN("cli",
 	  T(size_suffixes), T(size_garbage), T(size_zero), T(size_overflow),
-	  T(run_defaults), T(run_long_options), T(run_long_options_with_equals),
+	  T(run_defaults), T(run_pit), T(run_virtio_transport), T(run_long_options), T(run_long_options_with_equals),
 	  T(run_short_options), T(run_verbose_quiet), T(run_last_value_wins),
 	  T(run_console), T(run_missing_kernel), T(run_cpus),
 	  T(run_mem_limits), T(run_mem_bad), T(run_cmdline_length),

@@ -138,6 +138,10 @@ TEST(malformed_documents)
 		  " \"machine-config\": {\"vcpu_count\": 1.5, \"mem_size_mib\": 64}}",
 		  "'vcpu_count' must be int" },
 		{ "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		  " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64,"
+		  " \"virtio_transport\": \"isa\"}}",
+		  "expected mmio or pci" },
+		{ "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		  " \"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\","
 		  " \"is_root_device\": true}, {\"drive_id\": \"b\","
 		  " \"path_on_host\": \"/b\", \"is_root_device\": true}]}",
@@ -277,6 +281,30 @@ TEST(too_many_drives)
 }
 
 /* GET /vm/config's document, read back, is the same configuration. */
+TEST(machine_pit_and_transport)
+{
+	static struct vm_config a, b;
+	char err[256];
+	json_object *o;
+
+	CHECK_EQ(doc(&a, "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		     " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64,"
+		     " \"pit\": true, \"virtio_transport\": \"pci\"}}", err,
+		     sizeof(err)), 0);
+	CHECK(a.pit);
+	CHECK_EQ(a.virtio, VIRTIO_TRANSPORT_PCI);
+	o = config_to_json(&a);
+	config_init(&b);
+	CHECK_EQ(config_from_json(&b, o, err, sizeof(err)), 0);
+	json_object_put(o);
+	CHECK(b.pit && b.virtio == VIRTIO_TRANSPORT_PCI);
+	CHECK_EQ(doc(&a, "{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		     " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}}",
+		     err, sizeof(err)), 0);
+	CHECK(!a.pit);
+	CHECK_EQ(a.virtio, VIRTIO_TRANSPORT_MMIO);
+}
+
 TEST(round_trip)
 {
 	int rc;
@@ -378,5 +406,6 @@ UNIT_MAIN("config",
 	  T(whole_document), T(defaults_kept_for_what_is_absent),
 	  T(null_is_absent_for_optional_fields), T(malformed_documents),
 	  T(invalid_utf8_is_refused), T(refused_section_changes_nothing),
-	  T(drive_path_id_must_agree), T(too_many_drives), T(round_trip),
+	  T(drive_path_id_must_agree), T(too_many_drives),
+	  T(machine_pit_and_transport), T(round_trip),
 	  T(overlay_command_line_wins_field_by_field), T(mac_parser))

@@ -31,6 +31,9 @@ struct testhost {
 	unsigned int counters;
 	unsigned int events;
 	int stop;                      /* enum dev_stop + 1, 0 = none */
+	unsigned int msis;             /* MSIs sent, the last one's message */
+	uint64_t msi_addr;
+	uint32_t msi_data;
 	char stop_msg[128];
 	/* console output, when a device writes there */
 	uint8_t console[4096];
@@ -67,6 +70,16 @@ static int th_ioeventfd(void *vm, const struct dev_ioeventfd *io, bool attach)
 {
 	(void)vm; (void)io; (void)attach;
 	return -ENOTSUP;
+}
+
+static int th_send_msi(void *vm, uint64_t addr, uint32_t data)
+{
+	struct testhost *th = vm;
+
+	th->msis++;
+	th->msi_addr = addr;
+	th->msi_data = data;
+	return 0;
 }
 
 static int th_add_cleanup(void *vm, void (*fn)(void *), void *arg)
@@ -138,6 +151,7 @@ static int th_add_state(void *vm, const char *name,
 
 static const struct dev_host_ops testhost_ops = {
 	.set_irq = th_set_irq, .irqfd = th_irqfd, .ioeventfd = th_ioeventfd,
+	.send_msi = th_send_msi,
 	.add_cleanup = th_add_cleanup, .add_counter = th_add_counter,
 	.event = th_event, .request_stop = th_request_stop,
 	.add_state = th_add_state,

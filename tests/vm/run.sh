@@ -185,6 +185,38 @@ for cpus in 1 2; do
 	scenario badio "$cpus" -p "test=badio"
 done
 
+# x86-64: vmm's ACPI tables as a guest reads them, and the ways out they
+# name (the FADT's sleep control and reset registers, pvpanic); the PCI
+# bus of --virtio pci. ends ID STATUS PATTERN: vmm exited STATUS, the
+# guest passed, stderr has PATTERN.
+ends() {
+	local id=$1 want=$2 pattern=$3
+	if [ "$rc" -ne "$want" ]; then
+		fail "$id" "vmm exited $rc, not $want: $(tail -n 2 "$work/$id.err" | tr '\n' ' ')"
+	elif ! grep -q "^TESTGUEST PASS" "$work/$id.serial"; then
+		fail "$id" "guest: $(grep TESTGUEST "$work/$id.serial" | head -n 2 | tr '\n' ' ')"
+	elif ! grep -q "$pattern" "$work/$id.err"; then
+		fail "$id" "no '$pattern' on stderr: $(tail -n 2 "$work/$id.err" | tr '\n' ' ')"
+	else
+		pass "$id"
+	fi
+}
+if [ "$GUEST_ARCH" = x86_64 ]; then
+	for cpus in 1 2; do
+		run "acpi.cpus$cpus" -k "$GUEST" -c "$cpus" -p "test=acpi cpus=$cpus"
+		ends "acpi.cpus$cpus" 0 "guest powered off"
+	done
+	run acpi-reset -k "$GUEST" -p "test=acpi-reset"
+	ends acpi-reset 0 "guest reset (ACPI)"
+	run pvpanic -k "$GUEST" -p "test=pvpanic"
+	ends pvpanic 2 "guest kernel panicked (pvpanic)"
+	head -c 1048576 /dev/zero >"$work/pci.img"
+	run pci -k "$GUEST" -p "test=pci" --virtio pci --disk "$work/pci.img"
+	ends pci 0 "guest reset"
+	run pit -k "$GUEST" -p "test=hello" --pit
+	ends pit 0 "guest reset"
+fi
+
 # the command line arrives byte for byte
 arg='test=cmdline console=ttyS0 quoted="a b" path=/x/y,z=1'
 run cmdline-exact -k "$GUEST" -p "$arg"

@@ -107,6 +107,37 @@ if [ "$GUEST_ARCH" != x86_64 ]; then
 	exit "$failed"
 fi
 
+# --pit: the PIT's state is saved and restored with it (the snapshot's
+# machine-config says so); --virtio pci: refused by name, no file made
+boot pit -k "$GUEST" -p test=counter -m 64M --pit
+wait_line "$work/pit.serial" '^counter 2' || fail pit-boot "no counter lines"
+if out=$(snap pit); then
+	kill "$pid"; wait "$pid" 2>/dev/null
+	plast=$(counters "$work/pit.serial" | tail -1)
+	timeout "$TIMEOUT" "$VMM" run --restore "$work/pit.snap" --mem-file "$work/pit.mem" \
+		--console none --serial-log "$work/pitr.serial" </dev/null \
+		>"$work/pitr.out" 2>"$work/pitr.err" &
+	rpid=$!
+	pids+=("$rpid")
+	wait_line "$work/pitr.serial" "^counter $((plast + 3))"
+	kill "$rpid"; wait "$rpid" 2>/dev/null
+	[ "$(counters "$work/pitr.serial" | head -1)" = $((plast + 1)) ] &&
+		pass pit-restore || fail pit-restore "$(tail -n 2 "$work/pitr.err" | tr '\n' ' ')"
+else
+	fail pit-restore "$out"
+	kill "$pid"; wait "$pid" 2>/dev/null
+fi
+head -c 1048576 /dev/zero >"$work/pci.img"
+boot pci -k "$GUEST" -p test=counter -m 64M --virtio pci --disk "$work/pci.img"
+wait_line "$work/pci.serial" '^counter 2' || fail pci-boot "no counter lines"
+out=$(snap pci)
+if [[ $out == *400*"--virtio pci"*"cannot be snapshotted"* ]] && [ ! -e "$work/pci.snap" ]; then
+	pass pci-refused
+else
+	fail pci-refused "$out"
+fi
+kill "$pid"; wait "$pid" 2>/dev/null
+
 # --- the counter goes on from where it was --------------------------------
 boot cnt -k "$GUEST" -p test=counter -m 64M -c 2
 wait_line "$work/cnt.serial" '^counter 3' || fail counter-boot "no counter lines"

@@ -391,15 +391,26 @@ const struct scenario arch_scenarios[] = {
 	{ "debug",     test_debug,     0 },
 	{ "break",     test_break,     0 },
 	{ "nmi",       test_nmi,       0 },
+	{ "acpi",      test_acpi,      0 },
+	{ "acpi-reset", test_acpi_reset, 0 },
+	{ "pvpanic",   test_pvpanic,   0 },
+	{ "pci",       test_pci,       0 },
 };
 const unsigned int arch_nr_scenarios = ARRAY_SIZE(arch_scenarios);
 
 static const struct hvm_start_info *start_info;
 static uint32_t start_info_paddr;
+static uint64_t rsdp_paddr;
+
+uint64_t x86_rsdp_paddr(void)
+{
+	return rsdp_paddr;
+}
 
 static void read_start_info(const struct hvm_start_info *si)
 {
 	cmdline_set((const char *)(uintptr_t)si->cmdline_paddr);
+	rsdp_paddr = si->rsdp_paddr;
 	if (si->version >= 1 && si->memmap_paddr) {
 		const struct hvm_memmap_entry *e =
 			(const void *)(uintptr_t)si->memmap_paddr;

@@ -32,4 +32,12 @@ void test_debug(void);
 void test_break(void);
 void test_nmi(void);
 
+/* acpi.c: vmm's ACPI tables, power and reset registers, pvpanic, PCI */
+void test_acpi(void);
+void test_acpi_reset(void);
+void test_pvpanic(void);
+void test_pci(void);
+/* platform.c: the RSDP's address, from the PVH start info (0: none) */
+uint64_t x86_rsdp_paddr(void);
+
 #endif

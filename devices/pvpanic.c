@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pvpanic (QEMU's protocol, docs/specs/pvpanic.rst): a one-byte register.
+ * A read gives the events the device understands; the guest writes the
+ * event that happened. Linux's pvpanic driver writes PANICKED from its
+ * panic notifier, before panic=N reboots the machine, so the VM stops as
+ * a crash instead of looking like a clean reset. CRASH_LOADED (a kdump
+ * kernel takes over) lets the guest go on: it is only logged.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../vmm/log.h"
+#include "devices.h"
+
+struct pvpanic {
+	const struct dev_host *host;
+	uint64_t events;      /* metrics: pvpanic/events */
+};
+
+static void pvpanic_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
+		       bool is_write)
+{
+	struct pvpanic *p = dev;
+
+	(void)offset;
+	if (!is_write) {
+		data[0] = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
+		for (uint32_t i = 1; i < len; i++)
+			data[i] = 0;
+		return;
+	}
+	__atomic_fetch_add(&p->events, 1, __ATOMIC_RELAXED);
+	if (data[0] & PVPANIC_PANICKED)
+		host_request_stop(p->host, DEV_STOP_CRASH,
+				  "guest kernel panicked (pvpanic)");
+	else if (data[0] & PVPANIC_CRASH_LOADED)
+		warn("pvpanic: the guest kernel crashed; its crash kernel runs");
+}
+
+int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base)
+{
+	struct pvpanic *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	p->host = h;
+	ret = host_add_cleanup(h, free, p);
+	if (ret)
+		return ret;
+	host_add_counter(h, "pvpanic", "events", &p->events);
+	return bus_register(bus, base, 1, "pvpanic", pvpanic_io, p);
+}
