@@ -46,7 +46,7 @@ DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/ratelimit.c \
 	devices/serial.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
-	devices/virtio_rng.c devices/virtqueue.c
+	devices/virtio_rng.c devices/virtio_vsock.c devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
 # Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib,
