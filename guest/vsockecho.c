@@ -9,6 +9,8 @@
  *   vsockecho echo-client DIAL N BYTES
  *       N connections one after another, each sending BYTES bytes of a
  *       pattern of its own and checking that the same bytes come back
+ *   vsockecho wait-server LISTEN      exit once one connection came
+ *   vsockecho dial DIAL               connect, then close
  *   vsockecho flood DIAL SECONDS
  *       one connection, written to until it has taken nothing for
  *       SECONDS (the peer does not read); prints how much it took
@@ -306,10 +308,24 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "echo-client"))
 		return client(argv[2], (unsigned int)strtoul(argv[3], NULL, 10),
 			      strtoull(argv[4], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "wait-server")) {
+		int lfd = listen_on(argv[2]);
+
+		printf("VSOCKECHO listening %s\n", argv[2]);
+		if (accept(lfd, NULL, NULL) < 0)
+			die("accept");
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "dial")) {
+		if (dial(argv[2]) < 0)
+			die(argv[2]);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "flood"))
 		return flood(argv[2], strtod(argv[3], NULL));
-	fprintf(stderr, "usage: vsockecho echo-server|sink-server LISTEN\n"
+	fprintf(stderr, "usage: vsockecho echo-server|sink-server|wait-server LISTEN\n"
 		"       vsockecho echo-client DIAL N BYTES\n"
+		"       vsockecho dial DIAL\n"
 		"       vsockecho flood DIAL SECONDS\n"
 		"LISTEN: vsock:PORT | unix:PATH; DIAL: vsock:CID:PORT | fc:PATH:PORT\n");
 	return 2;

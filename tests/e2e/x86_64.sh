@@ -28,6 +28,10 @@
 #   gdb   gdb here, with the guest's vmlinux, against vmm's --gdb in the
 #         emulated host (through its second serial port): attached to the
 #         running kernel, a backtrace, single steps, detach
+#   vsock virtio-rng and virtio-vsock from --config-file: the guest's
+#         /dev/hwrng; 100 AF_VSOCK echo connections each way (vsockecho,
+#         guest/vsockecho.c, in both initramfs images); a flood stuck in
+#         each direction with vmm's RSS bounded
 #   readme  (only with --readme DIR, for tests/readme) README blocks typed
 #         into an interactive bash on a pty in the host, with fixtures
 #
@@ -40,7 +44,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb"
+readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb vsock"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -110,6 +114,11 @@ one vmm run per scenario, all in one boot of that host:
   gdb   gdb on this machine, with the guest kernel's vmlinux, against
         vmm --gdb in the emulated host: attached to the running kernel,
         a backtrace, single steps, detach and the guest runs on
+  vsock --config-file with vsock and entropy sections: the guest's
+        /dev/hwrng gives bytes; 100 echo connections host->guest
+        (CONNECT <port>) and guest->host (<uds_path>_<port>), every byte
+        checked; with a flood stuck in each direction vmm's RSS stays
+        bounded
 
 Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
 initramfs with scripts/build-guest-kernel and scripts/build-initramfs;
@@ -250,10 +259,16 @@ build_images() {
 	log "guest kernel: $GUEST_KERNEL"
 	KERNEL_SECONDS=$((SECONDS - t))
 
+	# The vsock scenario's two ends (static: both images are busybox only).
+	local vsockecho=$WORK/vsockecho
+	cc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$vsockecho" \
+		"$REPO/guest/vsockecho.c" || setup_fail "cannot build guest/vsockecho.c"
+
 	# The default /init (boot scenario) and /e2e/init (the others).
 	local guest_initrd=$WORK/guest-initrd.gz
 	"$REPO/scripts/build-initramfs" \
 		--add "$REPO/tests/e2e/guest-init.sh=/e2e/init" \
+		--add "$vsockecho=/bin/vsockecho" \
 		"$guest_initrd" >/dev/null 2>"$WORK/initramfs.err" ||
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (guest) failed"; }
 
@@ -266,6 +281,7 @@ build_images() {
 	"$REPO/scripts/build-initramfs" --init "$REPO/tests/e2e/x86_64-host-init.sh" \
 		--add "$WORK/e2e.env=/e2e/env" \
 		--add "$VMM=/vmm" \
+		--add "$vsockecho=/vsockecho" \
 		--add "$GUEST_KERNEL=/guest/bzImage" \
 		--add "$guest_initrd=/guest/initrd.gz" \
 		--add "$RO_IMG=/ro.img" \
@@ -744,6 +760,60 @@ check_readme() {
 	else
 		fail "e2e.readme-host: no transcript of ${missing[*]}; $(why readme)"
 	fi
+}
+
+# vsock (and virtio-rng), from the config file: /dev/hwrng, 100 echo
+# connections each way with every byte checked, and with a flood stuck in
+# each direction (nobody reads) vmm's RSS bounded.
+readonly VSOCK_RSS_LIMIT_KIB=2048 # growth allowed: 64 KiB buffered, malloc slack
+check_vsock() {
+	local line want=$((100 * 65536)) rss before flood_growth
+	if ! has_section vsock/serial-log; then
+		fail "e2e.vsock-hwrng: $(why vsock)"
+		fail "e2e.vsock-host-to-guest: $(why vsock)"
+		fail "e2e.vsock-guest-to-host: $(why vsock)"
+		fail "e2e.vsock-stall-bounded: $(why vsock)"
+		check_exit vsock
+		return
+	fi
+	line=$(guest_value vsock E2E-GUEST-HWRNG)
+	if [[ $line == rng=virtio_rng* && $line == *bytes=4096 ]]; then
+		pass "e2e.vsock-hwrng (/dev/hwrng: $line)"
+	else
+		fail "e2e.vsock-hwrng: wanted rng=virtio_rng.* bytes=4096, the guest says '${line:-nothing}'"
+	fi
+
+	line=$(sed -n 's/^E2E-HOST-VSOCK-H2G //p' "$CONSOLE.txt" | head -n1)
+	if [[ $line == "status=0 VSOCKECHO echo-client"*"conns=100 bytes=$want checked"* ]]; then
+		pass "e2e.vsock-host-to-guest (${line#status=0 VSOCKECHO echo-client })"
+	else
+		fail "e2e.vsock-host-to-guest: ${line:-$(why vsock)}"
+	fi
+
+	line=$(guest_value vsock E2E-GUEST-VSOCKECHO)
+	if [[ $line == "echo-client vsock:2:5000 conns=100 bytes=$want checked"* ]]; then
+		pass "e2e.vsock-guest-to-host (${line#echo-client })"
+	else
+		fail "e2e.vsock-guest-to-host: the guest says '${line:-nothing}'"
+	fi
+
+	rss=$(sed -n 's/^E2E-HOST-VSOCK-RSS //p' "$CONSOLE.txt" | head -n1)
+	line="host: $(sed -n 's/^E2E-HOST-VSOCK-FLOOD VSOCKECHO flood //p' "$CONSOLE.txt" | head -n1); guest: $(guest_value vsock 'E2E-GUEST-VSOCKECHO flood')"
+	if [[ $rss =~ before=([0-9]+)\ after-echo=([0-9]+)\ after-flood=([0-9]+) ]] &&
+	   [[ $line == "host: fc:"*"bytes="*"; guest: "*"bytes="* ]]; then
+		before=${BASH_REMATCH[1]}
+		flood_growth=$((BASH_REMATCH[3] - before))
+		if ((flood_growth <= VSOCK_RSS_LIMIT_KIB)); then
+			pass "e2e.vsock-stall-bounded (vmm RSS $rss KiB; floods stuck: $line)"
+		else
+			fail "e2e.vsock-stall-bounded: vmm RSS grew by $flood_growth KiB (> $VSOCK_RSS_LIMIT_KIB): $rss; $line"
+		fi
+	else
+		fail "e2e.vsock-stall-bounded: RSS '${rss:-none}', floods '$line'"
+	fi
+	guest_has vsock E2E-GUEST-VSOCK-END ||
+		fail "e2e.vsock-end: the guest did not see the host's last connection (port 5009)"
+	check_exit vsock
 }
 
 check_results() {
