@@ -765,7 +765,7 @@ check_readme() {
 # vsock (and virtio-rng), from the config file: /dev/hwrng, 100 echo
 # connections each way with every byte checked, and with a flood stuck in
 # each direction (nobody reads) vmm's RSS bounded.
-readonly VSOCK_RSS_LIMIT_KIB=2048 # growth allowed: 64 KiB buffered, malloc slack
+readonly VSOCK_RSS_LIMIT_KIB=1024 # growth allowed: 64 KiB buffered, malloc slack
 check_vsock() {
 	local line want=$((100 * 65536)) rss before flood_growth
 	if ! has_section vsock/serial-log; then
@@ -798,7 +798,7 @@ check_vsock() {
 	fi
 
 	rss=$(sed -n 's/^E2E-HOST-VSOCK-RSS //p' "$CONSOLE.txt" | head -n1)
-	line="host: $(sed -n 's/^E2E-HOST-VSOCK-FLOOD VSOCKECHO flood //p' "$CONSOLE.txt" | head -n1); guest: $(guest_value vsock 'E2E-GUEST-VSOCKECHO flood')"
+	line="host: $(sed -n 's/^E2E-HOST-VSOCK-FLOOD VSOCKECHO flood //p' "$CONSOLE.txt" | head -n1); guest: $(guest_value vsock 'VSOCKECHO flood')"
 	if [[ $rss =~ before=([0-9]+)\ after-echo=([0-9]+)\ after-flood=([0-9]+) ]] &&
 	   [[ $line == "host: fc:"*"bytes="*"; guest: "*"bytes="* ]]; then
 		before=${BASH_REMATCH[1]}
