@@ -287,7 +287,7 @@ scenario_vsock() {
   },
   "machine-config": { "vcpu_count": $GUEST_CPUS, "mem_size_mib": $GUEST_MEM_MIB },
   "vsock": { "guest_cid": 3, "uds_path": "$uds" },
-  "entropy": {}
+  "entropy": { "rate_limiter": { "bandwidth": { "size": 4096, "refill_time": 125 } } }
 }
 EOF
 	section vsock/config /tmp/vsock.json
@@ -311,7 +311,7 @@ EOF
 		echo "E2E-HOST-VSOCK-FLOOD $(cat /tmp/vsock.flood)"
 		rss2=$(rss_kib "$pid")
 		echo "E2E-HOST-VSOCK-RSS before=$rss0 after-echo=$rss1 after-flood=$rss2" \
-			"(KiB, guest RAM not counted; VmRSS $(sed -n 's/^VmRSS: *//p' "/proc/$pid/status"))"
+			"(KiB, guest RAM not counted; VmRSS $(sed -n 's/^VmRSS:[[:space:]]*//p' "/proc/$pid/status"))"
 		/vmm ctl "$sock" metrics --json >/tmp/vsock.metrics 2>&1 ||
 			say "vsock: vmm ctl metrics failed"
 		section vsock/ctl-metrics /tmp/vsock.metrics

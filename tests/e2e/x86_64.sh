@@ -767,7 +767,8 @@ check_readme() {
 # each direction (nobody reads) vmm's RSS bounded.
 readonly VSOCK_RSS_LIMIT_KIB=1024 # growth allowed: 64 KiB buffered, malloc slack
 check_vsock() {
-	local line want=$((100 * 65536)) rss before flood_growth
+	local line want=$((100 * 65536)) rss before flood_growth throttled
+	parse_boot_timer vsock || true
 	if ! has_section vsock/serial-log; then
 		fail "e2e.vsock-hwrng: $(why vsock)"
 		fail "e2e.vsock-host-to-guest: $(why vsock)"
@@ -781,6 +782,15 @@ check_vsock() {
 		pass "e2e.vsock-hwrng (/dev/hwrng: $line)"
 	else
 		fail "e2e.vsock-hwrng: wanted rng=virtio_rng.* bytes=4096, the guest says '${line:-nothing}'"
+	fi
+	# 32 KiB/s after a 4 KiB bucket: 64 KiB take at least 1.875 s
+	line=$(guest_value vsock E2E-GUEST-HWRNG-LIMITED)
+	throttled=$(section vsock/ctl-metrics | grep -o '"rng":{[^}]*}' | grep -o '"throttled":[0-9]*' | cut -d: -f2)
+	if [[ $line =~ ^bytes=65536\ seconds=([0-9.]+)$ ]] &&
+	   awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s >= 1.8) }' && ((${throttled:-0} > 0)); then
+		pass "e2e.vsock-hwrng-rate-limited ($line at 32 KiB/s; rng.throttled=$throttled)"
+	else
+		fail "e2e.vsock-hwrng-rate-limited: wanted 65536 bytes in at least 1.8 s and rng.throttled > 0; the guest says '${line:-nothing}', throttled=${throttled:-?}"
 	fi
 
 	line=$(sed -n 's/^E2E-HOST-VSOCK-H2G //p' "$CONSOLE.txt" | head -n1)
@@ -804,7 +814,7 @@ check_vsock() {
 		before=${BASH_REMATCH[1]}
 		flood_growth=$((BASH_REMATCH[3] - before))
 		if ((flood_growth <= VSOCK_RSS_LIMIT_KIB)); then
-			pass "e2e.vsock-stall-bounded (vmm RSS $rss KiB; floods stuck: $line)"
+			pass "e2e.vsock-stall-bounded (vmm RSS $rss; floods stuck: $line)"
 		else
 			fail "e2e.vsock-stall-bounded: vmm RSS grew by $flood_growth KiB (> $VSOCK_RSS_LIMIT_KIB): $rss; $line"
 		fi
