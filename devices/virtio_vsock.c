@@ -917,7 +917,10 @@ static const struct virtio_dev_ops virtio_vsock_ops = {
 	.destroy = vsock_destroy,
 };
 
-/* The listener at uds_path; a stale socket there is replaced. */
+/*
+ * The listener at uds_path. A stale socket there is replaced; one that
+ * someone listens on (another VM's) is not, nor any other file.
+ */
 static int vsock_listen(struct virtio_vsock *v)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -927,14 +930,25 @@ static int vsock_listen(struct virtio_vsock *v)
 	if (strlen(v->path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, v->path, strlen(v->path) + 1);
-	if (lstat(v->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(v->path);
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (lstat(v->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -EEXIST;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+		    errno == EAGAIN) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		close(fd);
+		unlink(v->path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 128) < 0) {
 		int err = -errno;
@@ -971,7 +985,8 @@ int virtio_vsock_create(const struct dev_host *h, const struct vm_vsock *cfg,
 	ret = vsock_listen(v);
 	if (ret) {
 		error("vsock: uds_path %s: %s", v->path, ret == -EEXIST ?
-		      "exists and is not a socket" : strerror(-ret));
+		      "exists and is not a socket" : ret == -EADDRINUSE ?
+		      "another program listens there" : strerror(-ret));
 		vsock_destroy(v);
 		return ret;
 	}

@@ -99,6 +99,34 @@ grep -q "^vsock: guest_cid 7" "$work/cf.serial" && pass cf-guest-cid ||
 [ ! -e "$work/cf.v" ] && pass cf-socket-removed ||
 	fail cf-socket-removed "$work/cf.v is still there after vmm exited"
 
+# --- uds_path: neither another file nor a live listener is replaced ----------
+echo keep >"$work/busy.file"
+"$ECHO" echo-server "unix:$work/busy.v" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$work/busy.v" ] && break; sleep 0.05; done
+for what in file v; do
+	cat >"$work/busy-$what.json" <<EOF
+{ "boot-source": { "kernel_image_path": "$GUEST", "boot_args": "test=hello" },
+  "vsock": { "guest_cid": 3, "uds_path": "$work/busy.$what" } }
+EOF
+	timeout "$TIMEOUT" "$VMM" run --config-file "$work/busy-$what.json" \
+		--console none </dev/null >/dev/null 2>"$work/busy-$what.err"
+	echo "rc=$? $(cat "$work/busy-$what.err")" >"$work/busy-$what.out"
+done
+if grep -q "^rc=1 vmm: error: vsock: uds_path .*busy.file: exists and is not a socket$" "$work/busy-file.out" &&
+   [ "$(cat "$work/busy.file")" = keep ]; then
+	pass uds-path-not-a-socket
+else
+	fail uds-path-not-a-socket "$(cat "$work/busy-file.out")"
+fi
+if grep -q "^rc=1 vmm: error: vsock: uds_path .*busy.v: another program listens there$" "$work/busy-v.out" &&
+   python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" \
+	"$work/busy.v" 2>/dev/null; then
+	pass uds-path-in-use
+else
+	fail uds-path-in-use "$(cat "$work/busy-v.out"); the listener still there?"
+fi
+
 # --- PUT /vsock ---------------------------------------------------------------
 timeout "$TIMEOUT" "$VMM" run --api-sock "$work/api.api" \
 	--console none --serial-log "$work/api.serial" </dev/null >/dev/null 2>"$work/api.err" &
