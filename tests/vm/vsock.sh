@@ -119,7 +119,9 @@ if grep -q "^rc=1 vmm: error: vsock: uds_path .*busy.file: exists and is not a s
 else
 	fail uds-path-not-a-socket "$(cat "$work/busy-file.out")"
 fi
-if grep -q "^rc=1 vmm: error: vsock: uds_path .*busy.v: another program listens there$" "$work/busy-v.out" &&
+if ! command -v python3 >/dev/null; then
+	skip uds-path-in-use "python3 is not installed (scripts/install-deps --test)"
+elif grep -q "^rc=1 vmm: error: vsock: uds_path .*busy.v: another program listens there$" "$work/busy-v.out" &&
    python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" \
 	"$work/busy.v" 2>/dev/null; then
 	pass uds-path-in-use
@@ -128,6 +130,10 @@ else
 fi
 
 # --- PUT /vsock ---------------------------------------------------------------
+if ! command -v curl >/dev/null; then
+	skip api "curl is not installed (scripts/install-deps --test)"
+	exit $failed
+fi
 timeout "$TIMEOUT" "$VMM" run --api-sock "$work/api.api" \
 	--console none --serial-log "$work/api.serial" </dev/null >/dev/null 2>"$work/api.err" &
 pid=$!
