@@ -53,6 +53,20 @@ check_run() {
 		else
 			fail "$name-api-answers" "vmm ctl info after the hostile steps: $(head -n1 "$work/$name.info")"
 		fi
+		if command -v curl >/dev/null; then
+			api() {
+				curl -s --unix-socket "$sock" -X "$1" -H 'Content-Type: application/json' \
+					-d "$3" -w ' %{http_code}' "http://localhost$2"
+			}
+			api PATCH /vm '{"state": "Paused"}' >/dev/null
+			out=$(api PUT /snapshot/create "{\"snapshot_path\": \"$work/$name.snap\", \"mem_file_path\": \"$work/$name.mem\"}")
+			api PATCH /vm '{"state": "Resumed"}' >/dev/null
+			if [[ $out == *"vsock device cannot be snapshotted"*" 400" ]]; then
+				pass "$name-snapshot-refused"
+			else
+				fail "$name-snapshot-refused" "PUT /snapshot/create: $out"
+			fi
+		fi
 		if "$ECHO" dial "fc:$uds:5001" >"$work/$name.dial" 2>&1; then
 			pass "$name-host-connect"
 		else
