@@ -18,7 +18,7 @@
 #                  printing the NMI's backtrace, and reboots)
 #   vmm.e2e=gdb    sync every second for 30 s while the host's gdb
 #                  attaches and detaches, then power off
-#   vmm.e2e=vsock  /dev/hwrng reads virtio-rng bytes, 64 KiB of them timed
+#   vmm.e2e=vsock  /dev/hwrng reads virtio-rng bytes, 16 KiB of them timed
 #                  (the device is rate-limited); AF_VSOCK (vsockecho):
 #                  an echo server on port 5000 and a listener that never
 #                  reads on 5001 for the host; 100 echo connections to the
@@ -223,9 +223,9 @@ scenario_vsock() {
 	if wait_for_node /dev/hwrng 5; then
 		echo "E2E-GUEST-HWRNG rng=$(cat /sys/class/misc/hw_random/rng_current)" \
 			"bytes=$(dd if=/dev/hwrng bs=512 count=8 2>/dev/null | wc -c)"
-		# the device is limited to 4096 bytes per 125 ms (32 KiB/s)
+		# the device is limited to 1024 bytes per 250 ms (4 KiB/s)
 		t0=$(cut -d' ' -f1 /proc/uptime)
-		n=$(head -c 65536 /dev/hwrng | wc -c)
+		n=$(head -c 16384 /dev/hwrng | wc -c)
 		echo "E2E-GUEST-HWRNG-LIMITED bytes=$n seconds=$(awk -v a="$t0" \
 			-v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2f", b - a }')"
 	else

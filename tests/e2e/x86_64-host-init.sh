@@ -342,7 +342,7 @@ scenario_vsock() {
   },
   "machine-config": { "vcpu_count": $GUEST_CPUS, "mem_size_mib": $GUEST_MEM_MIB },
   "vsock": { "guest_cid": 3, "uds_path": "$uds" },
-  "entropy": { "rate_limiter": { "bandwidth": { "size": 4096, "refill_time": 125 } } }
+  "entropy": { "rate_limiter": { "bandwidth": { "size": 1024, "refill_time": 250 } } }
 }
 EOF
 	section vsock/config /tmp/vsock.json

@@ -820,14 +820,16 @@ check_vsock() {
 	else
 		fail "e2e.vsock-hwrng: wanted rng=virtio_rng.* bytes=4096, the guest says '${line:-nothing}'"
 	fi
-	# 32 KiB/s after a 4 KiB bucket: 64 KiB take at least 1.875 s
+	# 4 KiB/s after a 1 KiB bucket: 16 KiB take at least 3.75 s (a limit
+	# well below what the guest reads unlimited even on a loaded machine,
+	# so the device must have held it back: rng.throttled)
 	line=$(guest_value vsock E2E-GUEST-HWRNG-LIMITED)
 	throttled=$(section vsock/ctl-metrics | grep -o '"rng":{[^}]*}' | grep -o '"throttled":[0-9]*' | cut -d: -f2)
-	if [[ $line =~ ^bytes=65536\ seconds=([0-9.]+)$ ]] &&
-	   awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s >= 1.8) }' && ((${throttled:-0} > 0)); then
-		pass "e2e.vsock-hwrng-rate-limited ($line at 32 KiB/s; rng.throttled=$throttled)"
+	if [[ $line =~ ^bytes=16384\ seconds=([0-9.]+)$ ]] &&
+	   awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s >= 3.7) }' && ((${throttled:-0} > 0)); then
+		pass "e2e.vsock-hwrng-rate-limited ($line at 4 KiB/s; rng.throttled=$throttled)"
 	else
-		fail "e2e.vsock-hwrng-rate-limited: wanted 65536 bytes in at least 1.8 s and rng.throttled > 0; the guest says '${line:-nothing}', throttled=${throttled:-?}"
+		fail "e2e.vsock-hwrng-rate-limited: wanted 16384 bytes in at least 3.7 s and rng.throttled > 0; the guest says '${line:-nothing}', throttled=${throttled:-?}"
 	fi
 
 	line=$(sed -n 's/^E2E-HOST-VSOCK-H2G //p' "$CONSOLE.txt" | head -n1)
