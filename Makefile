@@ -43,7 +43,7 @@ CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
 	vmm/run_bundle.c vmm/sha256.c vmm/snapfile.c vmm/snapshot.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
-	devices/ratelimit.c \
+	devices/pl061.c devices/ratelimit.c \
 	devices/serial.c devices/state.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
 	devices/virtio_rng.c devices/virtio_vsock.c devices/virtqueue.c
