@@ -47,7 +47,7 @@ DEVICES := devices/acpi_pm.c devices/boottimer.c devices/i8042.c \
 	devices/ratelimit.c \
 	devices/serial.c devices/state.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
-	devices/virtio_pci.c devices/virtio_rng.c devices/virtqueue.c
+	devices/virtio_pci.c devices/virtio_rng.c devices/virtio_vsock.c devices/virtqueue.c
 
 # The arch block. `make ARCH=aarch64` on another machine cross-builds with
 # Debian's aarch64-linux-gnu-gcc into build/aarch64/ (arm64 libfdt, zlib,
@@ -122,6 +122,13 @@ $(GUEST_INIT): guest/init/init.c guest/init/spec.c guest/init/spec.h \
 	@mkdir -p $(@D)
 	$(call quiet,CC,$@)$(CC) -std=gnu11 -O2 $(WARNINGS) -D_GNU_SOURCE -static -s \
 		-o $@ guest/init/init.c guest/init/spec.c
+# The vsock end-to-end test's two ends (tests/e2e/x86_64.sh): static, so
+# it runs in the guest's and the emulated host's busybox initramfs.
+VSOCKECHO := $(BUILD)/guest/vsockecho
+$(VSOCKECHO): guest/vsockecho.c
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(CC) -std=gnu11 -O2 $(WARNINGS) -static -s -o $@ $<
+GUEST_BINS += $(VSOCKECHO)
 GUEST_INIT_OBJS := $(BUILD)/obj/vmm/guest_init.o $(BUILD)/san/vmm/guest_init.o
 $(GUEST_INIT_OBJS): $(GUEST_INIT)
 $(GUEST_INIT_OBJS): CFLAGS += -DVMM_INIT_BIN='"$(abspath $(GUEST_INIT))"'

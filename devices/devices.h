@@ -146,6 +146,15 @@ struct vm_rate_limit;
 int virtio_rng_create(const struct dev_host *h, const struct vm_rate_limit *rate,
 		      struct virtio_dev **out) __attribute__((warn_unused_result));
 /*
+ * virtio-vsock with Firecracker's host side (virtio_vsock.c): listens at
+ * cfg->uds_path (a stale socket there is replaced) for host connections
+ * ("CONNECT <port>\n"); the guest's connections to host port P go to the
+ * listener at "<uds_path>_P". Its sockets are served on the event loop.
+ */
+struct vm_vsock;
+int virtio_vsock_create(const struct dev_host *h, const struct vm_vsock *cfg,
+			struct virtio_dev **out) __attribute__((warn_unused_result));
+/*
  * The same device on another sink than the VM console (its output goes
  * to sink->write, sink->ready says it takes input again); name is its
  * counters' group.

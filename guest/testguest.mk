@@ -23,7 +23,8 @@
 BUILD ?= build
 
 TESTGUEST_SRC := guest/testguest
-TESTGUEST_COMMON := main.c lib.c virtio.c blk.c vconsole.c net.c blkbench.c
+TESTGUEST_COMMON := main.c lib.c virtio.c blk.c vconsole.c net.c blkbench.c \
+	vsock.c
 TESTGUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables \

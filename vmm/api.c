@@ -243,12 +243,7 @@ static int serial(struct vm_config *c, const char *id, json_object *o,
 
 static int op_patch_machine(struct api_ctx *x) { return put_section(x, machine_patch); }
 static int op_put_entropy(struct api_ctx *x) { return put_section(x, entropy); }
-/* the device is not there yet: refused, not accepted and ignored */
-static int op_put_vsock(struct api_ctx *x)
-{
-	(void)vsock;
-	return answer_fault(x->conn, 400, "vsock is not supported by vmm yet");
-}
+static int op_put_vsock(struct api_ctx *x) { return put_section(x, vsock); }
 static int op_put_serial(struct api_ctx *x) { return put_section(x, serial); }
 
 /*

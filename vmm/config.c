@@ -784,7 +784,6 @@ int config_from_json(struct vm_config *cfg, json_object *doc, char *err,
 	};
 	static const char *const unsupported[] = {
 		"balloon", "mmds-config", "cpu-config", "pmem", "memory-hotplug",
-		"vsock",
 	};
 	struct vm_config n = *cfg;
 	json_object *v;

@@ -64,7 +64,10 @@ enum arg0 {
 };
 
 /* Which configurations need a rule (a mask: any of them will do). */
-enum when { ALWAYS = 0, IF_METRICS = 1, IF_API = 2, IF_URING = 4, IF_GDB = 8 };
+enum when {
+	ALWAYS = 0, IF_METRICS = 1, IF_API = 2, IF_URING = 4, IF_GDB = 8,
+	IF_VSOCK = 16,
+};
 
 struct rule {
 	const char *name;
@@ -205,11 +208,23 @@ static const struct rule main_rules[] = {
 					     O_NONBLOCK | O_NOCTTY), O_WRONLY) } },
 	ALLOW_IF(IF_METRICS, fstat),
 	ALLOW_IF(IF_METRICS, newfstatat),
-	/* --api-sock: clients, and the socket's removal at exit */
-	{ .name = "accept4", .when = IF_API | IF_GDB, .nargs = 1,
+	/* --api-sock, --gdb, vsock: clients, the socket's removal at exit */
+	{ .name = "accept4", .when = IF_API | IF_GDB | IF_VSOCK, .nargs = 1,
 	  .arg = { EQ32(3, SOCK_NONBLOCK | SOCK_CLOEXEC) } },
-	ALLOW_IF(IF_API | IF_GDB, unlink),
-	ALLOW_IF(IF_API | IF_GDB, unlinkat),
+	ALLOW_IF(IF_API | IF_GDB | IF_VSOCK, unlink),
+	ALLOW_IF(IF_API | IF_GDB | IF_VSOCK, unlinkat),
+	/*
+	 * vsock: a guest connection to host port P is a connection to the
+	 * Unix listener <uds_path>_P (a Unix stream socket, nothing else);
+	 * a guest's SHUTDOWN reaches the host as the end of its stream
+	 */
+	{ .name = "socket", .when = IF_VSOCK, .nargs = 3, .arg = {
+		EQ32(0, AF_UNIX),
+		EQ32(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+		EQ32(2, 0) } },
+	ALLOW_IF(IF_VSOCK, connect),
+	{ .name = "shutdown", .when = IF_VSOCK, .nargs = 1,
+	  .arg = { EQ32(1, SHUT_WR) } },
 	/* --gdb over TCP: no delay on the one connection */
 	{ .name = "setsockopt", .when = IF_GDB, .nargs = 2,
 	  .arg = { EQ32(1, IPPROTO_TCP), EQ32(2, TCP_NODELAY) } },
@@ -344,7 +359,8 @@ static int arg0_value(enum arg0 a, const struct seccomp_env *env, uint64_t *v)
 static unsigned int active(const struct seccomp_env *env)
 {
 	return (env->metrics ? IF_METRICS : 0) | (env->api ? IF_API : 0) |
-	       (env->uring ? IF_URING : 0) | (env->gdb ? IF_GDB : 0);
+	       (env->uring ? IF_URING : 0) | (env->gdb ? IF_GDB : 0) |
+	       (env->vsock ? IF_VSOCK : 0);
 }
 
 static int add_list(struct builder *b, const struct rule_list *l,

@@ -50,6 +50,7 @@ struct seccomp_env {
 				      open a PATCH /drives image */
 	bool uring;                /* a disk with io=uring */
 	bool gdb;                  /* --gdb: its socket, the vCPU ioctls */
+	bool vsock;                /* a vsock device: its Unix sockets */
 };
 
 /* A compiled filter: classic BPF, ready for seccomp(2). */

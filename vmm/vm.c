@@ -402,6 +402,7 @@ static int setup_seccomp(struct vm *vm)
 	env.nr_debug_ioctls = arch_debug_ioctls(&env.debug_ioctls);
 	env.nr_snapshot_ioctls = arch_snapshot_ioctls(&env.snapshot_ioctls);
 	env.gdb = vm->cfg.gdb[0] != 0;
+	env.vsock = vm->cfg.vsock.enabled;
 	ret = seccomp_build(SECCOMP_MAIN, &env, sc->file, &sc->main, err,
 			    sizeof(err));
 	if (!ret)
@@ -470,7 +471,7 @@ static int attach_virtio(struct vm *vm, unsigned int *index,
 }
 
 /*
- * Disks, then NICs, then the entropy device, then the process channel and
+ * Disks, then NICs, then the entropy and vsock devices, then the process channel and
  * the console: the order the guest enumerates.
  */
 static int setup_virtio(struct vm *vm)
@@ -489,6 +490,9 @@ static int setup_virtio(struct vm *vm)
 			vm->net_dev[i] = d;
 	if (!ret && vm->cfg.entropy.enabled &&
 	    !(ret = virtio_rng_create(&vm->host, &vm->cfg.entropy.rate, &d)))
+		ret = attach_virtio(vm, &n, d);
+	if (!ret && vm->cfg.vsock.enabled &&
+	    !(ret = virtio_vsock_create(&vm->host, &vm->cfg.vsock, &d)))
 		ret = attach_virtio(vm, &n, d);
 	/* before the console: the guest makes it hvc0 */
 	if (!ret && vm->channel_sink &&

@@ -68,6 +68,8 @@ void test_hostile_queue(void);
 void test_virtio_console(void);
 void test_net(void);
 void test_blkbench(void);
+/* vsock.c */
+void test_vsock(void);
 
 /*
  * What each architecture (x86_64/, aarch64/) provides to the rest.

@@ -18,6 +18,12 @@
 #                  printing the NMI's backtrace, and reboots)
 #   vmm.e2e=gdb    sync every second for 30 s while the host's gdb
 #                  attaches and detaches, then power off
+#   vmm.e2e=vsock  /dev/hwrng reads virtio-rng bytes, 16 KiB of them timed
+#                  (the device is rate-limited); AF_VSOCK (vsockecho):
+#                  an echo server on port 5000 and a listener that never
+#                  reads on 5001 for the host; 100 echo connections to the
+#                  host's port 5000; a flood into host port 5002, which is
+#                  never read; power off once the host connects to 5009
 #   vmm.token=T    a per-run random token (disk)
 #
 # Every result is one "E2E-GUEST-..." line on the console, which the host
@@ -213,12 +219,37 @@ scenario_gdb() {
 	done
 }
 
+scenario_vsock() {
+	if wait_for_node /dev/hwrng 5; then
+		echo "E2E-GUEST-HWRNG rng=$(cat /sys/class/misc/hw_random/rng_current)" \
+			"bytes=$(dd if=/dev/hwrng bs=512 count=8 2>/dev/null | wc -c)"
+		# the device is limited to 1024 bytes per 250 ms (4 KiB/s)
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		n=$(head -c 16384 /dev/hwrng | wc -c)
+		echo "E2E-GUEST-HWRNG-LIMITED bytes=$n seconds=$(awk -v a="$t0" \
+			-v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2f", b - a }')"
+	else
+		say "no /dev/hwrng"
+	fi
+	vsockecho echo-server vsock:5000 &
+	vsockecho sink-server vsock:5001 &
+	vsockecho wait-server vsock:5009 >/dev/null &
+	done_pid=$!
+	sleep 1
+	echo "E2E-GUEST-VSOCK-READY"
+	vsockecho echo-client vsock:2:5000 100 65536 | sed 's/^/E2E-GUEST-/'
+	# (not through sed: its output would wait in a buffer while this runs)
+	vsockecho flood vsock:2:5002 3 &
+	wait "$done_pid"
+	echo "E2E-GUEST-VSOCK-END the host connected to port 5009"
+}
+
 scenario=$(cmdline_value vmm.e2e) || scenario=none
 echo "E2E-GUEST-INIT scenario=$scenario cpus=$(grep -c '^processor' /proc/cpuinfo)" \
 	"mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 case $scenario in
-disk | net | hvc0 | cad | sysrq | nmi | gdb) "scenario_$scenario" ;;
-*) say "unknown scenario '$scenario' (vmm.e2e=disk|net|hvc0|cad|sysrq|nmi|gdb)" ;;
+disk | net | hvc0 | cad | sysrq | nmi | gdb | vsock) "scenario_$scenario" ;;
+*) say "unknown scenario '$scenario' (vmm.e2e=disk|net|hvc0|cad|sysrq|nmi|gdb|vsock)" ;;
 esac
 echo "E2E-GUEST-DONE scenario=$scenario"
 power_off

@@ -310,6 +310,80 @@ EOF
 	section cad/metrics-file /tmp/cad.metrics-file
 }
 
+# The running vmm's process id (its command name; timeout is its parent).
+vmm_pid() {
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = vmm ] && { echo "${p#/proc/}"; return; }
+	done
+}
+
+# What process $1 (vmm) holds in RAM itself, in KiB: the resident part of
+# its mappings but guest RAM (any mapping of 64 MiB or more), whose pages
+# the guest's own kernel fills as it likes.
+rss_kib() {
+	awk '/^Size:/ { size = $2 } /^Rss:/ { if (size < 65536) own += $2 }
+		END { print own + 0 }' "/proc/$1/smaps" 2>/dev/null
+}
+
+# virtio-rng and virtio-vsock from the config file. This host's ends
+# (/vsockecho): an echo listener at <uds>_5000 and one that never reads at
+# <uds>_5002 for the guest; 100 echo connections to the guest's port 5000
+# (CONNECT 5000), a flood into its port 5001, which it never reads; vmm's
+# RSS before, after the echoes and with both floods stuck; then a
+# connection to the guest's port 5009 ends the guest.
+scenario_vsock() {
+	uds=/tmp/vsock.sock
+	/vsockecho echo-server "unix:${uds}_5000" >/dev/null 2>&1 &
+	echo_pid=$!
+	/vsockecho sink-server "unix:${uds}_5002" >/dev/null 2>&1 &
+	sink_pid=$!
+	cat >/tmp/vsock.json <<EOF
+{
+  "boot-source": {
+    "kernel_image_path": "/guest/bzImage",
+    "initrd_path": "/guest/initrd.gz",
+    "boot_args": "$(e2e_cmdline vsock)"
+  },
+  "machine-config": { "vcpu_count": $GUEST_CPUS, "mem_size_mib": $GUEST_MEM_MIB },
+  "vsock": { "guest_cid": 3, "uds_path": "$uds" },
+  "entropy": { "rate_limiter": { "bandwidth": { "size": 1024, "refill_time": 250 } } }
+}
+EOF
+	section vsock/config /tmp/vsock.json
+	sock=/tmp/vsock.api
+	vmm_start vsock /dev/null run --config-file /tmp/vsock.json --api-sock "$sock" \
+		--console none --serial-log /tmp/vsock.serial
+	if wait_until 60 grep_file /tmp/vsock.serial E2E-GUEST-VSOCK-READY; then
+		pid=$(vmm_pid)
+		rss0=$(rss_kib "$pid")
+		/vsockecho echo-client "fc:$uds:5000" 100 65536 >/tmp/vsock.h2g 2>&1
+		echo "E2E-HOST-VSOCK-H2G status=$? $(cat /tmp/vsock.h2g)"
+		wait_until 120 grep_file /tmp/vsock.serial 'E2E-GUEST-VSOCKECHO \(echo-client\|FAIL\)' ||
+			say "vsock: the guest's echo client did not finish within 120 s"
+		rss1=$(rss_kib "$pid")
+		/vsockecho flood "fc:$uds:5001" 3 >/tmp/vsock.flood 2>&1 &
+		flood_pid=$!
+		wait_until 60 grep_file /tmp/vsock.flood VSOCKECHO ||
+			say "vsock: the host's flood did not stall within 60 s"
+		wait_until 60 grep_file /tmp/vsock.serial 'VSOCKECHO flood vsock' ||
+			say "vsock: the guest's flood did not stall within 60 s"
+		echo "E2E-HOST-VSOCK-FLOOD $(cat /tmp/vsock.flood)"
+		rss2=$(rss_kib "$pid")
+		echo "E2E-HOST-VSOCK-RSS before=$rss0 after-echo=$rss1 after-flood=$rss2" \
+			"(KiB, guest RAM not counted; VmRSS $(sed -n 's/^VmRSS:[[:space:]]*//p' "/proc/$pid/status"))"
+		/vmm ctl "$sock" metrics --json >/tmp/vsock.metrics 2>&1 ||
+			say "vsock: vmm ctl metrics failed"
+		section vsock/ctl-metrics /tmp/vsock.metrics
+		kill "$flood_pid"
+		/vsockecho dial "fc:$uds:5009" || say "vsock: cannot connect to the guest's port 5009"
+	else
+		say "vsock: the guest did not report ready within 60 s"
+		/vmm ctl "$sock" stop
+	fi
+	vmm_finish vsock
+	kill "$echo_pid" "$sink_pid"
+}
+
 # Magic SysRq over the serial port, from the control API: a BREAK and 't'
 # (the task list), 'w' (blocked tasks), then 'b' (reboot at once), which
 # ends vmm.

@@ -40,6 +40,10 @@
 #         is in the image, vmm exits 0
 #   pit   the project's kernel and the stock one, three boots each with
 #         and without --pit: each powers off; the times to /init compared
+#   vsock virtio-rng and virtio-vsock from --config-file: the guest's
+#         /dev/hwrng; 100 AF_VSOCK echo connections each way (vsockecho,
+#         guest/vsockecho.c, in both initramfs images); a flood stuck in
+#         each direction with vmm's RSS bounded
 #   readme  (only with --readme DIR, for tests/readme) README blocks typed
 #         into an interactive bash on a pty in the host, with fixtures
 #
@@ -52,7 +56,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 snap cad sysrq nmi gdb stock pit initcad"
+readonly ALL_SCENARIOS="boot disk net hvc0 snap cad sysrq nmi gdb stock pit initcad vsock"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -141,6 +145,11 @@ one vmm run per scenario, all in one boot of that host:
   pit   both kernels, three boots each with and without --pit (KVM's
         in-kernel PIT): every boot powers off; medians of the times to
         /init and of vmm's whole run, with and without
+  vsock --config-file with vsock and entropy sections: the guest's
+        /dev/hwrng gives bytes; 100 echo connections host->guest
+        (CONNECT <port>) and guest->host (<uds_path>_<port>), every byte
+        checked; with a flood stuck in each direction vmm's RSS stays
+        bounded
 
 Builds (or reuses from \${VMM_CACHE:-\$HOME/.cache/vmm}) the guest kernel and
 initramfs with scripts/build-guest-kernel and scripts/build-initramfs;
@@ -288,10 +297,16 @@ build_images() {
 	log "guest kernel: $GUEST_KERNEL"
 	KERNEL_SECONDS=$((SECONDS - t))
 
+	# The vsock scenario's two ends (static: both images are busybox only).
+	local vsockecho=$WORK/vsockecho
+	cc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$vsockecho" \
+		"$REPO/guest/vsockecho.c" || setup_fail "cannot build guest/vsockecho.c"
+
 	# The default /init (boot scenario) and /e2e/init (the others).
 	local guest_initrd=$WORK/guest-initrd.gz
 	"$REPO/scripts/build-initramfs" \
 		--add "$REPO/tests/e2e/guest-init.sh=/e2e/init" \
+		--add "$vsockecho=/bin/vsockecho" \
 		"$guest_initrd" >/dev/null 2>"$WORK/initramfs.err" ||
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs (guest) failed"; }
 
@@ -313,6 +328,7 @@ build_images() {
 	"$REPO/scripts/build-initramfs" --init "$REPO/tests/e2e/x86_64-host-init.sh" \
 		--add "$WORK/e2e.env=/e2e/env" \
 		--add "$VMM=/vmm" \
+		--add "$vsockecho=/vsockecho" \
 		--add "$GUEST_KERNEL=/guest/bzImage" \
 		--add "$guest_initrd=/guest/initrd.gz" \
 		--add "$RO_IMG=/ro.img" \
@@ -947,6 +963,72 @@ check_readme() {
 	else
 		fail "e2e.readme-host: no transcript of ${missing[*]}; $(why readme)"
 	fi
+}
+
+# vsock (and virtio-rng), from the config file: /dev/hwrng, 100 echo
+# connections each way with every byte checked, and with a flood stuck in
+# each direction (nobody reads) vmm's RSS bounded.
+readonly VSOCK_RSS_LIMIT_KIB=1024 # growth allowed: 64 KiB buffered, malloc slack
+check_vsock() {
+	local line want=$((100 * 65536)) rss before flood_growth throttled
+	parse_boot_timer vsock || true
+	if ! has_section vsock/serial-log; then
+		fail "e2e.vsock-hwrng: $(why vsock)"
+		fail "e2e.vsock-host-to-guest: $(why vsock)"
+		fail "e2e.vsock-guest-to-host: $(why vsock)"
+		fail "e2e.vsock-stall-bounded: $(why vsock)"
+		check_exit vsock
+		return
+	fi
+	line=$(guest_value vsock E2E-GUEST-HWRNG)
+	if [[ $line == rng=virtio_rng* && $line == *bytes=4096 ]]; then
+		pass "e2e.vsock-hwrng (/dev/hwrng: $line)"
+	else
+		fail "e2e.vsock-hwrng: wanted rng=virtio_rng.* bytes=4096, the guest says '${line:-nothing}'"
+	fi
+	# 4 KiB/s after a 1 KiB bucket: 16 KiB take at least 3.75 s (a limit
+	# well below what the guest reads unlimited even on a loaded machine,
+	# so the device must have held it back: rng.throttled)
+	line=$(guest_value vsock E2E-GUEST-HWRNG-LIMITED)
+	throttled=$(section vsock/ctl-metrics | grep -o '"rng":{[^}]*}' | grep -o '"throttled":[0-9]*' | cut -d: -f2)
+	if [[ $line =~ ^bytes=16384\ seconds=([0-9.]+)$ ]] &&
+	   awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s >= 3.7) }' && ((${throttled:-0} > 0)); then
+		pass "e2e.vsock-hwrng-rate-limited ($line at 4 KiB/s; rng.throttled=$throttled)"
+	else
+		fail "e2e.vsock-hwrng-rate-limited: wanted 16384 bytes in at least 3.7 s and rng.throttled > 0; the guest says '${line:-nothing}', throttled=${throttled:-?}"
+	fi
+
+	line=$(sed -n 's/^E2E-HOST-VSOCK-H2G //p' "$CONSOLE.txt" | head -n1)
+	if [[ $line == "status=0 VSOCKECHO echo-client"*"conns=100 bytes=$want checked"* ]]; then
+		pass "e2e.vsock-host-to-guest (${line#status=0 VSOCKECHO echo-client })"
+	else
+		fail "e2e.vsock-host-to-guest: ${line:-$(why vsock)}"
+	fi
+
+	line=$(guest_value vsock E2E-GUEST-VSOCKECHO)
+	if [[ $line == "echo-client vsock:2:5000 conns=100 bytes=$want checked"* ]]; then
+		pass "e2e.vsock-guest-to-host (${line#echo-client })"
+	else
+		fail "e2e.vsock-guest-to-host: the guest says '${line:-nothing}'"
+	fi
+
+	rss=$(sed -n 's/^E2E-HOST-VSOCK-RSS //p' "$CONSOLE.txt" | head -n1)
+	line="host: $(sed -n 's/^E2E-HOST-VSOCK-FLOOD VSOCKECHO flood //p' "$CONSOLE.txt" | head -n1); guest: $(guest_value vsock 'VSOCKECHO flood')"
+	if [[ $rss =~ before=([0-9]+)\ after-echo=([0-9]+)\ after-flood=([0-9]+) ]] &&
+	   [[ $line == "host: fc:"*"bytes="*"; guest: "*"bytes="* ]]; then
+		before=${BASH_REMATCH[1]}
+		flood_growth=$((BASH_REMATCH[3] - before))
+		if ((flood_growth <= VSOCK_RSS_LIMIT_KIB)); then
+			pass "e2e.vsock-stall-bounded (vmm RSS $rss; floods stuck: $line)"
+		else
+			fail "e2e.vsock-stall-bounded: vmm RSS grew by $flood_growth KiB (> $VSOCK_RSS_LIMIT_KIB): $rss; $line"
+		fi
+	else
+		fail "e2e.vsock-stall-bounded: RSS '${rss:-none}', floods '$line'"
+	fi
+	guest_has vsock E2E-GUEST-VSOCK-END ||
+		fail "e2e.vsock-end: the guest did not see the host's last connection (port 5009)"
+	check_exit vsock
 }
 
 check_results() {

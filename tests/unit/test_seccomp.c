@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -144,6 +145,23 @@ static int do_socket(void *arg)
 	int *family = arg;
 
 	socket(*family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return 0;
+}
+
+/* What the vsock device does: a non-blocking Unix stream socket, connect. */
+static int do_vsock_socket(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int family = *(int *)arg;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 2;
+	/* nobody listens there: refused, but the call was allowed */
+	memcpy(sa.sun_path, "/nonexistent/vmm-test", 22);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+	    errno != ENOENT)
+		return 3;
 	return 0;
 }
 
@@ -334,6 +352,31 @@ TEST(main_makes_no_sockets)
 	CHECK(one_line(&o, "main", "socket", SYS_socket));
 }
 
+/* A vsock device: Unix stream sockets and connect, nothing more; and
+ * only with one. */
+TEST(main_vsock_unix_sockets_only)
+{
+	struct seccomp_env env = env_for(SECCOMP_MAIN);
+	struct seccomp_prog p;
+	struct outcome o;
+	int family = AF_UNIX;
+
+	CHECK(build(SECCOMP_MAIN, &env, NULL, &p) == 0);
+	CHECK(run_confined(&p, "main", do_vsock_socket, &family, &o) == 0);
+	seccomp_prog_free(&p);
+	CHECK_EQ(o.status, 1);
+	CHECK(one_line(&o, "main", "socket", SYS_socket));
+	env.vsock = true;
+	CHECK(build(SECCOMP_MAIN, &env, NULL, &p) == 0);
+	CHECK(run_confined(&p, "main", do_vsock_socket, &family, &o) == 0);
+	CHECK_EQ(o.status, 0);
+	family = AF_INET;
+	CHECK(run_confined(&p, "main", do_vsock_socket, &family, &o) == 0);
+	seccomp_prog_free(&p);
+	CHECK_EQ(o.status, 1);
+	CHECK(one_line(&o, "main", "socket", SYS_socket));
+}
+
 TEST(names)
 {
 	CHECK(names.off[SYS_openat] != 0);
@@ -504,7 +547,8 @@ int main(void)
 		T(vcpu_kvm_run_only_on_its_fd), T(vcpu_no_memory_slots),
 		T(socket_family), T(no_executable_memory),
 		T(main_opens_only_to_append_metrics),
-		T(main_makes_no_sockets), T(names),
+		T(main_makes_no_sockets),
+	  T(main_vsock_unix_sockets_only), T(names),
 		T(file_traps_what_it_names), T(file_allow_list_and_actions),
 		T(file_refusals), T(file_conflicting_rules),
 	};

@@ -180,8 +180,11 @@ for i in 0 1 2 3 4 5 6 7; do
 	truncate -s 1M "$work/drive_$i"
 	expect kata 204 PUT "/drives/drive_$i" "{\"drive_id\":\"drive_$i\",\"path_on_host\":\"$work/drive_$i\",\"is_root_device\":false,\"is_read_only\":false,\"rate_limiter\":null,\"io_engine\":\"Sync\"}"
 done
+# the agent's channel: a hybrid vsock (kata.hvsock in the sandbox's dir)
+expect kata 204 PUT /vsock "{\"vsock_id\":\"root\",\"guest_cid\":3,\"uds_path\":\"$work/kata.hvsock\"}"
 expect kata 204 PUT /actions '{"action_type":"InstanceStart"}'
 wait_line "$work/kata.out" "^counter 1" || bad+="no counter output; "
+[ -S "$work/kata.hvsock" ] || bad+="no listener at the vsock's uds_path; "
 truncate -s 4M "$work/container-image"
 expect kata 204 PATCH /drives/drive_3 "{\"drive_id\":\"drive_3\",\"path_on_host\":\"$work/container-image\"}"
 expect kata 200 GET /
