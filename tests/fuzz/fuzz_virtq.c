@@ -93,9 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(gpa_zero(&mem, 0, RAM0) == 0);
 	FUZZ_CHECK(gpa_zero(&mem, RAM1, RAM1_END - RAM1) == 0);
 	n = fuzz_bytes(&in, RAM0, &img);
-	FUZZ_CHECK(gpa_write(&mem, 0, img, n) == 0);
+	FUZZ_CHECK(!n || gpa_write(&mem, 0, img, n) == 0);
 	n = fuzz_bytes(&in, RAM1_END - RAM1, &img);
-	FUZZ_CHECK(gpa_write(&mem, RAM1, img, n) == 0);
+	FUZZ_CHECK(!n || gpa_write(&mem, RAM1, img, n) == 0);
 
 	if (virtq_activate(&q, &mem, VIRTQ_MAX_SIZE) < 0) {
 		FUZZ_CHECK(!q.ready);
