@@ -312,13 +312,17 @@ static uint8_t blk_discard(struct virtio_blk *b, const struct blk_req *r)
 static int blk_parse(struct virtio_blk *b, struct blk_req *r, unsigned int at)
 {
 	const struct virtq_chain *c = &b->chain;
-	const struct virtq_buf *last = &c->buf[c->nbufs - 1];
+	const struct virtq_buf *last;
 	uint8_t hdr[16];
 	int n;
 
-	/* header readable, status byte writable: else a broken driver */
+	/*
+	 * header readable, status byte writable: else a broken driver (a
+	 * chain of zero-length buffers has none: no last one to look at)
+	 */
 	if (c->read_len < 16 || c->write_len < 1)
 		return -EIO;
+	last = &c->buf[c->nbufs - 1];
 	virtq_chain_read(c, 0, hdr, 16);
 	memset(r, 0, sizeof(*r));
 	r->head = c->head;
