@@ -12,8 +12,9 @@
 #    no stray vmm process.
 # 2. One long-lived VM serving --api requests (default 100,000; --short
 #    10,000) on keep-alive connections while its guest does --blk block
-#    requests (default 1,000,000; --short 20,000: test=blkbench, 512-byte
-#    reads and writes, queue depth 16). Its fds, threads and RSS are read
+#    requests (default 1,000,000; --short 20,000: test=blkbench hold=1,
+#    512-byte reads then writes, queue depth 16, then the guest halts until
+#    stopped over the API). Its fds, threads and RSS are read
 #    after 10% of the API requests and at the end: no growth in fds or
 #    threads, RSS within 4 MiB.
 # PASS/FAIL lines as the other layers; the figures on INFO lines.
@@ -104,7 +105,7 @@ truncate -s 64M "$work/disk.img"
 sock=$work/long.sock
 "$VMM" run --console none --serial-log "$work/long.serial" --api-sock "$sock" \
 	--disk "$work/disk.img" -k "$GUEST" -m 64M \
-	-p "test=blkbench bs=512 qd=16 mode=both reqs=$((blk / 2))" \
+	-p "test=blkbench bs=512 qd=16 mode=both reqs=$((blk / 2)) hold=1" \
 	</dev/null >"$work/long.out" 2>"$work/long.err" &
 vpid=$!
 if ! wait_sock "$sock"; then
@@ -154,7 +155,7 @@ PY
 api_rc=$?
 # the guest's block requests: until blkbench is done
 for _ in $(seq 3000); do
-	grep -q "TESTGUEST" "$work/long.serial" 2>/dev/null && break
+	grep -q "blkbench: holding\|TESTGUEST" "$work/long.serial" 2>/dev/null && break
 	kill -0 "$vpid" 2>/dev/null || break
 	sleep 0.2
 done
@@ -169,11 +170,11 @@ echo "INFO: soak.long-lived: fds threads RSS(KiB): after 10% of the API requests
 read -r f0 t0 r0 <<<"$early"
 read -r f1 t1 r1 <<<"$late"
 if [ "$api_rc" -eq 0 ] && grep -q "bad 0" "$work/api.log" &&
-   grep -q "TESTGUEST PASS blkbench" "$work/long.serial" && [ "$vrc" -eq 0 ] &&
+   grep -q "blkbench: holding" "$work/long.serial" && [ "$vrc" -eq 0 ] &&
    [ "${f1:-999}" -le "${f0:-0}" ] && [ "${t1:-999}" -le "${t0:-0}" ] &&
    [ $(( ${r1:-999999} - ${r0:-0} )) -le 4096 ] && [ ! -e "$sock" ]; then
 	pass long-lived
 else
-	fail long-lived "api rc $api_rc ($(tail -1 "$work/api.log")), vmm rc $vrc, $early -> $late, $(grep TESTGUEST "$work/long.serial" | head -1)"
+	fail long-lived "api rc $api_rc ($(tail -1 "$work/api.log")), vmm rc $vrc, $early -> $late, $(grep -m1 "TESTGUEST\|holding" "$work/long.serial")"
 fi
 [ "$failed" -eq 0 ]
