@@ -73,9 +73,13 @@ for i in $(seq "$cycles"); do
 			-k "$GUEST" -p test=counter -m 32M </dev/null >"$work/c.out" 2>"$work/c.err" &
 		pid=$!
 		if ! wait_sock "$sock"; then
+			echo "  cycle $i: no API socket after 4 s"
 			kill -KILL "$pid"
 		elif [ $((i % 4)) = 1 ]; then
-			"$VMM" ctl "$sock" stop >/dev/null 2>&1 || kill -KILL "$pid"
+			"$VMM" ctl "$sock" stop >/dev/null 2>"$work/ctl.err" || {
+				echo "  cycle $i: vmm ctl stop: $(head -c 200 "$work/ctl.err")"
+				kill -KILL "$pid"
+			}
 			apistop=$((apistop + 1)) kind=api
 		else
 			kill -TERM "$pid"
