@@ -514,6 +514,7 @@ const struct scenario arch_scenarios[] = {
 	{ "console",   test_virtio_console, 0 },
 	{ "net",       test_net,       0 },
 	{ "hostile-queue", test_hostile_queue, 0 },
+	{ "hostile-blk", test_hostile_blk, 0 },
 	{ "blkbench",  test_blkbench,  0 },
 	{ "rxcount",   test_rxcount,   0 },
 };
