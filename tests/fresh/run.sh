@@ -167,6 +167,10 @@ make_tree() {
 	find /etc/apt/sources.list.d -maxdepth 1 -type f \( -name '*.list' -o -name '*.sources' \) \
 		-exec cp -t "$T/etc/apt/sources.list.d/" {} +
 	cp -L /etc/resolv.conf "$T/etc/resolv.conf"
+	# what Debian's installer writes and debootstrap does not: without it
+	# "localhost" does not resolve (gdb's `target remote :PORT`)
+	[[ -s $T/etc/hosts ]] ||
+		printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$T/etc/hosts"
 	printf '#!/bin/sh\nexit 101\n' >"$T/usr/sbin/policy-rc.d"
 	chmod 755 "$T/usr/sbin/policy-rc.d"
 
@@ -180,6 +184,13 @@ make_tree() {
 	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$T/dev/shm"
 	mount -t proc proc "$T/proc"
 	mount --bind /sys "$T/sys"
+	# every Debian 12 machine has its cgroup hierarchies mounted (v2 by
+	# systemd; v1 or hybrid on some hosts) for vmm jail's limits; the
+	# non-recursive bind of /sys leaves them out: the host's, as they are
+	if mountpoint -q /sys/fs/cgroup; then
+		mount --rbind /sys/fs/cgroup "$T/sys/fs/cgroup"
+		mount --make-rslave "$T/sys/fs/cgroup"
+	fi
 
 	git -C "$REPO" archive --format=tar --prefix=vmm/ HEAD | tar -C "$T/root" -x
 }

@@ -103,7 +103,7 @@ if [ "$have_gdb" -eq 1 ]; then
 	start one -k "$GUEST" -p test=debug -m 64M --gdb 0 --gdb-wait
 	port=$(gdb_port one)
 	tick=$(printf '0x%x' "$((16#$(nm "$GUEST" | awk '$3 == "debug_tick" { print $1 }')))")
-	gdb_batch one ":$port" \
+	gdb_batch one "127.0.0.1:$port" \
 		"info threads" \
 		"hbreak debug_tick" \
 		"continue" \
@@ -171,7 +171,7 @@ fi
 if [ "$have_gdb" -eq 1 ]; then
 	start smp -k "$GUEST" -p test=debug -m 64M -c 2 --gdb 0 --gdb-wait
 	port=$(gdb_port smp)
-	gdb_batch smp ":$port" "info threads" "hbreak debug_tick" "continue" \
+	gdb_batch smp "127.0.0.1:$port" "info threads" "hbreak debug_tick" "continue" \
 		"thread 2" "info registers rip" "thread 1" "print n" "delete" "detach"
 	finish smp
 	if has smp.gdb "2    Thread 2 (vCPU 1)" && has smp.gdb "Thread 1 hit Breakpoint 1, debug_tick" &&
@@ -205,7 +205,7 @@ if [ "$have_gdb" -eq 1 ]; then
 	port=$(gdb_port run)
 	wait_for "$work/run.serial" "^counter 3" >/dev/null
 	# gdb's own Ctrl-C: SIGINT to gdb while it waits in `continue`
-	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote :$port" \
+	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
 		-ex "continue" -ex "bt" -ex "detach" "$GUEST" >"$work/run.gdb" 2>&1 &
 	gdbpid=$!
 	sleep 3

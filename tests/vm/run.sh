@@ -121,8 +121,8 @@ refuse missing-initrd "initrd .*No such file" -k "$GUEST" -i "$work/nonexistent"
 if [ ! -e /dev/kvm ]; then
 	for t in garbage-kernel kernel-too-big initrd-too-big no-kvm no-kvm-permission hello \
 		cmdline memory smp boottimer exits reset badio cmdline-exact \
-		boottimer-line memory-above-4g counter-sigterm console-none \
-		console-stdio-pipe console-input-pipe console-input-tty \
+		boottimer-line memory-above-4g huge-pages-pool-empty huge-pages \
+		counter-sigterm console-none console-stdio-pipe console-input-pipe console-input-tty \
 		console-input-no-loss console-input-after-fifo-clear \
 		console-quit console-quit-while-guest-deaf console-background-job \
 		console-escape-help \
@@ -206,6 +206,48 @@ fi
 # RAM above 4 GiB: on x86-64 the memory map splits around the MMIO hole
 # when --mem passes 3 GiB; on arm64 RAM starts at 2 GiB
 scenario memory-above-4g:memory 1 -m 3200M -p "test=memory mem=3200M"
+
+# --huge-pages: guest RAM comes from the host's 2 MiB pool, reserved when
+# vmm maps it; an empty pool is one clear line, not a SIGBUS later
+hp_sys=/sys/kernel/mm/hugepages/hugepages-2048kB
+hp_avail() { echo $(($(cat "$hp_sys/free_hugepages") - $(cat "$hp_sys/resv_hugepages"))); }
+if [ ! -d "$hp_sys" ] || [ ! -w "$hp_sys/nr_hugepages" ]; then
+	skip huge-pages-pool-empty "no 2 MiB huge pages on this host, or not root"
+	skip huge-pages "no 2 MiB huge pages on this host, or not root"
+else
+	hp_old=$(cat "$hp_sys/nr_hugepages")
+	echo 0 >"$hp_sys/nr_hugepages"
+	if [ "$(cat "$hp_sys/nr_hugepages")" -ne 0 ]; then
+		skip huge-pages-pool-empty "the host's huge pages are in use"
+	else
+		refuse huge-pages-pool-empty "in 2 MiB huge pages: the host's pool is too small" \
+			-k "$GUEST" -m 64M --huge-pages
+	fi
+	echo $((hp_old + 40)) >"$hp_sys/nr_hugepages"
+	hp_before=$(hp_avail)
+	if [ "$hp_before" -lt 32 ]; then
+		skip huge-pages "the host could not make 32 huge pages free"
+	else
+		timeout "$TIMEOUT" "$VMM" run --console none --serial-log "$work/huge.serial" \
+			-k "$GUEST" -m 64M --huge-pages -p "test=counter" \
+			</dev/null >/dev/null 2>"$work/huge.err" &
+		pid=$!
+		wait_for_line "$work/huge.serial" '^counter '
+		hp_during=$(hp_avail)
+		kill -TERM "$pid"
+		wait "$pid"
+		rc=$?
+		hp_after=$(hp_avail)
+		# 64 MiB of RAM is 32 pages; all back in the pool at exit
+		if [ "$rc" -eq 0 ] && [ $((hp_before - hp_during)) -eq 32 ] &&
+		   [ "$hp_after" -eq "$hp_before" ]; then
+			pass huge-pages
+		else
+			fail huge-pages "rc=$rc, pages available before/during/after: $hp_before/$hp_during/$hp_after; $(head -c 200 "$work/huge.err")"
+		fi
+	fi
+	echo "$hp_old" >"$hp_sys/nr_hugepages"
+fi
 
 # a guest that runs until stopped from outside: SIGTERM stops it, exit 0
 timeout "$TIMEOUT" "$VMM" run --console none --serial-log "$work/counter.serial" \
