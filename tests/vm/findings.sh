@@ -8,6 +8,10 @@
 #      answered (it used to be dropped)
 #   7  16 idle keep-alive clients do not lock out a 17th (it used to get
 #      503 for up to 60 s)
+#   2  durability, by the order of system calls (strace): without FLUSH
+#      negotiated (hostile-blk) every write is a RWF_DSYNC write; with it
+#      (blk) a flush is an fdatasync after the writes
+#   3  20,000 refused QueueReady writes log a few lines (hostile-blk)
 # and the test guest's hostile-blk scenario (a hostile driver: see
 # guest/testguest/blk.c) with three seeds, one of them new each run and
 # printed: each step sees its reaction, vmm ends with status 0 and logs
@@ -65,6 +69,52 @@ for seed in 1 2 "$seed_new"; do
 		fail "hostile-blk.seed-$seed" "rc=$rc, $(grep -m1 TESTGUEST "$work/hb.serial"), $(wc -l <"$work/hb.err") lines on stderr"
 	fi
 done
+
+# hostile-io (x86-64): seeded random port and MMIO accesses over non-RAM
+if guest_has hostile-io; then
+	for seed in 1 "$seed_new"; do
+		timeout 120 "$VMM" run --console none --serial-log "$work/hio.serial" \
+			-k "$GUEST" --disk "$work/disk.img" -m 64M \
+			-p "test=hostile-io seed=$seed" </dev/null >"$work/hio.out" 2>"$work/hio.err"
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS hostile-io" "$work/hio.serial" &&
+		   [ "$(wc -l <"$work/hio.err")" -le 20 ]; then
+			pass "hostile-io.seed-$seed"
+		else
+			fail "hostile-io.seed-$seed" "rc=$rc, $(grep -m1 TESTGUEST "$work/hio.serial"), $(wc -l <"$work/hio.err") lines on stderr"
+		fi
+	done
+else
+	skip hostile-io "the guest has no hostile-io scenario (not x86-64)"
+fi
+
+# 2: the system calls of the disk thread
+if command -v strace >/dev/null; then
+	strace -f -qq -o "$work/st.hb" -e trace=pwritev2,pwritev,pwrite64,fdatasync,fsync \
+		"$VMM" run --console none --serial-log "$work/st.serial" -k "$GUEST" \
+		--disk "$work/disk.img" -m 64M -p "test=hostile-blk" </dev/null >/dev/null 2>&1
+	w=$(grep -c 'pwritev2(' "$work/st.hb") d=$(grep -c 'pwritev2(.*RWF_DSYNC' "$work/st.hb")
+	if grep -q "TESTGUEST PASS" "$work/st.serial" && [ "$w" -ge 1 ] && [ "$w" -eq "$d" ]; then
+		pass durability-without-flush
+	else
+		fail durability-without-flush "$d of $w guest writes were RWF_DSYNC writes"
+	fi
+	printf '\x%02x' $(seq 0 255) | head -c 256 >"$work/pat" # test=blk's sector 0
+	for _ in 1 2; do cat "$work/pat"; done >"$work/blk.img"
+	truncate -s 1M "$work/blk.img"
+	strace -f -qq -o "$work/st.blk" -e trace=pwritev2,pwritev,pwrite64,fdatasync,fsync \
+		"$VMM" run --console none --serial-log "$work/st2.serial" -k "$GUEST" \
+		--disk "$work/blk.img" -m 64M -p "test=blk" </dev/null >/dev/null 2>&1
+	# the last guest write comes before an fdatasync
+	if grep -q "TESTGUEST PASS" "$work/st2.serial" &&
+	   awk '/pwritev2\(/ { w = NR } /fdatasync\(/ { f = NR } END { exit !(w && f > w) }' "$work/st.blk"; then
+		pass durability-flush
+	else
+		fail durability-flush "no fdatasync after the writes: $(grep -m1 TESTGUEST "$work/st2.serial")"
+	fi
+else
+	skip durability "strace is not installed (scripts/install-deps --test)"
+fi
 
 python3 - "$VMM" "$GUEST" "$work" >"$work/api.log" 2>&1 <<'PY'
 import os, socket, subprocess, sys, time
