@@ -63,7 +63,7 @@ for seed in 1 2 "$seed_new"; do
 		-p "test=hostile-blk seed=$seed" </dev/null >"$work/hb.out" 2>"$work/hb.err"
 	rc=$?
 	if [ "$rc" -eq 0 ] && grep -q "TESTGUEST PASS hostile-blk" "$work/hb.serial" &&
-	   [ "$(wc -l <"$work/hb.err")" -le 5 ]; then
+	   [ "$(wc -l <"$work/hb.err")" -le 8 ]; then
 		pass "hostile-blk.seed-$seed"
 	else
 		fail "hostile-blk.seed-$seed" "rc=$rc, $(grep -m1 TESTGUEST "$work/hb.serial"), $(wc -l <"$work/hb.err") lines on stderr"
@@ -99,8 +99,8 @@ if command -v strace >/dev/null; then
 	else
 		fail durability-without-flush "$d of $w guest writes were RWF_DSYNC writes"
 	fi
-	printf '\x%02x' $(seq 0 255) | head -c 256 >"$work/pat" # test=blk's sector 0
-	for _ in 1 2; do cat "$work/pat"; done >"$work/blk.img"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 2)' \
+		>"$work/blk.img" # test=blk's sector 0: i % 256
 	truncate -s 1M "$work/blk.img"
 	strace -f -qq -o "$work/st.blk" -e trace=pwritev2,pwritev,pwrite64,fdatasync,fsync \
 		"$VMM" run --console none --serial-log "$work/st2.serial" -k "$GUEST" \
