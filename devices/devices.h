@@ -60,6 +60,22 @@ int i8042_create(const struct dev_host *h, struct bus *bus,
 int i8042_ctrl_alt_del(struct i8042 *k);
 
 /*
+ * ARM PrimeCell PL061 GPIO controller (pl061.c), PL061_SIZE bytes at base,
+ * its combined interrupt on line irq (level-high), with a button on its
+ * pins: pl061_press() drives pin high and, 100 ms later (a timer on the
+ * host's event loop), low again; -EBUSY while that pin is still pressed.
+ * *heard (may be NULL) says whether the guest listens: the pin is an
+ * input with its interrupt enabled. Call from the event loop's thread.
+ */
+#define PL061_SIZE 0x1000
+#define PL061_PINS 8
+struct pl061;
+int pl061_create(const struct dev_host *h, struct bus *bus, uint64_t base,
+		 unsigned int irq, struct pl061 **out)
+	__attribute__((warn_unused_result));
+int pl061_press(struct pl061 *g, unsigned int pin, bool *heard);
+
+/*
  * Ports a PC guest touches constantly where a cheap answer beats an exit
  * to the unclaimed-access path (legacy.c): the CMOS/RTC pair and the POST
  * port 0x80 used for I/O delays.

@@ -133,8 +133,12 @@ struct arm64_fdt_desc {
 	unsigned int nr_virtio;
 };
 
-/* Phandle of the GIC (the only one). */
-#define ARM64_FDT_GIC_PHANDLE 1
+/* Phandles: the GIC, the PL061's bus clock, the PL061 (the power key's). */
+#define ARM64_FDT_GIC_PHANDLE  1
+#define ARM64_FDT_CLK_PHANDLE  2
+#define ARM64_FDT_GPIO_PHANDLE 3
+/* The fixed clock an "arm,primecell" device needs (its apb_pclk). */
+#define ARM64_FDT_APB_CLOCK    24000000
 
 /* Interrupt specifier cells (bindings/interrupt-controller/arm,gic.yaml) */
 #define ARM64_FDT_IRQ_SPI         0

@@ -16,6 +16,7 @@ struct arm64_vm {
 	uint64_t mpidr[VMM_MAX_CPUS]; /* each vCPU's, read after its init */
 	struct arm64_fdt_virtio virtio[ARM64_VIRTIO_SLOTS];
 	unsigned int nr_virtio;
+	struct pl061 *gpio;           /* the power key (Ctrl-Alt-Del) */
 };
 
 /*

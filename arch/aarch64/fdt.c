@@ -5,7 +5,8 @@
  * unit tests check the result with libfdt and dtc). Bindings followed:
  * devicetree/bindings/arm/{cpus,psci}.yaml, timer/arm,arch_timer.yaml,
  * interrupt-controller/arm,gic.yaml and arm,gic-v3.yaml,
- * serial/8250.yaml, virtio/mmio.yaml, chosen.yaml.
+ * serial/8250.yaml, virtio/mmio.yaml, chosen.yaml, clock/fixed-clock.yaml,
+ * gpio/pl061-gpio.yaml, input/gpio-keys.yaml.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -149,6 +150,52 @@ static int node_uart(void *fdt, const char *name)
 	return fdt_end_node(fdt);
 }
 
+/*
+ * The power key: a PL061 GPIO controller (an AMBA PrimeCell, which wants
+ * its bus clock named apb_pclk) and a gpio-keys button for KEY_POWER on
+ * one of its pins, the way QEMU's virt machine offers one. Pressed by
+ * the host for Ctrl-Alt-Del (arch_send_ctrl_alt_del()).
+ */
+static int node_power_key(void *fdt)
+{
+	static const char pl061_compat[] = "arm,pl061\0arm,primecell";
+	const uint64_t reg[] = { ARM64_GPIO_ADDR, ARM64_GPIO_SIZE };
+	const fdt32_t gpios[] = { cpu_to_fdt32(ARM64_FDT_GPIO_PHANDLE),
+				  cpu_to_fdt32(ARM64_GPIO_POWER_PIN),
+				  cpu_to_fdt32(0) /* active high */ };
+	char name[32];
+
+	TRY(fdt_begin_node(fdt, "apb-pclk"));
+	TRY(fdt_property_string(fdt, "compatible", "fixed-clock"));
+	TRY(fdt_property_cell(fdt, "#clock-cells", 0));
+	TRY(fdt_property_cell(fdt, "clock-frequency", ARM64_FDT_APB_CLOCK));
+	TRY(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
+	TRY(fdt_property_cell(fdt, "phandle", ARM64_FDT_CLK_PHANDLE));
+	TRY(fdt_end_node(fdt));
+
+	snprintf(name, sizeof(name), "gpio@%" PRIx64, ARM64_GPIO_ADDR);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property(fdt, "compatible", pl061_compat, sizeof(pl061_compat)));
+	TRY(prop_reg(fdt, reg, 1));
+	TRY(prop_irq(fdt, ARM64_FDT_IRQ_SPI, ARM64_GPIO_SPI,
+		     ARM64_FDT_IRQ_LEVEL_HIGH));
+	TRY(fdt_property(fdt, "gpio-controller", NULL, 0));
+	TRY(fdt_property_cell(fdt, "#gpio-cells", 2));
+	TRY(fdt_property_cell(fdt, "clocks", ARM64_FDT_CLK_PHANDLE));
+	TRY(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	TRY(fdt_property_cell(fdt, "phandle", ARM64_FDT_GPIO_PHANDLE));
+	TRY(fdt_end_node(fdt));
+
+	TRY(fdt_begin_node(fdt, "gpio-keys"));
+	TRY(fdt_property_string(fdt, "compatible", "gpio-keys"));
+	TRY(fdt_begin_node(fdt, "poweroff"));
+	TRY(fdt_property_string(fdt, "label", "GPIO Key Poweroff"));
+	TRY(fdt_property_cell(fdt, "linux,code", ARM64_KEY_POWER));
+	TRY(fdt_property(fdt, "gpios", gpios, sizeof(gpios)));
+	TRY(fdt_end_node(fdt));
+	return fdt_end_node(fdt);
+}
+
 static int node_virtio(void *fdt, const struct arm64_fdt_virtio *v)
 {
 	const uint64_t reg[] = { v->base, 0x1000 };
@@ -201,6 +248,7 @@ static int build(void *fdt, size_t size, const struct arm64_fdt_desc *d)
 	TRY(node_gic(fdt, d));
 	TRY(node_timer(fdt, d));
 	TRY(node_uart(fdt, uart));
+	TRY(node_power_key(fdt));
 	for (unsigned int i = 0; i < d->nr_virtio; i++)
 		TRY(node_virtio(fdt, &d->virtio[i]));
 

@@ -10,6 +10,8 @@
  *   0x080a0000  GICv3 redistributors, 128 KiB per vCPU (64 vCPUs: 8 MiB)
  *   0x09000000  8250 UART (16550A, byte registers), SPI 1
  *   0x09010000  boot timer (4 KiB): write 123 to offset 0
+ *   0x09020000  PL061 GPIO (4 KiB), SPI 2: the power key on pin 3
+ *               (gpio-keys, KEY_POWER): Ctrl-Alt-Del from the host
  *   0x0a000000  virtio-mmio devices: 4 KiB windows every 64 KiB, SPIs from
  *               16 (disks, then NICs, then the console)
  *   0x80000000  RAM (--mem bytes):
@@ -45,6 +47,12 @@
 #define ARM64_UART_CLOCK       1843200 /* Hz: a 115200 baud base */
 
 #define ARM64_BOOT_TIMER_ADDR  UINT64_C(0x09010000)
+
+#define ARM64_GPIO_ADDR        UINT64_C(0x09020000)
+#define ARM64_GPIO_SIZE        UINT64_C(0x1000)
+#define ARM64_GPIO_SPI         2
+#define ARM64_GPIO_POWER_PIN   3
+#define ARM64_KEY_POWER        116 /* linux,code: KEY_POWER */
 
 #define ARM64_VIRTIO_MMIO_BASE UINT64_C(0x0a000000)
 #define ARM64_VIRTIO_STRIDE    UINT64_C(0x10000)

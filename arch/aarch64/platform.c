@@ -112,11 +112,14 @@ int arch_virtio_announce(struct vm *vm, const struct arch_virtio_slot *slot)
  */
 int arch_create_devices(struct vm *vm, struct serial **uart)
 {
+	struct arm64_vm *a = vm->arch;
 	int ret;
 
 	if ((ret = serial_create(&vm->host, &vm->mmio, ARM64_UART_ADDR,
 				 ARM64_UART_SPI, uart)) ||
-	    (ret = boottimer_create(&vm->host, &vm->mmio, ARM64_BOOT_TIMER_ADDR))) {
+	    (ret = boottimer_create(&vm->host, &vm->mmio, ARM64_BOOT_TIMER_ADDR)) ||
+	    (ret = pl061_create(&vm->host, &vm->mmio, ARM64_GPIO_ADDR,
+				ARM64_GPIO_SPI, &a->gpio))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}
@@ -278,13 +281,23 @@ int arch_write_boot_info(struct vm *vm)
 }
 
 /*
- * There is no keyboard controller to press Ctrl-Alt-Del on (Firecracker's
- * aarch64 has none either); a guest is stopped with PSCI or from outside.
+ * No keyboard controller here: Ctrl-Alt-Del is the power key (gpio-keys,
+ * KEY_POWER, on the PL061), which a guest's userspace turns into a clean
+ * shutdown (busybox acpid and the initramfs's handler, systemd-logind).
  */
 int arch_send_ctrl_alt_del(struct vm *vm)
 {
-	(void)vm;
-	return -ENOTSUP;
+	struct arm64_vm *a = vm->arch;
+	bool heard = false;
+	int ret;
+
+	if (!a || !a->gpio)
+		return -ENODEV;
+	ret = pl061_press(a->gpio, ARM64_GPIO_POWER_PIN, &heard);
+	if (!ret)
+		info("power key pressed%s", heard ? "" :
+		     " (the guest has not enabled its interrupt: no gpio-keys driver?)");
+	return ret;
 }
 
 int arch_set_irq(struct vm *vm, unsigned int irq, int level)

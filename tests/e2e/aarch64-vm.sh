@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The VM test layer (tests/vm/run.sh, net.sh, api.sh with the aarch64 test
+# The VM test layer (tests/vm/run.sh, net.sh, api.sh, snapshot.sh with the aarch64 test
 # guest) and the README's first command, on arm64: inside the emulated
 # Raspberry Pi-like hosts of tests/e2e/aarch64.sh (QEMU TCG with EL2, so
 # the host's /dev/kvm is real KVM and the freestanding guest runs at speed).
@@ -55,7 +55,7 @@ usage() {
 	cat <<EOF
 Usage: $PROG [--build] [--profile NAME]... [--keep]
 
-Runs tests/vm/run.sh, net.sh and api.sh with the aarch64 vmm (its
+Runs tests/vm/run.sh, net.sh, api.sh and snapshot.sh with the aarch64 vmm (its
 ASan/UBSan build) and test guest inside emulated arm64 hosts (QEMU TCG
 with EL2), and the command 'make run' runs on an arm64 machine, and
 reports each check as e2e-arm64.<profile>.vm.<name>.
@@ -278,7 +278,7 @@ export VMM=/vmtest/src/$ARM_BUILD/vmm-san GUEST=/vmtest/src/$ARM_BUILD/guest/tes
 # without): the layer runs without it, one VM below with it.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
 if [ \$kvm = ok ]; then
-	for s in run net api; do
+	for s in run net api snapshot; do
 		t=\$(cut -d. -f1 /proc/uptime)
 		echo "===== E2E vm-\$s begin ====="
 		bash tests/vm/\$s.sh </dev/null 2>&1
@@ -295,7 +295,7 @@ if [ \$kvm = ok ]; then
 	tail -n 20 /tmp/leaks.err
 	echo "===== E2E leaks end ====="
 	echo "===== E2E make-run begin ====="
-	timeout 60 bash -c '$MAKE_RUN' </dev/null 2>&1
+	timeout 60 bash /vmtest/make-run.sh </dev/null 2>&1
 	echo "E2E-MAKE-RUN-STATUS: \$?"
 	echo "===== E2E make-run end ====="
 fi
@@ -318,6 +318,9 @@ make_initramfs() {
 		cp "$REPO/$ARM_BUILD/$b" "$payload/src/$ARM_BUILD/$b"
 	done
 	write_stage2 "$payload/init"
+	# make's recipe line exactly as printed (its quoting intact: it holds
+	# the "  RUN ..." printf and single quotes), run from a file
+	printf 'cd /vmtest/src\n%s\n' "$MAKE_RUN" >"$payload/make-run.sh"
 	write_stage1 "$WORK/stage1"
 	args=(--arch aarch64 --init "$WORK/stage1")
 	while read -r m; do
@@ -383,7 +386,7 @@ check_profile() {
 	fi
 	RAN=1
 	log "$p: $(grep -m1 '^E2E-HOST: ' "$CONSOLE.txt" | cut -d' ' -f2-)"
-	for s in run net api; do
+	for s in run net api snapshot; do
 		report_script "$p" "$s"
 	done
 	# one VM with LeakSanitizer: SMP, a disk and the virtio console

@@ -23,8 +23,13 @@
 # initramfs and an ext4 disk image ride in the host's initramfs; its /init
 # runs vmm once (--cpus 2, the disk, a virtio console, a virtio-net NIC on
 # a TAP the guest pings through) and prints what
-# happened between delimiters on the console, including the disk image
-# afterwards (gzip + base64), which this script captures and checks.
+# happened between delimiters on the console; then (not in the gdb
+# profile) a second boot for Ctrl-Alt-Del: the guest writes a file
+# without syncing and starts acpid with the initramfs's power-key handler,
+# vmm ctl SOCK ctrl-alt-del presses the power key (a PL061 GPIO pin,
+# gpio-keys KEY_POWER), and vmm must exit 0 soon after; last the disk
+# image (gzip + base64), which this script captures and checks for the
+# files of both boots.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 2 usage error,
 # 77 the environment cannot run the test (printed as "SKIP: <reason>").
@@ -51,6 +56,11 @@ readonly SILENCE_LIMIT=90   # seconds without console output: host is stuck
 # The guest's boot timer: ARM64_BOOT_TIMER_ADDR in arch/aarch64/layout.h.
 readonly BOOT_TIMER_ADDR=0x09010000
 readonly DISK_FILE=guest-was-here.txt
+# The Ctrl-Alt-Del run: the file the guest writes just before it (with
+# no sync, and ext4's commit interval far away, only a clean shutdown
+# puts it in the image), and how long vmm may take to exit after it.
+readonly CAD_FILE=written-before-ctrl-alt-del.txt
+readonly CAD_EXIT_LIMIT=30
 readonly GUEST_MAC=52:54:00:12:34:56
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -87,7 +97,9 @@ that the guest reached /init with $GUEST_CPUS CPUs online, fired the boot
 timer, wrote a file to its virtio disk (found in the image afterwards with
 debugfs), spoke on the virtio console, pinged the host through virtio-net
 and a TAP, got a device tree dtc can read, and that vmm exited with
-status 0.
+status 0; then that Ctrl-Alt-Del (vmm ctl SOCK ctrl-alt-del: the power
+key) shuts a second boot down cleanly, the file it wrote just before in
+the image afterwards.
 
 Profiles (default: all): pi4 (Cortex-A72, GICv2, 4K-page host kernel),
 pi5 (Cortex-A76, GICv2, 16K-page host kernel), gicv3 (GICv3 host: the
@@ -197,6 +209,21 @@ devmem $BOOT_TIMER_ADDR 8 123 || echo "init: cannot write the boot timer"
 cpus=\$(grep -c '^processor' /proc/cpuinfo)
 gic=\$(grep -o -m1 'GIC[^ ]*' /proc/interrupts)
 echo "VMM-GUEST-INIT-OK cpus=\$cpus online=\$(cat /sys/devices/system/cpu/online) gic=\$gic"
+case " \$(cat /proc/cmdline) " in
+*" e2e.cad "*)
+	# The Ctrl-Alt-Del run: a file written (not synced; commit=600 keeps
+	# ext4's journal from writing it meanwhile), then the power key's
+	# handler of scripts/build-initramfs, started as its default /init
+	# starts it, must shut down cleanly for the file to reach the image.
+	mkdir -p /mnt
+	mount -t ext4 -o commit=600 /dev/vda /mnt || echo "init: cannot mount /dev/vda"
+	echo "written by the aarch64 guest before Ctrl-Alt-Del: \$(uname -r)" >/mnt/$CAD_FILE
+	ls /dev/input/ | sed 's/^/init: input device: /'
+	acpid -c /etc/acpi -l /dev/null -p /tmp/acpid.pid || echo "init: cannot start acpid"
+	echo "VMM-GUEST-CAD-READY"
+	while :; do sleep 1; done
+	;;
+esac
 mkdir -p /mnt
 if mount -t ext4 /dev/vda /mnt; then
 	echo "init: disk says: \$(cat /mnt/hello.txt)"
@@ -225,8 +252,43 @@ EOF
 # connection comes over the host's virtio console (hvc0), relayed to vmm's
 # port.
 write_host_init() {
-	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=:
+	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=: cad_run
+	# A second boot (not in the gdb profile) for Ctrl-Alt-Del: the guest
+	# says it is ready, vmm ctl sends it, vmm must exit 0 soon after; the
+	# disk dump that follows holds what the guest wrote before it.
+	# shellcheck disable=SC2016 # for the host's shell to expand
+	cad_run='say "cad: starting vmm"
+/vmm run --kernel /guest/kernel --initrd /guest/initrd.gz \
+	--cmdline "'"$GUEST_CMDLINE"' e2e.cad" --mem '"$GUEST_MEM"' --cpus '"$GUEST_CPUS"' \
+	--disk /guest/disk.img --api-sock /tmp/cad.sock --console none \
+	--serial-log /tmp/cad-serial.log </dev/null >/tmp/cad-vmm.out 2>/tmp/cad-vmm.err &
+pid=$!
+n=0
+while [ -d /proc/$pid ] && ! grep -q VMM-GUEST-CAD-READY /tmp/cad-serial.log 2>/dev/null && [ $n -lt 1200 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+if grep -q VMM-GUEST-CAD-READY /tmp/cad-serial.log 2>/dev/null; then
+	/vmm ctl /tmp/cad.sock ctrl-alt-del >/tmp/cad-ctl.out 2>&1
+	echo "E2E-HOST-CTL-CAD status=$?"
+	n=0
+	while [ -d /proc/$pid ] && ! grep -q "^State:.*Z" /proc/$pid/status 2>/dev/null && [ $n -lt '"$CAD_EXIT_LIMIT"'0 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ -d /proc/$pid ] && ! grep -q "^State:.*Z" /proc/$pid/status 2>/dev/null ||
+		echo "E2E-HOST-CAD-EXIT-SECONDS $((n / 10)).$((n % 10))"
+else
+	say "cad: the guest never said VMM-GUEST-CAD-READY"
+fi
+kill -TERM $pid 2>/dev/null
+wait $pid
+echo "E2E-CAD-VMM-EXIT-STATUS: $?"
+section cad-ctl /tmp/cad-ctl.out
+section cad-vmm-stderr /tmp/cad-vmm.err
+section cad-serial-log /tmp/cad-serial.log'
 	if [[ ${2:-} == gdb ]]; then
+		cad_run=:
 		limit=$GDB_VMM_TIMEOUT
 		gdb_args=" --gdb 1234 --gdb-wait"
 		# shellcheck disable=SC2016 # for the host's shell to expand
@@ -299,10 +361,11 @@ section serial-log /tmp/serial.log
 echo "===== E2E dtb begin ====="
 [ -f /tmp/guest.dtb ] && base64 /tmp/guest.dtb
 echo "===== E2E dtb end ====="
+echo "E2E-VMM-EXIT-STATUS: \$status"
+$cad_run
 echo "===== E2E disk begin ====="
 gzip -c /guest/disk.img | base64
 echo "===== E2E disk end ====="
-echo "E2E-VMM-EXIT-STATUS: \$status"
 poweroff -f
 EOF
 }
@@ -521,6 +584,8 @@ check_results() {
 	check_net "$p" "$serial"
 	check_dtb "$p" "$want_gic"
 
+	[[ $p == gdb ]] || check_cad "$p"
+
 	status=$(sed -n 's/^E2E-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
 	if [[ $status == 0 ]]; then
 		pass "$p.vmm_exit_status (0)"
@@ -544,6 +609,37 @@ check_disk() {
 		pass "$p.disk (/$DISK_FILE: $content)"
 	else
 		fail "$p.disk: /$DISK_FILE not in the image afterwards (debugfs: '${content:0:80}')"
+	fi
+}
+
+# Ctrl-Alt-Del (the power key: PL061, gpio-keys, acpid and the
+# initramfs's handler): vmm ctl succeeded, the guest's handler ran and
+# powered off, vmm exited 0 within CAD_EXIT_LIMIT seconds, and the file
+# written just before is in the image.
+check_cad() {
+	local p=$1 img=$WORK/$1-disk-after.img ctl secs status serial stderr content
+	ctl=$(sed -n 's/^E2E-HOST-CTL-CAD //p' "$CONSOLE.txt" | head -n1)
+	secs=$(sed -n 's/^E2E-HOST-CAD-EXIT-SECONDS //p' "$CONSOLE.txt" | head -n1)
+	status=$(sed -n 's/^E2E-CAD-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
+	serial=$(section cad-serial-log 2>/dev/null || true)
+	stderr=$(section cad-vmm-stderr 2>/dev/null || true)
+	if [[ -z $ctl ]]; then
+		fail "$p.ctrl-alt-del: not sent (the guest never got ready); serial log ends: $(tail -n 3 <<<"$serial" | paste -sd '|' -)"
+	elif [[ $ctl != status=0 ]]; then
+		fail "$p.ctrl-alt-del: vmm ctl ctrl-alt-del failed ($ctl): $(section cad-ctl | paste -sd ' ' -)"
+	elif ! grep -q 'init: power key: syncing' <<<"$serial"; then
+		fail "$p.ctrl-alt-del: the guest's power-key handler never ran (vmm status ${status:-none}); vmm: $(grep -m1 'power key' <<<"$stderr")"
+	elif [[ $status != 0 || -z $secs ]] || ! grep -q 'guest powered off' <<<"$stderr"; then
+		fail "$p.ctrl-alt-del: vmm exited with status ${status:-none}, ${secs:-not within $CAD_EXIT_LIMIT} s after the request: $(tail -n 2 <<<"$stderr" | paste -sd '|' -)"
+	else
+		pass "$p.ctrl-alt-del (KEY_POWER on the PL061, acpid ran the initramfs's handler; guest powered off, vmm exited 0 ${secs} s after the request)"
+	fi
+	# the image as check_disk unpacked it
+	content=$(debugfs -R "cat /$CAD_FILE" "$img" 2>/dev/null || true)
+	if [[ $content == "written by the aarch64 guest before Ctrl-Alt-Del: "* ]]; then
+		pass "$p.ctrl-alt-del-disk (/$CAD_FILE: $content)"
+	else
+		fail "$p.ctrl-alt-del-disk: /$CAD_FILE not in the image afterwards (debugfs: '${content:0:80}')"
 	fi
 }
 

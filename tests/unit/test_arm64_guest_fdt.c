@@ -124,6 +124,25 @@ static void check_tree(int *unit_failed, enum arm64_gic_version gic)
 	CHECK(dt_is_compatible(&f, &n, gic == ARM64_GIC_V2 ?
 			       "arm,cortex-a15-gic" : "arm,gic-v3"));
 	CHECK(!dt_is_compatible(&f, &n, "arm,cortex-a15"));
+
+	/* the power key as the cad scenario finds it: a depth-2 KEY_POWER
+	 * button whose gpios name the arm,pl061 by phandle */
+	memset(&n, 0, sizeof(n));
+	while (dt_next_node(&f, &n) > 0 && !dt_is_compatible(&f, &n, "arm,pl061"))
+		;
+	CHECK_EQ(n.depth, 1);
+	CHECK(dt_is_compatible(&f, &n, "arm,primecell"));
+	CHECK_EQ(dt_prop_u32(&f, &n, "phandle", 0), ARM64_FDT_GPIO_PHANDLE);
+	memset(&n, 0, sizeof(n));
+	while (dt_next_node(&f, &n) > 0 &&
+	       dt_prop_u32(&f, &n, "linux,code", 0) != 116)
+		;
+	CHECK_EQ(n.depth, 2);
+	CHECK(!strcmp(n.path[1], "gpio-keys"));
+	p = dt_getprop(&f, &n, "gpios", &len);
+	CHECK(p && len == 12);
+	CHECK_EQ(dt_cells(p, 1), ARM64_FDT_GPIO_PHANDLE);
+	CHECK_EQ(dt_cells(p + 4, 1), ARM64_GPIO_POWER_PIN);
 	free(blob);
 }
 

@@ -286,8 +286,10 @@ else
 	fail console-stdio-pipe "rc=$rc"
 fi
 
-# typed input reaches the guest: from a pipe, byte for byte
-{ sleep 1; printf 'piped line 42\n'; } |
+# typed input reaches the guest: from a pipe, byte for byte (sent once
+# the guest listens: its UART driver clears the FIFO at boot, and a slow
+# start -- vmm-san in a loaded emulated host -- took longer than a sleep)
+{ wait_for_line "$work/echo-pipe.out" "echo: ready"; printf 'piped line 42\n'; } |
 	timeout "$TIMEOUT" "$VMM" run -k "$GUEST" -p "test=echo" \
 	>"$work/echo-pipe.out" 2>"$work/echo-pipe.err"
 rc=$?
@@ -414,10 +416,11 @@ fi
 # `vmm run ... &` at an interactive shell (job control on a terminal): vmm
 # must not stop itself (SIGTTOU) by taking over a terminal it does not
 # own, so the API answers; brought to the foreground it would take it.
+# (test=counter runs until stopped on both architectures.)
 if command -v script >/dev/null && command -v bash >/dev/null; then
 	rm -f "$work/jc.sock"
 	{ sleep 1
-	  echo "'$VMM' run --api-sock '$work/jc.sock' -k '$GUEST' -p test=cad &"
+	  echo "'$VMM' run --api-sock '$work/jc.sock' -k '$GUEST' -p test=counter &"
 	  sleep 3; echo "'$VMM' ctl '$work/jc.sock' info"
 	  sleep 2; echo "'$VMM' ctl '$work/jc.sock' stop"
 	  sleep 2; echo 'wait; echo "vmm exited $?"'

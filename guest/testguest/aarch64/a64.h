@@ -29,6 +29,11 @@ struct platform {
 	uint64_t gicr, gicr_size;         /* v3 redistributors */
 	unsigned int timer_intid;         /* the virtual timer's PPI */
 	unsigned int uart_intid;
+	uint64_t gpio;                    /* the arm,pl061, 0 if none */
+	unsigned int gpio_intid;
+	uint32_t gpio_phandle;
+	int power_pin;                    /* gpio-keys KEY_POWER's pin, or -1 */
+	uint32_t power_gpio;              /* ... on the GPIO of this phandle */
 	uint64_t virtio[MAX_VIRTIO];
 	unsigned int nr_virtio;
 };
@@ -44,6 +49,7 @@ extern struct platform plat;
 int64_t psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 const char *psci_strerror(int64_t ret);
 void uart_irq(void);
+void gpio_irq(void);
 
 /* gic.c: the boot CPU's GICv2 or v3, from plat. gic_init() is idempotent;
  * gic_enable() routes interrupt `intid` (level or edge) to the boot CPU. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Test guest, aarch64: the C side of the exception vectors (entry.S). An
- * IRQ is acknowledged at the GIC and dispatched (virtual timer, UART);
+ * IRQ is acknowledged at the GIC and dispatched (virtual timer, UART,
+ * the PL061 GPIO of the power key);
  * any other exception is reported as "TESTGUEST FAIL <test>: CPU
  * exception ..." before the VM powers off, so a broken VMM shows up as a
  * readable line rather than a hang.
@@ -37,6 +38,8 @@ void irq_handler(void)
 			timer_irq();
 		else if (id == plat.uart_intid)
 			uart_irq();
+		else if (plat.gpio && id == plat.gpio_intid)
+			gpio_irq();
 		gic_eoi(iar);
 	}
 }

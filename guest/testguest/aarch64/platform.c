@@ -7,12 +7,15 @@
  * the scenarios whose arm64 form differs from the x86 one (memory map,
  * MMIO exits, PSCI reset, unclaimed MMIO, the architected-timer counter).
  *
- * There is no Ctrl-Alt-Del on arm64 yet (vmm has no power key): no `cad`.
+ * Ctrl-Alt-Del on arm64 is the power key: a gpio-keys KEY_POWER button
+ * on a PL061 GPIO controller (`cad`).
  */
 #include "a64.h"
 #include "fdt.h"
 #include "hw.h"
 #include "lib.h"
+
+#define KEY_POWER 116   /* linux,code of the power key */
 
 struct platform plat;
 uint64_t uart_base = UART_DEFAULT_ADDR;
@@ -140,6 +143,16 @@ static const char *read_node(const struct dt *f, const struct dt_node *n,
 		plat.mpidr[plat.ncpus++] = dt_cells(r, len / 4) & MPIDR_AFF_MASK;
 		return NULL;
 	}
+	/* a gpio-keys button: KEY_POWER on <&gpio pin flags> */
+	if (n->depth == 2 && dt_prop_u32(f, n, "linux,code", 0) == KEY_POWER) {
+		const uint8_t *g = dt_getprop(f, n, "gpios", &len);
+
+		if (!g || len != 12)
+			return "the KEY_POWER button has no <phandle pin flags> gpios";
+		plat.power_gpio = (uint32_t)dt_cells(g, 1);
+		plat.power_pin = (int)dt_cells(g + 4, 1);
+		return NULL;
+	}
 	if (n->depth != 1)
 		return NULL;
 	if (dt_is_compatible(f, n, "arm,psci-0.2") ||
@@ -173,6 +186,11 @@ static const char *read_node(const struct dt *f, const struct dt_node *n,
 		uart_width = dt_prop_u32(f, n, "reg-io-width", 1);
 		if (uart_shift > 2 || (uart_width != 1 && uart_width != 4))
 			return "UART reg-shift or reg-io-width not supported";
+	} else if (dt_is_compatible(f, n, "arm,pl061")) {
+		if (reg_of(f, n, 0, ac, sc, &plat.gpio, &s) ||
+		    irq_of(f, n, 0, &plat.gpio_intid))
+			return "PL061 node without reg or interrupts";
+		plat.gpio_phandle = dt_prop_u32(f, n, "phandle", 0);
 	} else if (dt_is_compatible(f, n, "virtio,mmio")) {
 		if (reg_of(f, n, 0, ac, sc, &a, &s))
 			return "virtio,mmio node without reg";
@@ -317,6 +335,83 @@ void serial_rx_clear(void)
 		rx_throttled = 0;
 		uart_write(UART_IER, IER_RDI);
 	}
+}
+
+/* ---- the power key: a PL061 pin (ARM DDI 0190B) ---- */
+
+#define GPIO_DIR     0x400
+#define GPIO_IS      0x404
+#define GPIO_IBE     0x408
+#define GPIO_IE      0x410
+#define GPIO_MIS     0x418
+#define GPIO_IC      0x41c
+
+static volatile unsigned int key_presses, key_releases;
+
+static uint32_t gpio_bit(void)
+{
+	return 1U << plat.power_pin;
+}
+
+/* Called with the interrupt taken: acknowledge, and read the pin. */
+void gpio_irq(void)
+{
+	uint32_t mis = mmio_read32(plat.gpio + GPIO_MIS);
+	/* the data register through the address mask of the one pin */
+	uint32_t level = mmio_read32(plat.gpio + (gpio_bit() << 2));
+
+	mmio_write32(plat.gpio + GPIO_IC, mis);
+	if (!(mis & gpio_bit()))
+		return;
+	if (level & gpio_bit())
+		key_presses++;
+	else if (key_presses)
+		key_releases++;
+}
+
+/*
+ * cad: wait for the host's Ctrl-Alt-Del (the control API's
+ * SendCtrlAltDel), which on arm64 is the power key the device tree
+ * describes: gpio-keys KEY_POWER on a PL061 pin. The pin is set up as
+ * Linux's gpio-pl061 does for gpio-keys (an input, both edges, then
+ * unmasked); the press and the release each raise the GPIO's interrupt.
+ */
+static void test_cad(void)
+{
+	uint32_t bit;
+	uint64_t deadline;
+
+	if (!plat.gpio || plat.power_pin < 0)
+		fail("no arm,pl061 GPIO with a gpio-keys KEY_POWER button in "
+		     "the device tree");
+	if (plat.power_gpio != plat.gpio_phandle || plat.power_pin > 7)
+		fail("the KEY_POWER button is on GPIO phandle %u pin %d, the "
+		     "PL061 is phandle %u", plat.power_gpio, plat.power_pin,
+		     plat.gpio_phandle);
+	bit = gpio_bit();
+	mmio_write32(plat.gpio + GPIO_DIR, mmio_read32(plat.gpio + GPIO_DIR) & ~bit);
+	mmio_write32(plat.gpio + GPIO_IS, mmio_read32(plat.gpio + GPIO_IS) & ~bit);
+	mmio_write32(plat.gpio + GPIO_IBE, mmio_read32(plat.gpio + GPIO_IBE) | bit);
+	mmio_write32(plat.gpio + GPIO_IC, bit);
+	mmio_write32(plat.gpio + GPIO_IE, mmio_read32(plat.gpio + GPIO_IE) | bit);
+	gic_init();
+	gic_enable(plat.gpio_intid, 0);
+	time_init();
+	kprintf("cad: waiting for Ctrl-Alt-Del: the power key (KEY_POWER on "
+		"PL061 0x%lx pin %d, interrupt %u)\n", plat.gpio,
+		plat.power_pin, plat.gpio_intid);
+	deadline = now_ns() + 60ULL * 1000000000ULL;
+	while (!key_releases) {
+		uint64_t t = now_ns();
+
+		if (t > deadline)
+			fail("no power key press and release within 60 s "
+			     "(%u presses seen)", key_presses);
+		irq_wait_until(t + 1000000000ULL < deadline ?
+			       t + 1000000000ULL : deadline);
+	}
+	kprintf("cad: got the power key (pressed, released), shutting down\n");
+	pass();
 }
 
 /* ---- scenarios ---- */
@@ -509,6 +604,7 @@ const struct scenario arch_scenarios[] = {
 	{ "badio",     test_badio,     0 },
 	{ "counter",   test_counter,   0 },
 	{ "echo",      test_echo,      0 },
+	{ "cad",       test_cad,       0 },
 	{ "blk",       test_blk,       0 },
 	{ "blk-ro",    test_blk_ro,    0 },
 	{ "console",   test_virtio_console, 0 },
@@ -523,6 +619,7 @@ const unsigned int arch_nr_scenarios = ARRAY_SIZE(arch_scenarios);
 void arch_boot(uintptr_t boot_info)
 {
 	fdt_addr = boot_info;
+	plat.power_pin = -1;
 	fdt_error = read_fdt((const void *)boot_info);
 }
 
