@@ -173,8 +173,41 @@ endif
 
 unit: $(UNIT_BINS)
 
+# Fuzz targets (tests/fuzz/): linked against the sanitizer objects in an
+# archive, so a target's own fakes win over the library's. By default
+# with -DFUZZ_STANDALONE: replay builds that run the files and directories
+# named on their command line (gcc or clang; the fuzz layer of make
+# check). LIBFUZZER=1 with CC=clang builds them for libFuzzer instead,
+# with coverage in every object: make CC=clang BUILD=build/libfuzzer
+# LIBFUZZER=1 fuzz (tests/fuzz/README).
+FUZZ_TARGETS := virtq virtio_mmio virtio_blk virtio_net virtio_console \
+	config arm64_image http gdb bundle snapshot
+ifeq ($(ARCH),x86_64)
+FUZZ_TARGETS += x86_boot
+endif
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+ifneq ($(LIBFUZZER),)
+SANFLAGS += -fsanitize=fuzzer-no-link
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_LINK := -DFUZZ_STANDALONE
+endif
+SAN_LIB := $(BUILD)/san/libvmm.a
+$(SAN_LIB): $(SAN_OBJS) $(ARM64_PURE_SAN)
+	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_LIB)
+	@mkdir -p $(@D)
+	$(call quiet,CCLD,$@)$(CC) $(CFLAGS) $(SANFLAGS) $(FUZZ_LINK) $(LDFLAGS) \
+		-Wno-missing-prototypes -Wno-missing-declarations \
+		-o $@ $< $(SAN_LIB) $(LDLIBS) -lfdt -lz
+$(filter $(BUILD)/fuzz/fuzz_virtio_%,$(FUZZ_BINS)): tests/fuzz/devfuzz.h \
+	tests/unit/testhost.h
+fuzz: $(FUZZ_BINS)
+.PHONY: fuzz
+
 # The README's test command: every layer, one summary line at the end.
-check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BINS)
+check: $(BUILD)/vmm $(BUILD)/vmm-san $(BUILD)/vmm-static $(UNIT_BINS) $(GUEST_BINS) \
+		$(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run
 
 # The README's first command: boot the test guest of this architecture

@@ -316,13 +316,17 @@ static uint8_t blk_discard(struct virtio_blk *b, const struct blk_req *r)
 static int blk_parse(struct virtio_blk *b, struct blk_req *r, unsigned int at)
 {
 	const struct virtq_chain *c = &b->chain;
-	const struct virtq_buf *last = &c->buf[c->nbufs - 1];
+	const struct virtq_buf *last;
 	uint8_t hdr[16];
 	int n;
 
-	/* header readable, status byte writable: else a broken driver */
+	/*
+	 * header readable, status byte writable: else a broken driver (a
+	 * chain of zero-length buffers has none: no last one to look at)
+	 */
 	if (c->read_len < 16 || c->write_len < 1)
 		return -EIO;
+	last = &c->buf[c->nbufs - 1];
 	virtq_chain_read(c, 0, hdr, 16);
 	memset(r, 0, sizeof(*r));
 	r->head = c->head;
@@ -989,6 +993,25 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 	.quiesce = blk_quiesce,
 };
 
+/* The inline engine: the kick's handler serves the queue (event loop). */
+static void blk_inline_kick(struct virtio_dev *d, unsigned int qi)
+{
+	blk_take_new_file(d->priv);
+	blk_serve(d, qi);
+}
+
+static const struct virtio_dev_ops virtio_blk_inline_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = BLK_QUEUE_SIZE,
+	.features = blk_features,
+	.config_size = blk_config_size,
+	.config_read = blk_config_read,
+	.queue_notify = blk_inline_kick,
+	.destroy = blk_destroy,
+};
+
 /* the uring engine submits from the event loop */
 static const struct virtio_dev_ops virtio_blk_uring_ops = {
 	.name = "virtio-blk",
@@ -1144,11 +1167,12 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 	}
 	blk_fill_config(b);
 	ret = virtio_dev_create(h, b->engine == DISK_IO_URING ?
-				&virtio_blk_uring_ops : &virtio_blk_ops, b, &b->dev);
+				&virtio_blk_uring_ops : b->engine == DISK_IO_INLINE ?
+				&virtio_blk_inline_ops : &virtio_blk_ops, b, &b->dev);
 	if (ret)
 		return ret;
 	ret = b->engine == DISK_IO_URING ? blk_start_uring(b, h) :
-					   blk_start_worker(b);
+	      b->engine == DISK_IO_INLINE ? 0 : blk_start_worker(b);
 	if (ret) {
 		error("disk %s: cannot start its I/O %s: %s", cfg->path,
 		      b->engine == DISK_IO_URING ? "ring (io_uring)" : "thread",

@@ -62,6 +62,13 @@ static inline bool vm_bucket_set(const struct vm_bucket *b)
 enum disk_io {
 	DISK_IO_THREAD,        /* a thread per disk: preadv/pwritev */
 	DISK_IO_URING,         /* io_uring, submitted from the event loop */
+	/*
+	 * Served by the kick's handler on the event loop, I/O included: one
+	 * thread, each request done at a known point. For fuzz targets and
+	 * tests that pump the loop themselves (evloop_pump); no option or
+	 * API field selects it (a slow disk would hold up the loop).
+	 */
+	DISK_IO_INLINE,
 };
 
 /* What a guest flush does (Firecracker's cache_type). */

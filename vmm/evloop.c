@@ -145,35 +145,62 @@ void evloop_stop(struct evloop *l)
 		debug("event loop: wake: %s", strerror(errno));
 }
 
-int evloop_run(struct evloop *l)
+/* One epoll_wait and its handlers; how many ran, or -errno. */
+static int evloop_turn(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event ev[16];
+	int n = epoll_wait(l->epfd, ev, 16, timeout_ms), ran = 0;
 
-	while (!__atomic_exchange_n(&l->stop, false, __ATOMIC_ACQ_REL)) {
-		int n = epoll_wait(l->epfd, ev, 16, -1);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		struct ev_handler *h = ev[i].data.ptr;
+		uint64_t v;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error("epoll_wait: %s", strerror(errno));
-			return -errno;
+		if (!h) {
+			if (read(l->wake_fd, &v, sizeof(v)) < 0 &&
+			    errno != EAGAIN)
+				debug("event loop: %s", strerror(errno));
+			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			struct ev_handler *h = ev[i].data.ptr;
-			uint64_t v;
+		/* a handler may have removed a later one */
+		if (h->fd >= 0) {
+			h->fn(h->opaque, ev[i].events);
+			ran++;
+		}
+		if (__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE))
+			break;
+	}
+	return ran;
+}
 
-			if (!h) {
-				if (read(l->wake_fd, &v, sizeof(v)) < 0 &&
-				    errno != EAGAIN)
-					debug("event loop: %s", strerror(errno));
-				continue;
-			}
-			/* a handler may have removed a later one */
-			if (h->fd >= 0)
-				h->fn(h->opaque, ev[i].events);
-			if (__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE))
-				break;
+int evloop_run(struct evloop *l)
+{
+	while (!__atomic_exchange_n(&l->stop, false, __ATOMIC_ACQ_REL)) {
+		int n = evloop_turn(l, -1);
+
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			error("epoll_wait: %s", strerror(-n));
+			return n;
 		}
 	}
 	return 0;
+}
+
+int evloop_pump(struct evloop *l, unsigned int max_turns)
+{
+	int total = 0;
+
+	for (unsigned int t = 0; t < max_turns; t++) {
+		int n = evloop_turn(l, 0);
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? n : total;
+		total += n;
+	}
+	return total;
 }

@@ -32,6 +32,13 @@ int evloop_del(struct evloop *l, int fd);
  */
 int evloop_run(struct evloop *l);
 /*
+ * Run, on the caller's thread, the handlers of what is ready now, turn
+ * after turn, until nothing is (or max_turns turns): the single-threaded
+ * pump of tests and fuzz targets, where a device's work must happen at a
+ * known point. Returns how many handlers ran, or -errno.
+ */
+int evloop_pump(struct evloop *l, unsigned int max_turns);
+/*
  * Make the running evloop_run() return after the handler in progress, or
  * the next one return at once. Safe from any thread and from handlers.
  */

@@ -377,18 +377,29 @@ int httpd_create(struct evloop *loop, const char *path, unsigned int mode,
 	ret = unix_socket_reclaim("--api-sock", path);
 	if (ret)
 		goto fail_quiet;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/*
+	 * Bound under a temporary name, listening, then renamed into place:
+	 * a client that waits for the path to appear and connects at once
+	 * must not find a socket nobody listens on yet (ECONNREFUSED). When
+	 * the temporary name would be too long, the path itself.
+	 */
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.tmp", path,
+			     (int)getpid()) >= sizeof(sa.sun_path))
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(sa.sun_path);
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0 ||
 	    bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		goto fail;
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	if (chmod(path, mode) < 0 || listen(s->listen_fd, 16) < 0) {
+	if (chmod(sa.sun_path, mode) < 0 || listen(s->listen_fd, 16) < 0 ||
+	    (strcmp(sa.sun_path, path) && rename(sa.sun_path, path) < 0)) {
 		ret = -errno;
+		unlink(sa.sun_path);
 		goto fail;
 	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->timer_fd < 0 || timerfd_settime(s->timer_fd, 0, &it, NULL) < 0) {
 		ret = -errno;

@@ -94,6 +94,13 @@ static int load_bzimage(const struct guest_mem *m, const uint8_t *img,
 	k->entry = load + 0x200; /* startup_64 is 512 bytes into the image */
 	k->end = need;
 	k->initrd_addr_max = get_le32(img + HDR_INITRD_ADDR_MAX);
+	/*
+	 * 0 is no limit a kernel can mean: take the protocol's default for
+	 * a header without the field (boot.rst), not "anywhere" (found by
+	 * fuzz_x86_boot: an initrd placed above what the header said)
+	 */
+	if (!k->initrd_addr_max)
+		k->initrd_addr_max = 0x37ffffff;
 	k->cmdline_max = get_le32(img + HDR_CMDLINE_SIZE);
 	return 0;
 }

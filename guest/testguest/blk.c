@@ -9,6 +9,16 @@
  *   hostile-queue  a buggy driver: invalid queue sizes, a buffer outside
  *                  guest RAM, a looping chain; the device must refuse or
  *                  report NEEDS_RESET, and work again after a reset
+ *   hostile-blk    more of that [seed=N]: GET_ID into 1 byte, sector x 512
+ *                  past 2^64, a 2^32-sector discard, buffers that wrap or
+ *                  lie in the MMIO hole, indirect in indirect, an indirect
+ *                  table of 17 bytes, an avail index jumping by 2^15,
+ *                  DRIVER_OK without FEATURES_OK, 20,000 refused
+ *                  QueueReady writes, every register width and
+ *                  offset, then seeded random accesses over the window and
+ *                  the next; each must see its reaction (a status, or
+ *                  NEEDS_RESET, or no service), and a reset must bring the
+ *                  device back
  *
  * A request is a chain: 16-byte header (readable), data (readable for
  * writes, writable for reads), 1-byte status (writable).
@@ -278,13 +288,19 @@ static int expect_needs_reset(struct virtio_dev *d, const char *step)
 	return (st & VIRTIO_S_NEEDS_RESET) != 0;
 }
 
-static int hostile_start(struct virtio_dev *d, const char *step)
+static int hostile_start_with(struct virtio_dev *d, const char *step,
+			      uint64_t want)
 {
-	const char *err = virtio_start(d, 0, &blkq, 1);
+	const char *err = virtio_start(d, want, &blkq, 1);
 
 	if (err)
 		kprintf("hostile: %s: set-up failed: %s\n", step, err);
 	return err == NULL;
+}
+
+static int hostile_start(struct virtio_dev *d, const char *step)
+{
+	return hostile_start_with(d, step, 0);
 }
 
 void test_hostile_queue(void)
@@ -369,6 +385,255 @@ void test_hostile_queue(void)
 	if (!ok)
 		failed[nfailed++] = "recovery";
 
+	virtio_reset(&d);
+	if (nfailed) {
+		kprintf("TESTGUEST FAIL %s: step(s)", current_test);
+		for (unsigned int i = 0; i < nfailed; i++)
+			kprintf(" %s", failed[i]);
+		kprintf(" did not see the expected device reaction\n");
+		shutdown();
+	}
+	pass();
+}
+
+/* ---- hostile-blk ---- */
+
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_F_INDIRECT_DESC    28
+#define VIRTQ_DESC_F_INDIRECT     4
+
+static struct virtq_desc ind_table[4] __attribute__((aligned(16)));
+static struct virtq_desc ind_inner[2] __attribute__((aligned(16)));
+static struct { uint64_t sector; uint32_t num, flags; } discard_seg
+	__attribute__((aligned(16)));
+
+/* xorshift64*, seeded from seed= (default 1), printed */
+static uint64_t hb_rng;
+static uint64_t hb_next(void)
+{
+	hb_rng ^= hb_rng >> 12;
+	hb_rng ^= hb_rng << 25;
+	hb_rng ^= hb_rng >> 27;
+	return hb_rng * 0x2545f4914f6cdd1dUL;
+}
+
+/* A request of header + one data buffer at (addr, len) + status. */
+static int hb_request(struct virtio_dev *d, uint32_t type, uint64_t sector,
+		      uint64_t addr, uint32_t len, int writable)
+{
+	struct virtio_buf b[3] = {
+		{ (uintptr_t)&req_hdr, sizeof(req_hdr), 0 },
+		{ addr, len, writable },
+		{ (uintptr_t)&req_status, 1, 1 },
+	};
+
+	req_hdr = (struct virtio_blk_req_hdr){ type, 0, sector };
+	req_status = 0xff;
+	int r = virtq_transfer(d, &blkq, b, 3, HOSTILE_TIMEOUT_NS, NULL);
+	return r < 0 ? r : *(volatile uint8_t *)&req_status;
+}
+
+/* A step that must end in NEEDS_RESET (then the device is set up anew). */
+static int hb_broken(struct virtio_dev *d, const char *step, uint64_t want)
+{
+	int ok = expect_needs_reset(d, step);
+
+	if (!hostile_start_with(d, step, want))
+		return 0;
+	return ok;
+}
+
+static int hb_status(const char *step, int r, int want1, int want2)
+{
+	kprintf("hostile-blk: %s: %s%s\n", step,
+		r < 0 ? virtq_strerror(r) : blk_status_name(r),
+		r == want1 || r == want2 ? "" : " (unexpected)");
+	return r == want1 || r == want2;
+}
+
+void test_hostile_blk(void)
+{
+	struct virtio_dev d;
+	const char *failed[16];
+	unsigned int nfailed = 0;
+	uint64_t want = 1UL << VIRTIO_BLK_F_DISCARD | 1UL << VIRTIO_F_INDIRECT_DESC,
+		 capacity, seed = 1;
+	int ok, r;
+
+	time_init();
+	if (param_u64("seed", &seed) < 0)
+		fail("bad seed= value");
+	hb_rng = seed ? seed : 1;
+	kprintf("hostile-blk: seed %lu\n", seed);
+	if (virtio_find(VIRTIO_ID_BLOCK, 0, &d))
+		fail("no virtio-blk device");
+	if (!hostile_start_with(&d, "start", want))
+		fail("set-up failed");
+	capacity = virtio_config64(&d, 0);
+
+	/* GET_ID into a 1-byte buffer: what fits, status OK */
+	id_buf[0] = 0;
+	r = hb_request(&d, VIRTIO_BLK_T_GET_ID, 0, (uintptr_t)id_buf, 1, 1);
+	if (!hb_status("get-id-1-byte", r, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_OK))
+		failed[nfailed++] = "get-id-1-byte";
+
+	/* sector x 512 past 2^64, and the first sector past the end */
+	r = hb_request(&d, VIRTIO_BLK_T_IN, 1UL << 55, (uintptr_t)sector_buf,
+		       SECTOR_SIZE, 1);
+	if (!hb_status("sector-overflow", r, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_IOERR))
+		failed[nfailed++] = "sector-overflow";
+	r = hb_request(&d, VIRTIO_BLK_T_IN, capacity, (uintptr_t)sector_buf,
+		       SECTOR_SIZE, 1);
+	if (!hb_status("sector-past-end", r, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_IOERR))
+		failed[nfailed++] = "sector-past-end";
+
+	/* a discard of 2^32 - 1 sectors: refused, nothing discarded */
+	discard_seg.sector = 0;
+	discard_seg.num = 0xffffffffu;
+	discard_seg.flags = 0;
+	r = hb_request(&d, VIRTIO_BLK_T_DISCARD, 0, (uintptr_t)&discard_seg,
+		       sizeof(discard_seg), 0);
+	if (!hb_status(virtio_has(&d, VIRTIO_BLK_F_DISCARD) ? "huge-discard" :
+		       "huge-discard (not negotiated)", r, VIRTIO_BLK_S_IOERR,
+		       VIRTIO_BLK_S_UNSUPP))
+		failed[nfailed++] = "huge-discard";
+
+	/* a data buffer whose address + length wraps around 2^64 */
+	{
+		struct virtio_buf b[3] = {
+			{ (uintptr_t)&req_hdr, sizeof(req_hdr), 0 },
+			{ 0xfffffffffffff000UL, 0x2000, 1 },
+			{ (uintptr_t)&req_status, 1, 1 },
+		};
+		req_hdr = (struct virtio_blk_req_hdr){ VIRTIO_BLK_T_IN, 0, 0 };
+		if (virtq_add(&blkq, b, 3) < 0)
+			fail("wrap: virtq_add failed");
+		virtq_kick(&d, &blkq);
+		if (!hb_broken(&d, "wrap", want))
+			failed[nfailed++] = "wrap";
+	}
+
+	/* a data buffer in the MMIO hole: the device's own window */
+	{
+		struct virtio_buf b[3] = {
+			{ (uintptr_t)&req_hdr, sizeof(req_hdr), 0 },
+			{ d.base, SECTOR_SIZE, 1 },
+			{ (uintptr_t)&req_status, 1, 1 },
+		};
+		req_hdr = (struct virtio_blk_req_hdr){ VIRTIO_BLK_T_IN, 0, 0 };
+		if (virtq_add(&blkq, b, 3) < 0)
+			fail("mmio-hole: virtq_add failed");
+		virtq_kick(&d, &blkq);
+		if (!hb_broken(&d, "mmio-hole", want))
+			failed[nfailed++] = "mmio-hole";
+	}
+
+	/* an indirect table whose entry is indirect again */
+	if (virtio_has(&d, VIRTIO_F_INDIRECT_DESC)) {
+		ind_inner[0] = (struct virtq_desc){ (uintptr_t)&req_hdr,
+			sizeof(req_hdr), 0, 0 };
+		ind_table[0] = (struct virtq_desc){ (uintptr_t)ind_inner,
+			sizeof(ind_inner), VIRTQ_DESC_F_INDIRECT, 0 };
+		blkq.desc[0] = (struct virtq_desc){ (uintptr_t)ind_table,
+			sizeof(struct virtq_desc), VIRTQ_DESC_F_INDIRECT, 0 };
+		virtq_publish(&blkq, 0);
+		virtq_kick(&d, &blkq);
+		if (!hb_broken(&d, "indirect-in-indirect", want))
+			failed[nfailed++] = "indirect-in-indirect";
+
+		/* an indirect table 17 bytes long */
+		blkq.desc[0] = (struct virtq_desc){ (uintptr_t)ind_table, 17,
+			VIRTQ_DESC_F_INDIRECT, 0 };
+		virtq_publish(&blkq, 0);
+		virtq_kick(&d, &blkq);
+		if (!hb_broken(&d, "indirect-len-17", want))
+			failed[nfailed++] = "indirect-len-17";
+	} else {
+		kprintf("hostile-blk: indirect: not offered, skipped\n");
+	}
+
+	/* the avail index jumps by 2^15 */
+	blkq.avail.idx = (uint16_t)(blkq.avail.idx + 0x8000);
+	virt_wmb();
+	virtq_kick(&d, &blkq);
+	if (!hb_broken(&d, "avail-jump", want))
+		failed[nfailed++] = "avail-jump";
+
+	/* DRIVER_OK without FEATURES_OK: the device must not serve */
+	virtio_reset(&d);
+	virtio_write(&d, VIRTIO_MMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	if (virtio_queue_setup(&d, &blkq, 0, VIRTQ_SIZE))
+		fail("no-features-ok: queue set-up failed");
+	virtio_write(&d, VIRTIO_MMIO_STATUS, VIRTIO_S_ACKNOWLEDGE |
+		     VIRTIO_S_DRIVER | VIRTIO_S_DRIVER_OK);
+	r = hb_request(&d, VIRTIO_BLK_T_IN, 0, (uintptr_t)sector_buf, SECTOR_SIZE, 1);
+	kprintf("hostile-blk: no-features-ok: %s\n", r == VIRTQ_TIMEOUT ?
+		"not served" : r < 0 ? virtq_strerror(r) : "served (wrong)");
+	if (r >= 0)
+		failed[nfailed++] = "no-features-ok";
+
+	/* 20,000 refused QueueReady writes: vmm logs a few, not 20,000 */
+	virtio_reset(&d);
+	if (virtio_negotiate(&d, 0))
+		fail("ready-flood: set-up failed");
+	virtio_write(&d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	virtio_write(&d, VIRTIO_MMIO_QUEUE_NUM, 3);
+	for (unsigned int i = 0; i < 20000; i++)
+		virtio_write(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+	kprintf("hostile-blk: ready-flood: 20000 refused QueueReady writes, "
+		"QueueReady reads %u\n", virtio_read(&d, VIRTIO_MMIO_QUEUE_READY));
+	if (virtio_read(&d, VIRTIO_MMIO_QUEUE_READY))
+		failed[nfailed++] = "ready-flood";
+
+	/* every width at every offset past the registers, then random */
+	for (uint64_t off = 0; off < 0x1000; off += 1) {
+		if (off == VIRTIO_MMIO_STATUS || off == VIRTIO_MMIO_QUEUE_NOTIFY)
+			continue;
+		(void)mmio_read8(d.base + off);
+		if (off % 2 == 0)
+			(void)mmio_read16(d.base + off);
+		if (off % 8 == 0)
+			(void)mmio_read64(d.base + off);
+		if (off >= 0x100 + 0x40 && off % 4 == 0)
+			mmio_write32(d.base + off, 0xa5a5a5a5);
+		if (off % 8 == 4)
+			mmio_write16(d.base + off, 0x5a5a);
+	}
+	for (unsigned int i = 0; i < 4096; i++) {
+		uint64_t x = hb_next();
+		uint64_t a = d.base + (x & 0x1fff); /* this window and the next */
+		uint32_t v = (uint32_t)(x >> 32);
+
+		switch ((x >> 16) & 7) {
+		case 0: (void)mmio_read8(a); break;
+		case 1: (void)mmio_read16(a & ~1UL); break;
+		case 2: (void)mmio_read32(a & ~3UL); break;
+		case 3: (void)mmio_read64(a & ~7UL); break;
+		case 4: mmio_write8(a, (uint8_t)v); break;
+		case 5: mmio_write16(a & ~1UL, (uint16_t)v); break;
+		case 6: mmio_write32(a & ~3UL, v); break;
+		default: mmio_write64(a & ~7UL, x); break;
+		}
+	}
+	kprintf("hostile-blk: mmio: every width and offset, 4096 random "
+		"accesses (seed %lu); MagicValue 0x%x\n", seed,
+		virtio_read(&d, VIRTIO_MMIO_MAGIC_VALUE));
+	if (virtio_read(&d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
+		failed[nfailed++] = "mmio";
+
+	/* and after a reset it all works again */
+	ok = hostile_start_with(&d, "recovery", want);
+	if (ok) {
+		/* a write without FLUSH negotiated: write-through (5.2.6.3) */
+		memset(sector_buf, 0x3c, SECTOR_SIZE);
+		r = blk_request(&d, VIRTIO_BLK_T_OUT, 1, sector_buf, SECTOR_SIZE, 1);
+		ok = hb_status("recovery-write", r, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_OK);
+		r = blk_request(&d, VIRTIO_BLK_T_IN, 0, sector_buf, SECTOR_SIZE, 1);
+		ok &= hb_status("recovery", r, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_OK);
+	}
+	if (!ok)
+		failed[nfailed++] = "recovery";
 	virtio_reset(&d);
 	if (nfailed) {
 		kprintf("TESTGUEST FAIL %s: step(s)", current_test);

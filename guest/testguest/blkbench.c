@@ -18,6 +18,9 @@
  *          avail_event, else VIRTQ_USED_F_NO_NOTIFY);
  *          each: one QueueNotify per request, always (notification rate)
  *   evidx  negotiate VIRTIO_F_EVENT_IDX if offered (default 1)
+ *   hold   1: when done, print "blkbench: holding" and halt instead of
+ *          powering off, so the VM lives on until the host stops it (the
+ *          soak, tests/soak.sh, runs its API load against it meanwhile)
  *
  * For every bs, every qd and every direction asked for, one pass goes
  * sequentially from sector 0, wrapping around at the disk's end, and
@@ -439,5 +442,9 @@ void test_blkbench(void)
 		total_kicks, ki, kd,
 		total_ns ? total_kicks * 1000000000UL / total_ns : 0);
 	virtio_reset(&bb_dev);
+	if (param_is("hold", "1")) {
+		kprintf("blkbench: holding\n");
+		cpu_halt_forever();
+	}
 	pass();
 }

@@ -96,6 +96,13 @@ static inline void cpu_relax(void)
 	__asm__ volatile("yield" : : : "memory");
 }
 
+/* Stop this CPU until the VMM stops the VM (wfi, again after any wake). */
+static inline void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("wfi" : : : "memory");
+}
+
 static inline void barrier(void)
 {
 	__asm__ volatile("" : : : "memory");

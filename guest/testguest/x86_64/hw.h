@@ -172,6 +172,13 @@ static inline void cpu_relax(void)
 	__asm__ volatile("pause" : : : "memory");
 }
 
+/* Stop this CPU until the VMM stops the VM (no interrupt wakes it). */
+static inline void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt" : : : "memory");
+}
+
 static inline void barrier(void)
 {
 	__asm__ volatile("" : : : "memory");

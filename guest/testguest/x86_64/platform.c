@@ -267,6 +267,79 @@ static void test_badio(void)
 	pass();
 }
 
+/*
+ * hostile-io [seed=N] [n=N]: seeded random port and MMIO accesses of
+ * every width over what is not RAM: every port (writes spare only the
+ * console, the reset and power-off lines, pvpanic and PCI configuration,
+ * which would end the scenario rather than test vmm), and MMIO from the
+ * end of RAM and across the MMIO hole up to the in-kernel IOAPIC/LAPIC
+ * (writes spare the PCI ECAM). vmm must survive it all and the guest
+ * still print; the seed is printed to replay a run.
+ */
+static int hio_write_ok(uint32_t port)
+{
+	return !((port >= 0x3f8 && port <= 0x3ff) || port == 0x60 ||
+		 port == 0x64 || port == 0x505 ||
+		 (port >= 0x600 && port <= 0x602) || port == 0xcf9 ||
+		 (port >= 0xcf8 && port <= 0xcff));
+}
+
+static void test_hostile_io(void)
+{
+	uint64_t seed = 1, n = 20000, x, ram = 0;
+	unsigned int kinds[2] = { 0, 0 };
+
+	/* the end of the highest RAM range below 4 GiB */
+	for (unsigned int i = 0; i < memmap_count; i++)
+		if (memmap[i].type == E820_RAM &&
+		    memmap[i].addr + memmap[i].size <= 0xc0000000UL &&
+		    memmap[i].addr + memmap[i].size > ram)
+			ram = memmap[i].addr + memmap[i].size;
+
+	if (param_u64("seed", &seed) < 0 || param_u64("n", &n) < 0)
+		fail("bad seed= or n= value");
+	x = seed ? seed : 1;
+	kprintf("hostile-io: seed %lu, %lu accesses\n", seed, n);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r;
+		uint32_t v;
+
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		r = x * 0x2545f4914f6cdd1dUL;
+		v = (uint32_t)(r >> 32);
+		if (r & 1) {
+			uint16_t port = (uint16_t)(r >> 8);
+			int wr = (r >> 4) & 1 && hio_write_ok(port);
+
+			switch ((r >> 2) & 3) {
+			case 0: wr ? outb(port, (uint8_t)v) : (void)inb(port); break;
+			case 1: wr ? outw(port, (uint16_t)v) : (void)inw(port); break;
+			default: wr ? outl(port, v) : (void)inl(port); break;
+			}
+			kinds[0]++;
+		} else {
+			/* RAM's end .. +16 MiB, or the MMIO hole below the APICs */
+			uint64_t a = (r >> 8) & 1 ?
+				ram + ((r >> 12) & 0xffffff) :
+				0xc0000000UL + ((r >> 12) % 0x3ec00000UL);
+			int wr = (r >> 4) & 1 && !(a >= 0xe0000000UL && a < 0xe0100000UL);
+
+			switch ((r >> 2) & 3) {
+			case 0: wr ? mmio_write8(a, (uint8_t)v) : (void)mmio_read8(a); break;
+			case 1: wr ? mmio_write16(a & ~1UL, (uint16_t)v) : (void)mmio_read16(a & ~1UL); break;
+			case 2: wr ? mmio_write32(a & ~3UL, v) : (void)mmio_read32(a & ~3UL); break;
+			default: wr ? mmio_write64(a & ~7UL, r) : (void)mmio_read64(a & ~7UL); break;
+			}
+			kinds[1]++;
+		}
+	}
+	kprintf("hostile-io: %u port and %u MMIO accesses done (seed %lu)\n",
+		kinds[0], kinds[1], seed);
+	pass();
+}
+
 #define COUNTER_PERIOD_NS 100000000UL
 
 static void test_counter(void)
@@ -387,6 +460,8 @@ const struct scenario arch_scenarios[] = {
 	{ "net",       test_net,       0 },
 	{ "hostile-queue", test_hostile_queue, 0 },
 	{ "vsock",     test_vsock,     0 },
+	{ "hostile-blk", test_hostile_blk, 0 },
+	{ "hostile-io", test_hostile_io, 0 },
 	{ "blkbench",  test_blkbench,  0 },
 	{ "rxcount",   test_rxcount,   0 },
 	{ "debug",     test_debug,     0 },
