@@ -41,10 +41,10 @@ CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/httpd.c vmm/jail.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c \
 	vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c vmm/vm.c \
 	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
-	vmm/run_bundle.c vmm/sha256.c
+	vmm/run_bundle.c vmm/sha256.c vmm/snapfile.c vmm/snapshot.c
 DEVICES := devices/boottimer.c devices/i8042.c devices/legacy.c devices/pci.c \
 	devices/pl061.c devices/ratelimit.c \
-	devices/serial.c devices/virtio.c devices/virtio_blk.c \
+	devices/serial.c devices/state.c devices/virtio.c devices/virtio_blk.c \
 	devices/virtio_console.c devices/virtio_mmio.c devices/virtio_net.c \
 	devices/virtio_rng.c devices/virtqueue.c
 
@@ -57,11 +57,11 @@ HOST_ARCH := $(shell uname -m)
 ifeq ($(ARCH),x86_64)
 ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
 	arch/x86_64/cpuid.c arch/x86_64/debug.c arch/x86_64/gdb.c \
-	arch/x86_64/mptable.c arch/x86_64/platform.c
+	arch/x86_64/mptable.c arch/x86_64/platform.c arch/x86_64/snapshot.c
 else ifeq ($(ARCH),aarch64)
 ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/debug.c arch/aarch64/fdt.c \
 	arch/aarch64/gdb.c arch/aarch64/gic.c arch/aarch64/image.c \
-	arch/aarch64/layout.c arch/aarch64/platform.c
+	arch/aarch64/layout.c arch/aarch64/platform.c arch/aarch64/snapshot.c
 # the device tree (libfdt) and Image.gz (zlib)
 LDLIBS += -lfdt -lz
 else

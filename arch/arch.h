@@ -128,6 +128,38 @@ void arch_vm_destroy(struct vm *vm);
 bool arch_has_nmi(void);
 int arch_vcpu_nmi(struct vcpu *vcpu);
 
+/* --- snapshots (vmm/snapshot.c) ------------------------------------------- */
+
+struct sbuf;
+
+/* This architecture's SNAP_ARCH_* (vmm/snapfile.h). */
+uint32_t arch_snapshot_arch(void);
+
+/*
+ * The VM's own KVM state (interrupt controller, timers, clock) and one
+ * parked vCPU's (registers, FPU, MSRs, local interrupt controller, ...),
+ * appended to b, from the main thread of a paused VM. 0 or -errno with
+ * one line in err (-EOPNOTSUPP: not on this architecture yet).
+ */
+int arch_snapshot_save_vm(struct vm *vm, struct sbuf *b, char *err,
+			  size_t errlen);
+int arch_snapshot_save_vcpu(struct vcpu *vcpu, struct sbuf *b, char *err,
+			    size_t errlen);
+/*
+ * Back into a VM built from the same configuration, before any vCPU has
+ * run: the vCPUs first, then the VM's. 0 or -errno with err set.
+ */
+int arch_snapshot_restore_vcpu(struct vcpu *vcpu, struct sbuf *r, char *err,
+			       size_t errlen);
+int arch_snapshot_restore_vm(struct vm *vm, struct sbuf *r, char *err,
+			     size_t errlen);
+
+/*
+ * The ioctls the saving makes from the main thread (on the VM's, the
+ * vCPUs' and /dev/kvm's fds), for its seccomp allow-list. As above.
+ */
+size_t arch_snapshot_ioctls(const unsigned long **reqs);
+
 /* --- the debugger (vmm/gdb.c) --------------------------------------------- */
 
 /* GDB's view of this arch's vCPUs: target.xml and the register layout. */

@@ -46,6 +46,8 @@ struct dev_ioeventfd {
 	int fd;
 };
 
+struct dev_state_ops;
+
 struct dev_host_ops {
 	/* Drive interrupt line irq (GSI on x86-64, SPI on aarch64). */
 	int (*set_irq)(void *vm, unsigned int irq, int level);
@@ -71,6 +73,12 @@ struct dev_host_ops {
 	 * must not go on. NULL: nothing to do.
 	 */
 	int (*confine_thread)(void *vm, enum dev_thread kind, const char *label);
+	/*
+	 * Register the device's snapshot state (state.h) under name, unique
+	 * in the VM. 0 or -ENOSPC. NULL: the host takes no snapshots.
+	 */
+	int (*add_state)(void *vm, const char *name,
+			 const struct dev_state_ops *ops, void *dev);
 };
 
 /* Where a console device's output goes (the VM console). */
@@ -127,6 +135,12 @@ static inline int host_confine_thread(const struct dev_host *h,
 {
 	return h->ops->confine_thread ?
 	       h->ops->confine_thread(h->vm, kind, label) : 0;
+}
+
+static inline int host_add_state(const struct dev_host *h, const char *name,
+				 const struct dev_state_ops *ops, void *dev)
+{
+	return h->ops->add_state ? h->ops->add_state(h->vm, name, ops, dev) : 0;
 }
 
 static inline void host_console_write(const struct dev_host *h,

@@ -7,9 +7,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "devices.h"
+#include "state.h"
 
 #define STATUS_OBF     0x01 /* output buffer full: data for the guest */
 #define STATUS_SYS     0x04 /* system flag: self test passed */
@@ -240,6 +243,58 @@ int i8042_ctrl_alt_del(struct i8042 *k)
 	return ret;
 }
 
+static void i8042_save(void *dev, struct sbuf *b)
+{
+	struct i8042 *k = dev;
+
+	pthread_mutex_lock(&k->lock);
+	sbuf_put_u8(b, k->status);
+	sbuf_put_u8(b, k->ctr);
+	sbuf_put_u8(b, k->outp);
+	sbuf_put_u8(b, k->pending_cmd);
+	sbuf_put_u8(b, k->pending_kbd);
+	sbuf_put_u8(b, (uint8_t)k->count);
+	for (unsigned int i = 0; i < k->count; i++)
+		sbuf_put_u8(b, k->fifo[(k->head + i) % FIFO_SIZE]);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static int i8042_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
+{
+	struct i8042 *k = dev;
+	uint8_t v[5], fifo[FIFO_SIZE];
+	unsigned int count;
+
+	sbuf_get(r, v, sizeof(v));
+	count = sbuf_get_u8(r);
+	if (count > FIFO_SIZE) {
+		snprintf(err, errlen, "i8042: %u bytes queued, more than its "
+			 "FIFO holds", count);
+		return -EINVAL;
+	}
+	sbuf_get(r, fifo, count);
+	if (sbuf_done(r)) {
+		snprintf(err, errlen, "i8042: malformed state");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&k->lock);
+	k->status = v[0];
+	k->ctr = v[1];
+	k->outp = v[2];
+	k->pending_cmd = v[3];
+	k->pending_kbd = v[4];
+	memcpy(k->fifo, fifo, count);
+	k->head = 0;
+	k->count = count;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static const struct dev_state_ops i8042_state_ops = {
+	.save = i8042_save,
+	.restore = i8042_restore,
+};
+
 static void i8042_free(void *p)
 {
 	struct i8042 *k = p;
@@ -269,5 +324,6 @@ int i8042_create(const struct dev_host *h, struct bus *bus, uint64_t data_port,
 	if (ret)
 		return ret;
 	*out = k;
-	return bus_register(bus, cmd_port, 1, "i8042-cmd", i8042_cmd_io, k);
+	ret = bus_register(bus, cmd_port, 1, "i8042-cmd", i8042_cmd_io, k);
+	return ret ? ret : host_add_state(h, "i8042", &i8042_state_ops, k);
 }

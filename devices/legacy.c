@@ -10,10 +10,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "devices.h"
+#include "state.h"
 
 enum {
 	RTC_SECONDS = 0x00, RTC_MINUTES = 0x02, RTC_HOURS = 0x04,
@@ -78,6 +81,39 @@ static void cmos_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* the clock is the host's; the index and the RAM are the guest's */
+static void cmos_save(void *dev, struct sbuf *b)
+{
+	struct cmos *c = dev;
+
+	pthread_mutex_lock(&c->lock);
+	sbuf_put_u8(b, c->index);
+	sbuf_put(b, c->ram, sizeof(c->ram));
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int cmos_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
+{
+	struct cmos *c = dev;
+	uint8_t index = sbuf_get_u8(r), ram[128];
+
+	sbuf_get(r, ram, sizeof(ram));
+	if (sbuf_done(r) || index > 0x7f) {
+		snprintf(err, errlen, "cmos: malformed state");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->index = index;
+	memcpy(c->ram, ram, sizeof(ram));
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static const struct dev_state_ops cmos_state_ops = {
+	.save = cmos_save,
+	.restore = cmos_restore,
+};
+
 static void cmos_free(void *p)
 {
 	struct cmos *c = p;
@@ -97,7 +133,8 @@ int cmos_create(const struct dev_host *h, struct bus *bus, uint64_t base)
 	ret = host_add_cleanup(h, cmos_free, c);
 	if (ret)
 		return ret;
-	return bus_register(bus, base, 2, "cmos", cmos_io, c);
+	ret = bus_register(bus, base, 2, "cmos", cmos_io, c);
+	return ret ? ret : host_add_state(h, "cmos", &cmos_state_ops, c);
 }
 
 /* Counts writes (metrics: "post"/"writes"); reads return zeros. */

@@ -7,11 +7,14 @@
  * access.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices.h"
+#include "state.h"
 
 /* register offsets */
 enum {
@@ -327,6 +330,92 @@ bool serial_break(struct serial *s)
 	return room;
 }
 
+/* --- snapshot state ------------------------------------------------------- */
+
+static void serial_save(void *dev, struct sbuf *b)
+{
+	struct serial *s = dev;
+
+	pthread_mutex_lock(&s->lock);
+	sbuf_put_u8(b, s->ier);
+	sbuf_put_u8(b, s->lcr);
+	sbuf_put_u8(b, s->mcr);
+	sbuf_put_u8(b, s->msr);
+	sbuf_put_u8(b, s->scr);
+	sbuf_put_u8(b, s->dll);
+	sbuf_put_u8(b, s->dlm);
+	sbuf_put_u8(b, s->fifo_enabled);
+	sbuf_put_u8(b, s->thri_pending);
+	sbuf_put_u8(b, (uint8_t)s->irq_level);
+	sbuf_put_u8(b, s->bi_read);
+	/* the receive FIFO, oldest first: each byte and its break flag */
+	sbuf_put_u32(b, s->rx_count);
+	for (unsigned int i = 0; i < s->rx_count; i++) {
+		unsigned int at = (s->rx_head + i) % RX_FIFO_SIZE;
+
+		sbuf_put_u8(b, s->rx[at]);
+		sbuf_put_u8(b, s->rx_brk[at]);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int serial_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
+{
+	struct serial *s = dev;
+	struct serial n = { 0 };
+
+	n.ier = sbuf_get_u8(r);
+	n.lcr = sbuf_get_u8(r);
+	n.mcr = sbuf_get_u8(r);
+	n.msr = sbuf_get_u8(r);
+	n.scr = sbuf_get_u8(r);
+	n.dll = sbuf_get_u8(r);
+	n.dlm = sbuf_get_u8(r);
+	n.fifo_enabled = sbuf_get_bool(r);
+	n.thri_pending = sbuf_get_bool(r);
+	n.irq_level = sbuf_get_bool(r);
+	n.bi_read = sbuf_get_bool(r);
+	n.rx_count = sbuf_get_u32(r);
+	if (n.rx_count > RX_FIFO_SIZE || n.ier > 0x0f || n.mcr > 0x1f) {
+		snprintf(err, errlen, "serial: registers out of range");
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < n.rx_count; i++) {
+		n.rx[i] = sbuf_get_u8(r);
+		n.rx_brk[i] = sbuf_get_bool(r);
+		n.rx_breaks += n.rx_brk[i];
+	}
+	if (sbuf_done(r)) {
+		snprintf(err, errlen, "serial: malformed state");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ier = n.ier;
+	s->lcr = n.lcr;
+	s->mcr = n.mcr;
+	s->msr = n.msr;
+	s->scr = n.scr;
+	s->dll = n.dll;
+	s->dlm = n.dlm;
+	s->fifo_enabled = n.fifo_enabled;
+	s->thri_pending = n.thri_pending;
+	/* the line's level itself comes back with the interrupt controller */
+	s->irq_level = n.irq_level;
+	s->bi_read = n.bi_read;
+	memcpy(s->rx, n.rx, sizeof(s->rx));
+	memcpy(s->rx_brk, n.rx_brk, sizeof(s->rx_brk));
+	s->rx_head = 0;
+	s->rx_count = n.rx_count;
+	s->rx_breaks = n.rx_breaks;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static const struct dev_state_ops serial_state_ops = {
+	.save = serial_save,
+	.restore = serial_restore,
+};
+
 static void serial_free(void *p)
 {
 	struct serial *s = p;
@@ -353,6 +442,12 @@ int serial_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 	if (ret)
 		return ret;
 	ret = bus_register(bus, base, 8, "serial", serial_io, s);
+	if (!ret) {
+		char name[DEV_STATE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "serial@0x%" PRIx64, base);
+		ret = host_add_state(h, name, &serial_state_ops, s);
+	}
 	if (ret)
 		return ret;
 	host_add_counter(h, "serial", "tx_bytes", &s->tx_bytes);

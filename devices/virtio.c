@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../vmm/log.h"
+#include "state.h"
 #include "virtio.h"
 
 /* Queue refusals logged per device: a driver may retry without end. */
@@ -177,6 +178,111 @@ void virtio_config_access(struct virtio_dev *d, uint64_t off, uint8_t *data,
 		d->ops->config_write(d, off, data, len);
 	else if (!is_write && d->ops->config_read)
 		d->ops->config_read(d, off, data, len);
+}
+
+/* --- snapshot state ------------------------------------------------------- */
+
+void virtio_state_save(struct virtio_dev *d, struct sbuf *b)
+{
+	sbuf_put_u32(b, d->ops->device_id);
+	sbuf_put_u32(b, d->ops->num_queues);
+	sbuf_put_u64(b, d->dev_features);
+	sbuf_put_u64(b, d->drv_features);
+	sbuf_put_u32(b, d->status);
+	sbuf_put_u32(b, d->isr);
+	sbuf_put_u32(b, d->config_generation);
+	for (unsigned int i = 0; i < d->ops->num_queues; i++) {
+		const struct virtq *q = &d->vq[i];
+
+		sbuf_put_u16(b, q->size);
+		sbuf_put_u64(b, q->desc_gpa);
+		sbuf_put_u64(b, q->avail_gpa);
+		sbuf_put_u64(b, q->used_gpa);
+		sbuf_put_u8(b, q->ready);
+		sbuf_put_u16(b, q->last_avail);
+		sbuf_put_u16(b, q->used_idx);
+		sbuf_put_u8(b, q->event_idx);
+		sbuf_put_u16(b, q->signalled_used);
+		sbuf_put_u8(b, q->signalled_valid);
+	}
+}
+
+int virtio_state_restore(struct virtio_dev *d, struct sbuf *r, char *err,
+			 size_t errlen)
+{
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+	uint32_t id = sbuf_get_u32(r), nq = sbuf_get_u32(r), status, isr, gen;
+	uint64_t devf = sbuf_get_u64(r), drvf;
+
+	if (r->err || id != d->ops->device_id || nq != d->ops->num_queues) {
+		snprintf(err, errlen, "%s: the snapshot has another device here "
+			 "(virtio type %u, %u queues)", d->where, id, nq);
+		return -EINVAL;
+	}
+	if (devf != d->dev_features) {
+		snprintf(err, errlen, "%s: it offers features 0x%" PRIx64
+			 " now, 0x%" PRIx64 " in the snapshot", d->where,
+			 d->dev_features, devf);
+		return -EINVAL;
+	}
+	drvf = sbuf_get_u64(r);
+	status = sbuf_get_u32(r);
+	isr = sbuf_get_u32(r);
+	gen = sbuf_get_u32(r);
+	memset(vq, 0, sizeof(vq));
+	for (unsigned int i = 0; i < nq; i++) {
+		struct virtq *q = &vq[i];
+
+		q->size = sbuf_get_u16(r);
+		q->desc_gpa = sbuf_get_u64(r);
+		q->avail_gpa = sbuf_get_u64(r);
+		q->used_gpa = sbuf_get_u64(r);
+		q->ready = sbuf_get_bool(r);
+		q->last_avail = sbuf_get_u16(r);
+		q->used_idx = sbuf_get_u16(r);
+		q->event_idx = sbuf_get_bool(r);
+		q->signalled_used = sbuf_get_u16(r);
+		q->signalled_valid = sbuf_get_bool(r);
+	}
+	if (sbuf_done(r) || (drvf & ~devf) || status > 0xff || isr > 3) {
+		snprintf(err, errlen, "%s: malformed state", d->where);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < nq; i++) {
+		struct virtq *q = &d->vq[i];
+
+		virtq_reset(q);
+		q->size = vq[i].size;
+		q->desc_gpa = vq[i].desc_gpa;
+		q->avail_gpa = vq[i].avail_gpa;
+		q->used_gpa = vq[i].used_gpa;
+		if (vq[i].ready &&
+		    virtq_activate(q, d->host->mem, d->ops->queue_max) < 0) {
+			snprintf(err, errlen, "%s: queue %u (size %u) does not "
+				 "fit in guest memory", d->where, i, q->size);
+			return -EINVAL;
+		}
+		q->last_avail = vq[i].last_avail;
+		q->used_idx = vq[i].used_idx;
+		q->event_idx = vq[i].event_idx;
+		q->signalled_used = vq[i].signalled_used;
+		q->signalled_valid = vq[i].signalled_valid;
+	}
+	d->drv_features = drvf;
+	d->isr = isr;
+	d->config_generation = gen;
+	d->status = status;
+	/* the model's I/O (a TAP watched, ...) as DRIVER_OK started it */
+	if (virtio_live(d) && d->ops->activate && d->ops->activate(d) < 0)
+		d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	return 0;
+}
+
+void virtio_state_kick(struct virtio_dev *d)
+{
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		if (d->vq[i].ready)
+			virtio_kick(d, i);
 }
 
 /* A kick for a queue served on the event loop. */

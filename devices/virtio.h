@@ -176,6 +176,13 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* Free the device model's state (priv) at VM teardown. */
 	void (*destroy)(void *priv);
+	/*
+	 * For a snapshot (state.h's quiesce): take no new requests and finish
+	 * those in flight (on), or go on (off). Event-loop thread, d->lock
+	 * NOT held. NULL: the model does all its work on the event loop,
+	 * which the snapshot holds, and keeps nothing in flight across it.
+	 */
+	void (*quiesce)(struct virtio_dev *d, bool on);
 };
 
 /* What a transport does for the core: interrupt the driver. */
@@ -269,6 +276,20 @@ static inline bool virtio_live(const struct virtio_dev *d)
 	       (s & VIRTIO_STATUS_FEATURES_OK) &&
 	       !(s & VIRTIO_STATUS_NEEDS_RESET);
 }
+
+/*
+ * Snapshots (virtio_mmio.c's state): the transport-neutral state of d,
+ * d->lock held. virtio_state_restore() checks it against this device (its
+ * type, queues, features) and the guest's memory (the rings), and starts
+ * the model's I/O when the driver had; 0 or -EINVAL with err set.
+ * virtio_state_kick(): look at every ready queue once (lock not held):
+ * what the driver queued before the snapshot is served after it.
+ */
+struct sbuf;
+void virtio_state_save(struct virtio_dev *d, struct sbuf *b);
+int virtio_state_restore(struct virtio_dev *d, struct sbuf *r, char *err,
+			 size_t errlen);
+void virtio_state_kick(struct virtio_dev *d);
 
 /* Feature negotiated? */
 static inline bool virtio_has_feature(const struct virtio_dev *d,

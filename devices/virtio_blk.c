@@ -141,6 +141,10 @@ struct virtio_blk {
 	uint64_t throttle_ns;      /* the limiter said wait this long */
 	int throttle_fd;           /* uring: a timerfd on the loop for that */
 	uint64_t throttled;        /* requests held back by the limiter */
+	/* snapshots (blk_quiesce): d->lock */
+	bool frozen;               /* take no requests off the ring */
+	bool busy;                 /* a batch is taken and not yet answered */
+	pthread_cond_t idle;       /* busy went false */
 };
 
 static uint64_t blk_features(struct virtio_dev *d)
@@ -466,6 +470,12 @@ static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
 	int r = 0;
 
 	pthread_mutex_lock(&d->lock);
+	if (b->frozen) {
+		/* a snapshot is being taken: the ring stays as it is */
+		pthread_mutex_unlock(&d->lock);
+		*more = false;
+		return 0;
+	}
 	b->write_back = virtio_has_feature(d, BLK_F_FLUSH) || b->unsafe;
 	b->throttle_ns = 0;
 	while (n < BLK_BATCH && bytes < BLK_BATCH_BYTES &&
@@ -494,6 +504,7 @@ static unsigned int blk_take(struct virtio_blk *b, struct virtq *q,
 	*more = (n == BLK_BATCH || r == -ENOSPC || bytes >= BLK_BATCH_BYTES) &&
 		!(d->status & VIRTIO_STATUS_NEEDS_RESET);
 	b->batch_gen = d->reset_count;
+	b->busy = n > 0;
 	pthread_mutex_unlock(&d->lock);
 	return n;
 }
@@ -522,6 +533,8 @@ static bool blk_finish(struct virtio_blk *b, struct virtq *q, unsigned int qi,
 		virtq_flush(q, n);
 		virtio_notify_used(d, qi);
 	}
+	b->busy = false;
+	pthread_cond_broadcast(&b->idle);
 	pthread_mutex_unlock(&d->lock);
 	return same;
 }
@@ -897,6 +910,7 @@ static void blk_destroy(void *priv)
 		close(b->next_fd);
 	if (b->fd >= 0)
 		close(b->fd);
+	pthread_cond_destroy(&b->idle);
 	free(b);
 }
 
@@ -925,6 +939,42 @@ static int blk_start_worker(struct virtio_blk *b)
 	return b->worker_ret;
 }
 
+/*
+ * A snapshot: no new batch, and the one under way answered, so that the
+ * ring and the queue's indices agree. The thread engine's worker answers
+ * its batch itself; the uring engine's completions come to the event
+ * loop, which is this thread: take them here.
+ */
+static void blk_quiesce(struct virtio_dev *d, bool on)
+{
+	struct virtio_blk *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	b->frozen = on;
+	while (on && b->busy) {
+		if (b->engine == DISK_IO_URING) {
+			struct io_uring_cqe *cqe;
+			int ret;
+
+			pthread_mutex_unlock(&d->lock);
+			ret = io_uring_wait_cqe(&b->ring, &cqe);
+			if (!ret)
+				on_uring_cq(b, 0);
+			pthread_mutex_lock(&d->lock);
+			if (ret && ret != -EINTR) {
+				warn("disk %s: waiting for its I/O: %s", b->path,
+				     strerror(-ret));
+				break;
+			}
+		} else {
+			pthread_cond_wait(&b->idle, &d->lock);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!on)
+		virtio_kick(d, 0); /* what came while frozen */
+}
+
 /* the thread engine serves its queue on the disk's own thread */
 static const struct virtio_dev_ops virtio_blk_ops = {
 	.name = "virtio-blk",
@@ -936,6 +986,7 @@ static const struct virtio_dev_ops virtio_blk_ops = {
 	.config_size = blk_config_size,
 	.config_read = blk_config_read,
 	.destroy = blk_destroy,
+	.quiesce = blk_quiesce,
 };
 
 /* the uring engine submits from the event loop */
@@ -949,6 +1000,7 @@ static const struct virtio_dev_ops virtio_blk_uring_ops = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_uring_kick,
 	.destroy = blk_destroy,
+	.quiesce = blk_quiesce,
 };
 
 /*
@@ -1075,6 +1127,7 @@ int virtio_blk_create(const struct dev_host *h, const struct vm_disk *cfg,
 
 	if (!b)
 		return -ENOMEM;
+	pthread_cond_init(&b->idle, NULL);
 	b->fd = b->stop_fd = b->cq_fd = b->next_fd = b->throttle_fd = -1;
 	rl_init(&b->rl, &cfg->rate, monotonic_ns());
 	b->host = h;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../vmm/log.h"
+#include "state.h"
 #include "virtio.h"
 
 enum {
@@ -172,6 +173,55 @@ static void mmio_io(void *dev, uint64_t off, uint8_t *data, uint32_t len,
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* --- snapshot state: the transport's selectors, then the device core's ---- */
+
+static void mmio_quiesce(void *p, bool on)
+{
+	struct virtio_mmio *m = p;
+
+	if (m->d->ops->quiesce)
+		m->d->ops->quiesce(m->d, on);
+}
+
+static void mmio_save(void *p, struct sbuf *b)
+{
+	struct virtio_mmio *m = p;
+
+	pthread_mutex_lock(&m->d->lock);
+	sbuf_put_u32(b, m->dev_features_sel);
+	sbuf_put_u32(b, m->drv_features_sel);
+	sbuf_put_u32(b, m->queue_sel);
+	virtio_state_save(m->d, b);
+	pthread_mutex_unlock(&m->d->lock);
+}
+
+static int mmio_restore(void *p, struct sbuf *r, char *err, size_t errlen)
+{
+	struct virtio_mmio *m = p;
+	uint32_t sel[3];
+	int ret;
+
+	for (int i = 0; i < 3; i++)
+		sel[i] = sbuf_get_u32(r);
+	pthread_mutex_lock(&m->d->lock);
+	ret = virtio_state_restore(m->d, r, err, errlen);
+	if (!ret) {
+		m->dev_features_sel = sel[0];
+		m->drv_features_sel = sel[1];
+		m->queue_sel = sel[2];
+	}
+	pthread_mutex_unlock(&m->d->lock);
+	if (!ret)
+		virtio_state_kick(m->d);
+	return ret;
+}
+
+static const struct dev_state_ops mmio_state_ops = {
+	.quiesce = mmio_quiesce,
+	.save = mmio_save,
+	.restore = mmio_restore,
+};
+
 static void virtio_mmio_free(void *p)
 {
 	struct virtio_mmio *m = p;
@@ -245,7 +295,14 @@ int virtio_mmio_attach(struct virtio_dev *d, struct bus *bus, uint64_t base,
 	d->tr_priv = m;
 	d->tr = &virtio_mmio_transport;
 	ret = bus_register(bus, base, VIRTIO_MMIO_SIZE, d->ops->name, mmio_io, m);
-	if (ret)
+	if (ret) {
 		error("%s: %s", d->where, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	{
+		char name[DEV_STATE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "virtio@0x%" PRIx64, base);
+		return host_add_state(d->host, name, &mmio_state_ops, m);
+	}
 }

@@ -21,6 +21,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "snapshot.h"
 #include "vmm.h"
 
 struct api {
@@ -380,6 +381,134 @@ static int op_nmi(struct api_ctx *x)
 	return answer_ok(x->conn);
 }
 
+/* --- snapshots (Firecracker's /snapshot/create and /snapshot/load) -------- */
+
+static const char *member_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ?
+	       json_object_get_string(v) : NULL;
+}
+
+static bool member_true(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v &&
+	       json_object_get_boolean(v);
+}
+
+static int op_snapshot_create(struct api_ctx *x)
+{
+	static const struct config_field f[] = {
+		{ "snapshot_type", json_type_string, false },
+		{ "snapshot_path", json_type_string, true },
+		{ "mem_file_path", json_type_string, true },
+	};
+	const char *type = member_str(x->body, "snapshot_type");
+	char err[512];
+
+	if (config_check_fields(x->body, f, sizeof(f) / sizeof(f[0]), err,
+				sizeof(err)))
+		return answer_fault(x->conn, 400, "%s", err);
+	if (type && !strcmp(type, "Diff"))
+		return answer_fault(x->conn, 400, "snapshot_type Diff: diff "
+				    "snapshots (dirty page tracking) are not "
+				    "supported by vmm; use Full");
+	if (type && strcmp(type, "Full"))
+		return answer_fault(x->conn, 400, "snapshot_type '%s': expected "
+				    "Full", type);
+	if (vm_snapshot_create(x->api->vm, member_str(x->body, "snapshot_path"),
+			       member_str(x->body, "mem_file_path"), err,
+			       sizeof(err)))
+		return answer_fault(x->conn, 400, "cannot create the snapshot: "
+				    "%s", err);
+	return answer_ok(x->conn);
+}
+
+static int op_snapshot_load(struct api_ctx *x)
+{
+	static const struct config_field f[] = {
+		{ "snapshot_path", json_type_string, true },
+		{ "mem_file_path", json_type_string, false },
+		{ "mem_backend", json_type_object, false },
+		{ "enable_diff_snapshots", json_type_boolean, false },
+		{ "track_dirty_pages", json_type_boolean, false },
+		{ "resume_vm", json_type_boolean, false },
+		{ "network_overrides", json_type_array, false },
+		{ "clock_realtime", json_type_boolean, false },
+	}, bf[] = {
+		{ "backend_type", json_type_string, true },
+		{ "backend_path", json_type_string, true },
+	};
+	struct api *a = x->api;
+	struct vm_config *cfg = &a->vm->cfg;
+	const char *snap = member_str(x->body, "snapshot_path");
+	const char *mem = member_str(x->body, "mem_file_path");
+	json_object *be = NULL, *no = NULL;
+	char err[512];
+
+	if (config_check_fields(x->body, f, sizeof(f) / sizeof(f[0]), err,
+				sizeof(err)))
+		return answer_fault(x->conn, 400, "%s", err);
+	if (member_true(x->body, "enable_diff_snapshots") ||
+	    member_true(x->body, "track_dirty_pages"))
+		return answer_fault(x->conn, 400, "dirty page tracking (diff "
+				    "snapshots) is not supported by vmm");
+	if (member_true(x->body, "clock_realtime"))
+		return answer_fault(x->conn, 400, "clock_realtime is not "
+				    "supported by vmm: the guest's clocks go on "
+				    "from the snapshot");
+	if (json_object_object_get_ex(x->body, "network_overrides", &no) && no &&
+	    json_object_array_length(no))
+		return answer_fault(x->conn, 400, "network_overrides are not "
+				    "supported by vmm: the TAPs of the snapshot "
+				    "are opened again by name");
+	json_object_object_get_ex(x->body, "mem_backend", &be);
+	if (be) {
+		const char *type;
+
+		if (mem)
+			return answer_fault(x->conn, 400, "give mem_backend or "
+					    "mem_file_path, not both");
+		if (config_check_fields(be, bf, sizeof(bf) / sizeof(bf[0]), err,
+					sizeof(err)))
+			return answer_fault(x->conn, 400, "mem_backend: %s", err);
+		type = member_str(be, "backend_type");
+		if (!strcmp(type, "Uffd"))
+			return answer_fault(x->conn, 400, "mem_backend: "
+					    "backend_type Uffd (userfaultfd) "
+					    "is not supported by vmm; use File");
+		if (strcmp(type, "File"))
+			return answer_fault(x->conn, 400, "mem_backend: "
+					    "backend_type '%s': expected File",
+					    type);
+		mem = member_str(be, "backend_path");
+	}
+	if (!mem)
+		return answer_fault(x->conn, 400, "the memory file is missing: "
+				    "mem_backend {\"backend_type\": \"File\", "
+				    "\"backend_path\": PATH}");
+	if (cfg->kernel[0] || cfg->nr_disks || cfg->nr_nets)
+		return answer_fault(x->conn, 400, "PUT /snapshot/load must come "
+				    "before any other configuration: the "
+				    "snapshot brings its own");
+	if (a->start_requested)
+		return answer_fault(x->conn, 400, "a start is already under way");
+	if (strlen(snap) >= sizeof(cfg->restore) ||
+	    strlen(mem) >= sizeof(cfg->restore_mem))
+		return answer_fault(x->conn, 400, "path too long");
+	snprintf(cfg->restore, sizeof(cfg->restore), "%s", snap);
+	snprintf(cfg->restore_mem, sizeof(cfg->restore_mem), "%s", mem);
+	cfg->restore_paused = !member_true(x->body, "resume_vm");
+	a->start_requested = true;
+	a->start_conn = x->conn;
+	vm_start_requested(a->vm);
+	/* answered by api_start_result() once the restore has run */
+	return HTTPD_HELD;
+}
+
 static void pause_done(void *arg, int ret)
 {
 	struct api *a = arg;
@@ -441,7 +570,7 @@ enum op {
 	OP_INSTANCE_START, OP_CTRL_ALT_DEL, OP_FLUSH_METRICS, OP_STOP,
 	OP_PAUSE, OP_RESUME, OP_GET_VERSION, OP_PATCH_MACHINE, OP_PATCH_DRIVE,
 	OP_PATCH_NET, OP_PUT_ENTROPY, OP_PUT_VSOCK, OP_PUT_SERIAL,
-	OP_SYSRQ, OP_NMI, OP_UNSUPPORTED,
+	OP_SYSRQ, OP_NMI, OP_SNAPSHOT_CREATE, OP_SNAPSHOT_LOAD, OP_UNSUPPORTED,
 	OP_COUNT,
 };
 
@@ -476,6 +605,8 @@ static const struct op_desc {
 	[OP_PUT_SERIAL]      = { "PUT /serial",         S_NOT_STARTED, op_put_serial },
 	[OP_SYSRQ]           = { "SendSysRq",           S_BOOTED,      op_sysrq },
 	[OP_NMI]             = { "SendNmi",             S_BOOTED,      op_nmi },
+	[OP_SNAPSHOT_CREATE] = { "PUT /snapshot/create", S_PAUSED,     op_snapshot_create },
+	[OP_SNAPSHOT_LOAD]   = { "PUT /snapshot/load",  S_NOT_STARTED, op_snapshot_load },
 	[OP_UNSUPPORTED]     = { "this request",        S_ANY,         op_unsupported },
 };
 
@@ -507,6 +638,8 @@ static const struct route {
 	{ HTTP_PUT,   "/entropy",            false, OP_PUT_ENTROPY, NULL },
 	{ HTTP_PUT,   "/vsock",              false, OP_PUT_VSOCK, NULL },
 	{ HTTP_PUT,   "/serial",             false, OP_PUT_SERIAL, NULL },
+	{ HTTP_PUT,   "/snapshot/create",    false, OP_SNAPSHOT_CREATE, NULL },
+	{ HTTP_PUT,   "/snapshot/load",      false, OP_SNAPSHOT_LOAD, NULL },
 	/* the rest of Firecracker's API (swagger 1.16): answered, refused */
 	{ HTTP_GET,   "/balloon",            false, OP_UNSUPPORTED, "the balloon device" },
 	{ HTTP_PUT,   "/balloon",            false, OP_UNSUPPORTED, "the balloon device" },
@@ -524,8 +657,6 @@ static const struct route {
 	{ HTTP_PATCH, "/mmds",               false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
 	{ HTTP_PUT,   "/mmds/config",        false, OP_UNSUPPORTED, "MMDS (the metadata service)" },
 	{ HTTP_GET,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
-	{ HTTP_PUT,   "/snapshot/create",    false, OP_UNSUPPORTED, "snapshotting" },
-	{ HTTP_PUT,   "/snapshot/load",      false, OP_UNSUPPORTED, "snapshotting" },
 	{ HTTP_PUT,   "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
 	{ HTTP_PATCH, "/hotplug/memory",     false, OP_UNSUPPORTED, "memory hot-plug" },
 };

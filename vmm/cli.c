@@ -30,6 +30,7 @@ const char cli_run_usage[] =
 "       vmm run --api-sock PATH [OPTIONS]   (configure and start over the API)\n"
 "       vmm run --config-file FILE [OPTIONS]\n"
 "       vmm run --bundle DIR [OPTIONS] [-- COMMAND [ARGS...]]\n"
+"       vmm run --restore SNAPSHOT --mem-file MEM [OPTIONS]\n"
 "\n"
 "Boot KERNEL (x86-64: bzImage, or an ELF vmlinux with a 64-bit or PVH\n"
 "entry; aarch64: Image or Image.gz) with the guest's serial console on\n"
@@ -71,6 +72,12 @@ const char cli_run_usage[] =
 "                          Options given beside it win, field by field;\n"
 "                          its drives and interfaces come first\n"
 "      --id NAME           the instance's name, reported by the API\n"
+"      --restore FILE      resume the VM saved in snapshot FILE (the API's\n"
+"                          PUT /snapshot/create made it) instead of booting;\n"
+"                          its configuration is the snapshot's, but for\n"
+"                          --disk PATH,id=ID: that drive's image from PATH\n"
+"      --mem-file FILE     with --restore: the snapshot's memory file, mapped\n"
+"                          copy-on-write (VMs restored from one file share it)\n"
 "      --bundle DIR        run the process of the OCI bundle DIR (config.json\n"
 "                          and its rootfs) in the VM, as a container runtime\n"
 "                          would: its stdin, stdout, stderr and exit status\n"
@@ -311,7 +318,7 @@ enum {
 	OPT_API_SOCK_MODE, OPT_CONFIG_FILE, OPT_METRICS_PATH, OPT_BOOT_TIMER,
 	OPT_ID, OPT_GIC, OPT_DUMP_DTB, OPT_SMT, OPT_HUGE_PAGES, OPT_BUNDLE,
 	OPT_NO_SECCOMP, OPT_SECCOMP_FILTER,
-	OPT_SERIAL_TIMESTAMPS, OPT_GDB, OPT_GDB_WAIT,
+	OPT_SERIAL_TIMESTAMPS, OPT_GDB, OPT_GDB_WAIT, OPT_RESTORE, OPT_MEM_FILE,
 };
 
 static const struct option run_options[] = {
@@ -337,6 +344,8 @@ static const struct option run_options[] = {
 	{ "huge-pages", no_argument, NULL, OPT_HUGE_PAGES },
 	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "bundle", required_argument, NULL, OPT_BUNDLE },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
@@ -387,6 +396,8 @@ int cli_run_paths(int argc, char **argv,
 		case OPT_METRICS_PATH:
 			a.opt = "--metrics-path"; a.kind = CLI_PATH_WRITE; break;
 		case OPT_DUMP_DTB: a.opt = "--dump-dtb"; a.kind = CLI_PATH_WRITE; break;
+		case OPT_RESTORE: a.opt = "--restore"; a.kind = CLI_PATH_READ; break;
+		case OPT_MEM_FILE: a.opt = "--mem-file"; a.kind = CLI_PATH_READ; break;
 		case OPT_API_SOCK: a.opt = "--api-sock"; a.kind = CLI_PATH_SOCKET; break;
 		case OPT_CONFIG_FILE:
 			a.opt = "--config-file"; a.kind = CLI_PATH_CONFIG; break;
@@ -476,6 +487,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 			COPY_ARG("--gdb", cfg->gdb);
 			break;
 		case OPT_GDB_WAIT: cfg->gdb_wait = true; break;
+		case OPT_RESTORE: COPY_ARG("--restore", cfg->restore); break;
+		case OPT_MEM_FILE: COPY_ARG("--mem-file", cfg->restore_mem); break;
 		case OPT_DISK:
 			if (cfg->nr_disks == VMM_MAX_DISKS)
 				fail("--disk: at most %d disks", VMM_MAX_DISKS);
@@ -564,9 +577,21 @@ enum cli_result cli_parse_run(int argc, char **argv, struct vm_config *cfg,
 	}
 	if (cfg->gdb_wait && !cfg->gdb[0])
 		fail("--gdb-wait needs --gdb PORT|SOCKET");
+	if (cfg->restore[0] && !cfg->restore_mem[0])
+		fail("--restore needs --mem-file MEM (the snapshot's memory file)");
+	if (cfg->restore_mem[0] && !cfg->restore[0])
+		fail("--mem-file is for --restore SNAPSHOT");
+	/* the snapshot holds the VM's configuration */
+	if (cfg->restore[0] && ((*set & ~(unsigned int)(CFG_METRICS | CFG_ID)) || cfg->nr_nets ||
+				cfg->config_file[0] || cfg->bundle[0] ||
+				cfg->gdb_wait))
+		fail("--restore: the snapshot holds the VM's configuration "
+		     "(no --kernel, --initrd, --cmdline, --mem, --cpus, --smt, "
+		     "--huge-pages, --net, --config-file, --bundle, --gdb-wait; "
+		     "--disk PATH,id=ID gives one of its drives another file)");
 	/* the API or a config file may bring the kernel later */
 	if (!cfg->kernel[0] && !cfg->api_sock[0] && !cfg->config_file[0] &&
-	    !cfg->bundle[0])
+	    !cfg->bundle[0] && !cfg->restore[0])
 		fail("no kernel given: vmm run --kernel FILE (see vmm run --help)");
 	if (cfg->no_seccomp && cfg->seccomp_filter[0])
 		fail("--no-seccomp and --seccomp-filter contradict each other");

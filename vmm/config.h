@@ -149,6 +149,11 @@ struct vm_config {
 	int bundle_args;                  /* argv index of the command after
 					     the options, 0 = none */
 
+	/* snapshots: --restore and --mem-file, or PUT /snapshot/load */
+	char restore[VMM_PATH_MAX];       /* the snapshot file, "" = boot */
+	char restore_mem[VMM_PATH_MAX];   /* its memory file */
+	bool restore_paused;              /* load's resume_vm: false */
+
 	/* confinement (vmm/seccomp.h) */
 	bool no_seccomp;                  /* --no-seccomp */
 	char seccomp_filter[VMM_PATH_MAX]; /* --seccomp-filter: user's JSON */

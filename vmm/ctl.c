@@ -24,38 +24,47 @@ static const struct ctl_cmd {
 	const char *path;
 	const char *body;
 	const char *arg;   /* the body's field the command's argument fills */
+	const char *arg2;  /* and the second argument's, or NULL */
 	const char *help;
 } cmds[] = {
-	{ "info", "GET", "/", NULL, NULL,
+	{ "info", "GET", "/", NULL, NULL, NULL,
 	  "id, state, vCPUs, memory, devices, uptime" },
-	{ "config", "GET", "/vm/config", NULL, NULL, "the whole configuration" },
-	{ "metrics", "GET", "/metrics", NULL, NULL,
+	{ "config", "GET", "/vm/config", NULL, NULL, NULL, "the whole configuration" },
+	{ "metrics", "GET", "/metrics", NULL, NULL, NULL,
 	  "boot timeline, exits by reason, device counters, vmm RSS and CPU" },
-	{ "timeline", "GET", "/boot-timeline", NULL, NULL, "the boot timeline" },
-	{ "start", "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", NULL,
+	{ "timeline", "GET", "/boot-timeline", NULL, NULL, NULL, "the boot timeline" },
+	{ "start", "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", NULL, NULL,
 	  "boot a VM configured over the API" },
-	{ "pause", "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL,
+	{ "pause", "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL, NULL,
 	  "stop all vCPUs" },
-	{ "resume", "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL,
+	{ "resume", "PATCH", "/vm", "{\"state\":\"Resumed\"}", NULL, NULL,
 	  "run them again" },
 	{ "ctrl-alt-del", "PUT", "/actions",
-	  "{\"action_type\":\"SendCtrlAltDel\"}", NULL,
+	  "{\"action_type\":\"SendCtrlAltDel\"}", NULL, NULL,
 	  "ask the guest to shut down" },
 	{ "flush-metrics", "PUT", "/actions",
-	  "{\"action_type\":\"FlushMetrics\"}", NULL,
+	  "{\"action_type\":\"FlushMetrics\"}", NULL, NULL,
 	  "append metrics to the metrics file" },
-	{ "stop", "PUT", "/actions", "{\"action_type\":\"Stop\"}", NULL,
+	{ "stop", "PUT", "/actions", "{\"action_type\":\"Stop\"}", NULL, NULL,
 	  "stop the VM at once" },
-	{ "sysrq", "PUT", "/actions", "{\"action_type\":\"SendSysRq\"}", "key",
+	{ "sysrq", "PUT", "/actions", "{\"action_type\":\"SendSysRq\"}", "key", NULL,
 	  "KEY: a break, then KEY: Linux's Magic SysRq (t: tasks,\n"
 	  "                 w: blocked tasks, l: CPUs, c: crash)" },
-	{ "nmi", "PUT", "/actions", "{\"action_type\":\"SendNmi\"}", NULL,
+	{ "nmi", "PUT", "/actions", "{\"action_type\":\"SendNmi\"}", NULL, NULL,
 	  "an NMI to every vCPU (x86-64)" },
+	{ "snapshot", "PUT", "/snapshot/create", "{\"snapshot_type\":\"Full\"}",
+	  "snapshot_path", "mem_file_path",
+	  "SNAP MEM: save the paused VM to snapshot SNAP and memory\n"
+	  "                 file MEM (PUT /snapshot/create)" },
+	{ "load", "PUT", "/snapshot/load", "{\"resume_vm\":true}",
+	  "snapshot_path", "mem_file_path",
+	  "SNAP MEM: restore a vmm started with only --api-sock from\n"
+	  "                 them and run it (PUT /snapshot/load)" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vmm ctl SOCKET COMMAND [ARG] [--json]\n\n"
+	fprintf(f, "usage: vmm ctl SOCKET COMMAND [ARG [ARG]] [--json]\n\n"
 		"Send one command to a running vmm's control socket (--api-sock).\n"
 		"--json prints the raw JSON answer.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -128,7 +137,7 @@ int ctl_main(int argc, char **argv)
 {
 	const struct ctl_cmd *c = NULL;
 	bool raw = false;
-	const char *sock = NULL, *name = NULL, *arg = NULL, *body;
+	const char *sock = NULL, *name = NULL, *arg = NULL, *arg2 = NULL, *body;
 	json_object *req = NULL;
 	char *resp;
 	size_t len;
@@ -145,6 +154,8 @@ int ctl_main(int argc, char **argv)
 			name = argv[i];
 		else if (!arg)
 			arg = argv[i];
+		else if (!arg2)
+			arg2 = argv[i];
 		else
 			return usage(stderr), 1;
 	}
@@ -162,11 +173,19 @@ int ctl_main(int argc, char **argv)
 			"vmm ctl: %s takes no argument\n", c->name);
 		return 1;
 	}
+	if ((arg && !c->arg) || (arg2 && !c->arg2) || (c->arg2 && !arg2)) {
+		fprintf(stderr, "vmm ctl: %s: %s\n", c->name, c->arg2 ?
+			"two arguments expected" : "unexpected argument");
+		return 1;
+	}
 	body = c->body;
 	if (arg) {
 		/* json-c writes the argument as a JSON string, escaped */
 		req = json_tokener_parse(c->body);
 		json_object_object_add(req, c->arg, json_object_new_string(arg));
+		if (arg2)
+			json_object_object_add(req, c->arg2,
+					       json_object_new_string(arg2));
 		body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	}
 	resp = malloc(CTL_MAX_RESPONSE);

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "run_bundle.h"
+#include "snapfile.h"
+#include "snapshot.h"
 #include "vmm.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -171,7 +173,7 @@ static int run(const struct vm_config *cfg, uint64_t t_start,
 		if (!ret && l->max_body)
 			api_set_max_body(vm.api, l->max_body);
 	}
-	wait_api = !vm.cfg.kernel[0];
+	wait_api = !vm.cfg.kernel[0] && !vm.cfg.restore[0];
 	if (!ret && wait_api)
 		info("waiting on %s for the configuration and InstanceStart",
 		     vm.cfg.api_sock);
@@ -273,9 +275,20 @@ static int cmd_firecracker(int argc, char **argv, uint64_t t_start)
 		       "%s\n", VMM_FIRECRACKER_API, VMM_VERSION, VMM_FIRECRACKER_API);
 		return 0;
 	}
-	if (fc.snapshot_version || fc.describe_snapshot[0]) {
-		error("snapshots are not supported by vmm yet");
-		return 1;
+	if (fc.snapshot_version) {
+		printf("v%u.%u.0\n", SNAP_VERSION_MAJOR, SNAP_VERSION_MINOR);
+		return 0;
+	}
+	if (fc.describe_snapshot[0]) {
+		char v[32];
+
+		if (snapshot_describe(fc.describe_snapshot, v, sizeof(v), err,
+				      sizeof(err))) {
+			error("--describe-snapshot %s", err);
+			return 1;
+		}
+		printf("%s\n", v);
+		return 0;
 	}
 	if (fc.enable_pci) {
 		error("--enable-pci: virtio-pci is not supported by vmm yet");

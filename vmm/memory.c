@@ -89,6 +89,50 @@ int guest_mem_init_huge(struct guest_mem *m, const uint64_t (*ranges)[2],
 	return 0;
 }
 
+int guest_mem_init_file(struct guest_mem *m, const uint64_t (*ranges)[2],
+			unsigned int nr, int fd)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), off = 0, prev_end = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		uint64_t gpa = ranges[i][0], size = ranges[i][1];
+
+		if (size == 0 || gpa % page || size % page ||
+		    gpa + size < gpa || (i && gpa < prev_end))
+			return -EINVAL;
+		prev_end = gpa + size;
+	}
+	m->file_backed = true;
+	for (unsigned int i = 0; i < nr; i++) {
+		struct mem_region *r = &m->region[i];
+		/*
+		 * Private: the guest's writes stay in this process; pages it
+		 * only reads stay the page cache's, shared with every VM
+		 * restored from the same file. Nothing is read before the
+		 * guest touches it.
+		 */
+		void *p = mmap(NULL, ranges[i][1], PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)off);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			guest_mem_destroy(m);
+			return err;
+		}
+		r->gpa = ranges[i][0];
+		r->size = ranges[i][1];
+		r->host = p;
+		m->nr_regions = i + 1;
+		m->ram_size += r->size;
+		off += r->size;
+	}
+	return 0;
+}
+
 void guest_mem_destroy(struct guest_mem *m)
 {
 	for (unsigned int i = 0; i < m->nr_regions; i++)

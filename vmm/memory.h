@@ -25,6 +25,7 @@ struct guest_mem {
 	struct mem_region region[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
 	uint64_t ram_size; /* sum of region sizes */
+	bool file_backed;  /* mapped from a snapshot's memory file */
 };
 
 /*
@@ -42,6 +43,13 @@ int guest_mem_init(struct guest_mem *m, const uint64_t (*ranges)[2],
 int guest_mem_init_huge(struct guest_mem *m, const uint64_t (*ranges)[2],
 			unsigned int nr, bool huge)
 	__attribute__((warn_unused_result));
+/*
+ * The same ranges mapped copy-on-write (MAP_PRIVATE) from fd, a snapshot's
+ * memory file holding the regions one after the other: pages load on the
+ * guest's first touch and are shared until it writes them.
+ */
+int guest_mem_init_file(struct guest_mem *m, const uint64_t (*ranges)[2],
+			unsigned int nr, int fd) __attribute__((warn_unused_result));
 void guest_mem_destroy(struct guest_mem *m);
 
 /*

@@ -26,6 +26,8 @@ static const struct {
 } milestones[] = {
 	{ "api_ready_us", offsetof(struct vm_timeline, api_ready) },
 	{ "instance_start_us", offsetof(struct vm_timeline, instance_start) },
+	{ "restore_start_us", offsetof(struct vm_timeline, restore_start) },
+	{ "restore_done_us", offsetof(struct vm_timeline, restore_done) },
 	{ "first_kvm_run_us", offsetof(struct vm_timeline, first_run) },
 	{ "first_serial_byte_us", offsetof(struct vm_timeline, first_serial) },
 	{ "boot_timer_us", offsetof(struct vm_timeline, boot_timer) },

@@ -219,6 +219,16 @@ static const struct rule main_rules[] = {
 	ALLOW_IF(IF_API, newfstatat),
 	ALLOW_IF(IF_API, flock),
 	ALLOW_IF(IF_API, lseek),
+	/*
+	 * --api-sock: PUT /snapshot/create makes its two files (created or
+	 * truncated, write-only, nothing else) and writes guest memory
+	 * into one with holes
+	 */
+	{ .name = "openat", .when = IF_API, .nargs = 2, .arg = {
+		EQ32(0, AT_FDCWD),
+		EQ32(2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC) } },
+	ALLOW_IF(IF_API, ftruncate),
+	ALLOW_IF(IF_API, pwrite64),
 	/* io=uring disks: requests submitted from the loop */
 	ALLOW_IF(IF_URING, io_uring_enter),
 };
@@ -376,6 +386,27 @@ static int add_vcpu_ioctls(struct builder *b, const struct seccomp_env *env)
 }
 
 /*
+ * --api-sock: the state reads of PUT /snapshot/create (the vCPUs', the
+ * VM's, /dev/kvm's MSR list), from the main thread only.
+ */
+static int add_snapshot_ioctls(struct builder *b, enum seccomp_thread kind,
+			       const struct seccomp_env *env)
+{
+	if (kind != SECCOMP_MAIN || !env->api)
+		return 0;
+	for (size_t i = 0; i < env->nr_snapshot_ioctls; i++) {
+		struct scmp_arg_cmp args[1] = {
+			EQ32(1, env->snapshot_ioctls[i]),
+		};
+		int ret = builder_add(b, SCMP_ACT_ALLOW, "ioctl", 1, args);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
  * The vCPU ioctls of the debugging paths (arch_debug_ioctls): from the
  * main thread on any vCPU (gdb reads the registers of parked vCPUs), from
  * a vCPU thread on its own fd (gdb's debug settings, the API's NMI).
@@ -459,6 +490,8 @@ int seccomp_build(enum seccomp_thread kind, const struct seccomp_env *env,
 		ret = add_vcpu_ioctls(&b, env);
 	if (!ret && !file)
 		ret = add_debug_ioctls(&b, kind, env);
+	if (!ret && !file)
+		ret = add_snapshot_ioctls(&b, kind, env);
 	if (!ret && SANITIZER_RUNTIME && def != SCMP_ACT_ALLOW)
 		ret = add_list(&b, &sanitizer, env);
 	if (!ret)

@@ -42,6 +42,9 @@ struct seccomp_env {
 	/* the vCPU ioctls of gdb and the API's NMI (arch_debug_ioctls) */
 	const unsigned long *debug_ioctls;
 	size_t nr_debug_ioctls;
+	/* --api-sock: the ioctls of PUT /snapshot/create (main thread) */
+	const unsigned long *snapshot_ioctls;
+	size_t nr_snapshot_ioctls;
 	bool metrics;              /* --metrics-path: append to it at runtime */
 	bool api;                  /* --api-sock: accept, unlink at exit, and
 				      open a PATCH /drives image */

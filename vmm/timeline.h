@@ -15,7 +15,9 @@ struct vm_timeline {
 	uint64_t start;          /* vmm's main() began */
 	uint64_t api_ready;      /* the control socket accepts connections */
 	uint64_t instance_start; /* boot began (InstanceStart, or at once) */
-	uint64_t first_run;      /* first KVM_RUN entered */
+	uint64_t restore_start;  /* a snapshot's restore began */
+	uint64_t restore_done;   /* ... and ended: the VM can run */
+	uint64_t first_run;      /* first KVM_RUN entered (after a restore) */
 	uint64_t first_serial;   /* first byte the guest sent to the serial port */
 	uint64_t boot_timer;     /* guest wrote the boot-timer magic */
 	uint64_t stop;           /* stop requested (power-off, reset, ...) */

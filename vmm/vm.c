@@ -30,9 +30,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
@@ -50,6 +52,7 @@
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
+#include "snapshot.h"
 #include "vmm.h"
 
 #define VM_PAUSE_TIMEOUT_S 5
@@ -159,6 +162,12 @@ static int host_confine_thread_fn(void *opaque, enum dev_thread kind,
 	return seccomp_apply(&vm->seccomp.disk, label, &vm->seccomp.names);
 }
 
+static int host_add_state_fn(void *vm, const char *name,
+			     const struct dev_state_ops *ops, void *dev)
+{
+	return vm_add_state(vm, name, ops, dev);
+}
+
 static const struct dev_host_ops host_ops = {
 	.set_irq = host_set_irq_fn,
 	.irqfd = host_irqfd,
@@ -168,6 +177,7 @@ static const struct dev_host_ops host_ops = {
 	.event = host_event,
 	.request_stop = host_request_stop_fn,
 	.confine_thread = host_confine_thread_fn,
+	.add_state = host_add_state_fn,
 };
 
 static void console_out(void *console, const uint8_t *buf, size_t len)
@@ -250,8 +260,12 @@ static int setup_memory(struct vm *vm)
 		      "not %" PRIu64 " MiB", vm->cfg.mem_size >> 20);
 		return -EINVAL;
 	}
-	ret = guest_mem_init_huge(&vm->mem, (const uint64_t (*)[2])ranges, nr,
-				  vm->cfg.huge_pages);
+	if (vm->restore_mem_fd >= 0)
+		ret = guest_mem_init_file(&vm->mem, (const uint64_t (*)[2])ranges,
+					  nr, vm->restore_mem_fd);
+	else
+		ret = guest_mem_init_huge(&vm->mem, (const uint64_t (*)[2])ranges,
+					  nr, vm->cfg.huge_pages);
 	if (ret == -ENOMEM && vm->cfg.huge_pages) {
 		error("cannot allocate %" PRIu64 " MiB of guest memory in 2 MiB "
 		      "huge pages: the host's pool is too small (see "
@@ -372,6 +386,7 @@ static int setup_seccomp(struct vm *vm)
 		env.uring |= vm->cfg.disk[i].io == DISK_IO_URING;
 	env.nr_vcpu_ioctls = arch_vcpu_run_ioctls(&env.vcpu_ioctls);
 	env.nr_debug_ioctls = arch_debug_ioctls(&env.debug_ioctls);
+	env.nr_snapshot_ioctls = arch_snapshot_ioctls(&env.snapshot_ioctls);
 	env.gdb = vm->cfg.gdb[0] != 0;
 	ret = seccomp_build(SECCOMP_MAIN, &env, sc->file, &sc->main, err,
 			    sizeof(err));
@@ -457,7 +472,7 @@ static int setup_virtio(struct vm *vm)
 	    !(ret = virtio_console_create_port(&vm->host, vm->channel_sink,
 					       "channel", &vm->channel)))
 		ret = attach_virtio(vm, &n, vm->channel);
-	if (!ret && vm->cfg.console == CONSOLE_VIRTIO &&
+	if (!ret && (vm->cfg.console == CONSOLE_VIRTIO || vm->restore_vconsole) &&
 	    !(ret = virtio_console_create(&vm->host, &vm->vconsole)) &&
 	    !(ret = attach_virtio(vm, &n, vm->vconsole)))
 		console_set_sink(vm->console, vconsole_sink, vconsole_break,
@@ -560,11 +575,56 @@ static int setup_cmdline(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The boot sequence for a snapshot (cfg.restore): the same VM from the
+ * snapshot's configuration, its memory mapped from the memory file, no
+ * kernel and no boot information; then the state of the vCPUs, the
+ * interrupt controller and the devices from the snapshot.
+ */
+static int vm_boot_restore(struct vm *vm)
+{
+	struct vm_config *saved = malloc(sizeof(*saved));
+	struct snapshot *s = NULL;
+	int ret;
+
+	if (!saved)
+		return -ENOMEM;
+	*saved = vm->cfg;
+	timeline_mark(&vm->t.restore_start);
+	if ((ret = snapshot_open(vm, &s)) ||
+	    (ret = open_kvm(vm)) ||
+	    (ret = create_vm(vm)) ||
+	    (ret = setup_memory(vm)) ||
+	    (ret = arch_vm_init(vm)) ||
+	    (ret = setup_console(vm)) ||
+	    (ret = setup_platform(vm)) ||
+	    (ret = setup_vcpus(vm)) ||
+	    (ret = setup_seccomp(vm)) ||
+	    (ret = arch_irqchip_finish(vm)) ||
+	    (ret = setup_virtio(vm)) ||
+	    (ret = snapshot_restore(vm, s)))
+		vm->cfg = *saved; /* a refused load changes nothing */
+	else
+		timeline_mark(&vm->t.restore_done);
+	vm->start_paused = !ret && vm->cfg.restore_paused;
+	snapshot_free(s);
+	free(saved);
+	/*
+	 * The file and the configurations read (a few hundred KiB, touched
+	 * once) go back to the system: a restored VM's memory is what its
+	 * guest touches, shared with every other one restored from the file.
+	 */
+	malloc_trim(0);
+	return ret;
+}
+
 int vm_boot(struct vm *vm)
 {
 	int ret;
 
 	timeline_mark(&vm->t.instance_start);
+	if (vm->cfg.restore[0])
+		return vm_boot_restore(vm);
 	if ((ret = setup_cmdline(vm)) ||
 	    (ret = check_inputs(vm)) ||
 	    (ret = open_kvm(vm)) ||
@@ -600,6 +660,11 @@ static void vm_teardown(struct vm *vm)
 	}
 	free_seccomp(vm);
 	vm->nr_counters = 0;
+	vm->nr_states = 0;
+	if (vm->restore_mem_fd >= 0)
+		close(vm->restore_mem_fd);
+	vm->restore_mem_fd = -1;
+	vm->restore_vconsole = false;
 	vm->uart = NULL;
 	vm->vconsole = NULL;
 	memset(vm->disk_dev, 0, sizeof(vm->disk_dev));
@@ -626,7 +691,10 @@ void vm_unboot(struct vm *vm)
 	bus_init(&vm->mmio, "mmio");
 	vm->cmdline[0] = 0;
 	vm->t.instance_start = 0;
+	vm->t.restore_start = 0;
 	vm->started_by_api = false;
+	/* a refused PUT /snapshot/load: the next request says again */
+	vm->cfg.restore[0] = vm->cfg.restore_mem[0] = 0;
 }
 
 /* --- running, pausing, stopping --------------------------------------------- */
@@ -749,6 +817,9 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
 	/* read again at each metrics report, after the filters forbid open */
 	vm->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	/* which guest pages a snapshot must write (vmm/snapshot.c) */
+	vm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	vm->restore_mem_fd = -1;
 	vm->parked_efd = vm->pause_timer = vm->metrics_timer = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
@@ -843,7 +914,14 @@ int vm_run(struct vm *vm)
 	unsigned int started = 0;
 	int ret = 0;
 
-	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
+	if (vm->start_paused) {
+		/* a snapshot loaded with resume_vm false: park at once */
+		vm->pause_requested = true;
+		vm->nr_to_park = vm->nr_vcpus;
+		__atomic_store_n(&vm->state, VM_STATE_PAUSED, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_RELEASE);
+	}
 	for (; started < vm->nr_vcpus && !ret; started++)
 		ret = vcpu_start(&vm->vcpu[started]);
 	if (ret) {
@@ -953,6 +1031,23 @@ void vcpu_park(struct vcpu *v)
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
 }
 
+int vm_add_state(struct vm *vm, const char *name,
+		 const struct dev_state_ops *ops, void *dev)
+{
+	struct vm_state_entry *e;
+
+	if (vm->nr_states >= sizeof(vm->states) / sizeof(vm->states[0]))
+		return -ENOSPC;
+	for (unsigned int i = 0; i < vm->nr_states; i++)
+		if (!strcmp(vm->states[i].name, name))
+			return -EEXIST;
+	e = &vm->states[vm->nr_states++];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->ops = ops;
+	e->dev = dev;
+	return 0;
+}
+
 void vm_add_counter(struct vm *vm, const char *group, const char *name,
 		    const uint64_t *value)
 {
@@ -1037,7 +1132,9 @@ void vm_destroy(struct vm *vm)
 	vm->seccomp.file = NULL;
 	if (vm->status_fd >= 0)
 		close(vm->status_fd);
-	vm->status_fd = -1;
+	if (vm->pagemap_fd >= 0)
+		close(vm->pagemap_fd);
+	vm->status_fd = vm->pagemap_fd = -1;
 	evloop_destroy(vm->loop);
 	vm->loop = NULL;
 	if (vm->parked_efd >= 0)

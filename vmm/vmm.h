@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../devices/host.h"
+#include "../devices/state.h"
 #include "bus.h"
 #include "config.h"
 #include "memory.h"
@@ -175,6 +176,22 @@ struct vm {
 	struct gdb_server *gdb;     /* --gdb, or NULL */
 	const struct vm_debugger *debugger; /* its vCPU hooks, or NULL */
 
+	/* the devices' snapshot state (devices/state.h), in registration order */
+	struct vm_state_entry {
+		char name[DEV_STATE_NAME_MAX];
+		const struct dev_state_ops *ops;
+		void *dev;
+	} states[64];
+	unsigned int nr_states;
+	/*
+	 * Restoring (cfg.restore): the memory file, mapped by setup_memory();
+	 * start_paused: the vCPUs park before their first KVM_RUN.
+	 */
+	int restore_mem_fd;
+	bool restore_vconsole;      /* the snapshot's VM had hvc0 */
+	bool start_paused;
+	int pagemap_fd;             /* /proc/self/pagemap (snapshots), or -1 */
+
 	/* things to free when the VM goes away, last registered first */
 	struct vm_cleanup {
 		void (*fn)(void *);
@@ -245,6 +262,11 @@ int vm_set_irq(struct vm *vm, unsigned int irq, int level);
  * Returns 0 or -ENOSPC; on failure fn(arg) has already been called.
  */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
+	__attribute__((warn_unused_result));
+
+/* Register a device's snapshot state; 0, -ENOSPC or -EEXIST. */
+int vm_add_state(struct vm *vm, const char *name,
+		 const struct dev_state_ops *ops, void *dev)
 	__attribute__((warn_unused_result));
 
 /* Expose a device counter in metrics; silently ignored when full. */

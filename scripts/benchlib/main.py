@@ -25,6 +25,8 @@ vmm itself costs compared with QEMU microvm, side by side in one run.
 
 Rows (for --only; groups: vm, qemu, tiny, linux, containers, all):
   vm-tiny           vmm + the freestanding test guest (test=hello), local /dev/kvm
+  vm-tiny-restore   vmm --restore of that guest (test=echo, snapshotted while it
+                    waits for a line; stdin gives it one), local /dev/kvm
   qemu-tiny         QEMU microvm + the same guest, local /dev/kvm
   crun, runc        an OCI container on a busybox-static rootfs: busybox echo marker
   unshare           unshare -fpmnui --mount-proc + chroot into that rootfs, busybox echo
@@ -284,16 +286,21 @@ def density(ctx, kind, n, progress):
     label = ROWS[kind]["label"]
     progress.step("density: %d x %s" % (n, label), phase="density")
     out = {"id": kind, "label": label, "n": n, "where": "local"}
-    if kind in ("vm-tiny", "qemu-tiny"):
+    if kind in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
         argvs = []
         for _ in range(n):
             if kind == "vm-tiny":
                 argvs.append(workloads.vmm_cmd(ctx.vmm, ctx.testguest, "test=counter",
                                                ctx.args.mem))
+            elif kind == "vm-tiny-restore":
+                argvs.append([ctx.vmm, "run", "--restore", ctx.counter_snap, "--mem-file",
+                              ctx.counter_mem, "--console", "stdio"])
             else:
                 argvs.append(workloads.qemu_cmd(ctx.qemu, ctx.testguest, "test=counter",
                                                 ctx.args.mem, cpu=ctx.qemu_cpu))
         marker, stop = workloads.COUNTER_FIRST, "signal"
+        if kind == "vm-tiny-restore":
+            marker = workloads.RESTORED_COUNTER
     else:
         argvs = [ctx.containers.cmd(kind, "wait", "bench-boot-%d-d%d" % (os.getpid(), i),
                                     ctx.spec_tool) for i in range(n)]
@@ -552,17 +559,19 @@ def run(args, ctx, argv):
         if not static:
             notes.append("bench-run is dynamically linked (no static libc): peak RSS figures "
                          "include a little of its own pre-exec RSS")
-        if "vm-tiny" in rows or (linux_rows and linux_where == "local"):
+        vm_tiny = {"vm-tiny", "vm-tiny-restore"}
+        if vm_tiny & set(rows) or (linux_rows and linux_where == "local"):
             if not ensure_built(args.vmm, None, log):
-                for r in ("vm-tiny", "vm-linux", "vm-linux-bzimage"):
-                    if r == "vm-tiny" or linux_where == "local":
+                for r in ("vm-tiny", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"):
+                    if r in vm_tiny or linux_where == "local":
                         skipped.setdefault(r, "no vmm binary at %s" % args.vmm)
         ctx.vmm = os.path.abspath(args.vmm)
         ctx.testguest = os.path.join(REPO, "build/guest/testguest-x86_64")
-        if {"vm-tiny", "qemu-tiny"} & set(rows) and not os.path.exists(ctx.testguest):
+        if {"vm-tiny", "vm-tiny-restore", "qemu-tiny"} & set(rows) and \
+                not os.path.exists(ctx.testguest):
             ensure_built(ctx.testguest, None, log)
             if not os.path.exists(ctx.testguest):
-                for r in ("vm-tiny", "qemu-tiny"):
+                for r in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
                     skipped.setdefault(r, "no test guest at %s" % ctx.testguest)
         ctx.qemu_path = shutil.which(args.qemu) or args.qemu
         ctx.qemu = ctx.qemu_path
@@ -570,8 +579,19 @@ def run(args, ctx, argv):
         # kvm_pvm rejects QEMU's host model (MSR 0x10a): use the default there
         ctx.qemu_cpu = "host" if info["kvm_hardware_assisted"] else None
         if not os.path.exists("/dev/kvm"):
-            for r in ("vm-tiny", "qemu-tiny"):
+            for r in ("vm-tiny", "vm-tiny-restore", "qemu-tiny"):
                 skipped.setdefault(r, "no /dev/kvm")
+        if "vm-tiny-restore" in rows and "vm-tiny-restore" not in skipped:
+            log("vm-tiny-restore: a snapshot of test=echo (vmm ctl snapshot)")
+            try:
+                ctx.tiny_snap, ctx.tiny_mem = workloads.make_tiny_snapshot(
+                    ctx.vmm, ctx.testguest, args.mem, ctx.work, args.timeout)
+                if args.concurrency > 0:
+                    ctx.counter_snap, ctx.counter_mem = workloads.make_tiny_snapshot(
+                        ctx.vmm, ctx.testguest, args.mem, ctx.work, args.timeout,
+                        "counter", b"counter 2\n")
+            except (proc.BenchError, OSError, subprocess.TimeoutExpired) as e:
+                skipped["vm-tiny-restore"] = "no snapshot: %s" % e
             if linux_where == "local":
                 for r in linux_rows:
                     skipped.setdefault(r, "no /dev/kvm")
@@ -753,7 +773,8 @@ def method_notes(info, linux_where, have_linux, have_memory, have_density, have_
     if have_density:
         n.append(
             "Density: N instances started back to back; VMs run test=counter (marker: its first "
-            "line) and are stopped with SIGTERM, containers run 'echo marker; read x' and end "
+            "line; vm-tiny-restore: N restores of one snapshot of it, sharing its memory file, "
+            "marker: its first counter line) and are stopped with SIGTERM, containers run 'echo marker; read x' and end "
             "when their stdin closes; total PSS = sum of /proc/PID/smaps_rollup Pss over every "
             "process of every instance, sampled once all have printed their marker.")
     if not info.get("kvm_hardware_assisted") and have_local:

@@ -12,6 +12,9 @@ import time
 from . import proc
 
 TINY_MARKER = "TESTGUEST PASS hello"
+# vm-tiny-restore: test=echo snapshotted while it waits for a line; the
+# restored guest reads one from stdin, echoes it and passes
+RESTORE_MARKER = "TESTGUEST PASS echo"
 LINUX_MARKER = "VMM-GUEST-INIT-OK"
 CONTAINER_MARKER = "marker"
 # test=counter prints "testguest: x86-64, scenario counter" first, then a
@@ -27,6 +30,8 @@ EMULATED = "emulated host (QEMU TCG + SVM), not hardware"
 # "linux" rows with vm-linux.
 ROWS = {
     "vm-tiny": {"label": "vmm, tiny guest", "section": "tiny", "kind": "vm"},
+    "vm-tiny-restore": {"label": "vmm, tiny guest restored from a snapshot", "section": "tiny",
+                        "kind": "vm"},
     "qemu-tiny": {"label": "QEMU microvm, tiny guest", "section": "tiny", "kind": "vm"},
     "crun": {"label": "crun run (busybox echo)", "section": "tiny", "kind": "container"},
     "runc": {"label": "runc run (busybox echo)", "section": "tiny", "kind": "container"},
@@ -40,15 +45,15 @@ ROWS = {
                    "kind": "vm"},
 }
 ROW_ORDER = list(ROWS)
-LOCAL_TINY = ["vm-tiny", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
+LOCAL_TINY = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"]
-DENSITY_KINDS = ["vm-tiny", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
+DENSITY_KINDS = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 ALIASES = {
     "all": ROW_ORDER,
-    "vm": ["vm-tiny", "vm-linux", "vm-linux-bzimage"],
-    "vmm": ["vm-tiny", "vm-linux", "vm-linux-bzimage"],
+    "vm": ["vm-tiny", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"],
+    "vmm": ["vm-tiny", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"],
     "qemu": ["qemu-tiny", "qemu-linux"],
-    "tiny": ["vm-tiny", "qemu-tiny"],
+    "tiny": ["vm-tiny", "vm-tiny-restore", "qemu-tiny"],
     "linux": LINUX_ROWS,
     "containers": ["crun", "runc", "unshare", "fork-exec"],
 }
@@ -79,6 +84,51 @@ def base_of(row_id):
 
 
 # ---- commands -------------------------------------------------------------
+
+# density of vm-tiny-restore: test=counter snapshotted, restored N times;
+# its first line after the restore
+RESTORED_COUNTER = "counter "
+
+
+def make_tiny_snapshot(vmm, guest, mem, work, timeout=60, scenario="echo",
+                       ready=b"echo: ready"):
+    """Boot the test guest in test=SCENARIO, snapshot it once it printed
+    READY (for echo: while it waits for its line; vmm ctl pause, snapshot,
+    stop); returns (snapshot, memory file) in work."""
+    sock = os.path.join(work, "snap.sock")
+    snap = os.path.join(work, "tiny-%s.snap" % scenario)
+    memf = os.path.join(work, "tiny-%s.mem" % scenario)
+    for f in (sock, snap, memf):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.Popen([vmm, "run", "-k", guest, "-p", "test=" + scenario, "-m", mem,
+                          "--api-sock", sock], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while ready not in buf and time.monotonic() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 1.0)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+        if ready not in buf:
+            raise proc.BenchError("test=%s did not get ready for its snapshot" % scenario)
+        for args in (["pause"], ["snapshot", snap, memf], ["stop"]):
+            res = subprocess.run([vmm, "ctl", sock] + args, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=timeout)
+            if res.returncode != 0:
+                raise proc.BenchError("vmm ctl %s: %s" % (args[0], res.stderr.decode(
+                    errors="replace").strip()))
+        p.wait(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return snap, memf
+
 
 def vmm_cmd(vmm, kernel, cmdline, mem, initrd=None, metrics=None, cpus=None):
     cmd = [vmm, "run", "-k", kernel]
@@ -250,6 +300,11 @@ class Local:
             metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
             argv = vmm_cmd(ctx.vmm, ctx.testguest, "test=hello", ctx.args.mem, metrics=metrics)
             marker = TINY_MARKER
+        elif row == "vm-tiny-restore":
+            metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
+            argv = [ctx.vmm, "run", "--restore", ctx.tiny_snap, "--mem-file", ctx.tiny_mem,
+                    "--console", "stdio", "--metrics-path", metrics]
+            marker = RESTORE_MARKER
         elif row == "qemu-tiny":
             argv = qemu_cmd(ctx.qemu, ctx.testguest, "test=hello", ctx.args.mem,
                             cpu=ctx.qemu_cpu)
@@ -271,8 +326,19 @@ class Local:
             argv = ctx.containers.cmd(row, "echo", ident, ctx.spec_tool)
         if ctx.tracer and ROWS[row]["kind"] == "vm":
             ctx.tracer.clear()
-        res = proc.run_timed(ctx.bench_run, argv, marker=marker, timeout=timeout,
-                             log_path=log, err_path=err)
+        stdin = subprocess.DEVNULL
+        if row == "vm-tiny-restore":
+            # the line the restored guest waits for, already in a pipe
+            rfd, wfd = os.pipe()
+            os.write(wfd, b"bench\n")
+            os.close(wfd)
+            stdin = rfd
+        try:
+            res = proc.run_timed(ctx.bench_run, argv, marker=marker, timeout=timeout,
+                                 log_path=log, err_path=err, stdin=stdin)
+        finally:
+            if stdin is not subprocess.DEVNULL:
+                os.close(stdin)
         check(res, marker, ROWS[row]["label"], err, log)
         first_run = None
         if ctx.tracer and ROWS[row]["kind"] == "vm":

@@ -282,7 +282,8 @@ class TestParsers(unittest.TestCase):
         self.assertEqual(workloads.resolve_only(""), workloads.ROW_ORDER)
         self.assertEqual(workloads.resolve_only("fork-exec,vm-tiny"), ["vm-tiny", "fork-exec"])
         self.assertEqual(workloads.resolve_only("vm,crun"),
-                         ["vm-tiny", "crun", "vm-linux", "vm-linux-bzimage"])
+                         ["vm-tiny", "vm-tiny-restore", "crun", "vm-linux",
+                          "vm-linux-bzimage"])
         self.assertEqual(workloads.resolve_only("containers"),
                          ["crun", "runc", "unshare", "fork-exec"])
         with self.assertRaises(ValueError):

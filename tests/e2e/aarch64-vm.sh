@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The VM test layer (tests/vm/run.sh, net.sh, api.sh with the aarch64 test
+# The VM test layer (tests/vm/run.sh, net.sh, api.sh, snapshot.sh with the aarch64 test
 # guest) and the README's first command, on arm64: inside the emulated
 # Raspberry Pi-like hosts of tests/e2e/aarch64.sh (QEMU TCG with EL2, so
 # the host's /dev/kvm is real KVM and the freestanding guest runs at speed).
@@ -55,7 +55,7 @@ usage() {
 	cat <<EOF
 Usage: $PROG [--build] [--profile NAME]... [--keep]
 
-Runs tests/vm/run.sh, net.sh and api.sh with the aarch64 vmm (its
+Runs tests/vm/run.sh, net.sh, api.sh and snapshot.sh with the aarch64 vmm (its
 ASan/UBSan build) and test guest inside emulated arm64 hosts (QEMU TCG
 with EL2), and the command 'make run' runs on an arm64 machine, and
 reports each check as e2e-arm64.<profile>.vm.<name>.
@@ -278,7 +278,7 @@ export VMM=/vmtest/src/$ARM_BUILD/vmm-san GUEST=/vmtest/src/$ARM_BUILD/guest/tes
 # without): the layer runs without it, one VM below with it.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
 if [ \$kvm = ok ]; then
-	for s in run net api; do
+	for s in run net api snapshot; do
 		t=\$(cut -d. -f1 /proc/uptime)
 		echo "===== E2E vm-\$s begin ====="
 		bash tests/vm/\$s.sh </dev/null 2>&1
@@ -386,7 +386,7 @@ check_profile() {
 	fi
 	RAN=1
 	log "$p: $(grep -m1 '^E2E-HOST: ' "$CONSOLE.txt" | cut -d' ' -f2-)"
-	for s in run net api; do
+	for s in run net api snapshot; do
 		report_script "$p" "$s"
 	done
 	# one VM with LeakSanitizer: SMP, a disk and the virtio console

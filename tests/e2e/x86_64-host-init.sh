@@ -201,6 +201,61 @@ scenario_hvc0() {
 	section hvc0/metrics-file /tmp/hvc0.metrics-file
 }
 
+# Snapshot and restore: a shell on hvc0 with a read-only disk and a NIC,
+# paused and saved over the control socket (vmm ctl snapshot), then
+# restored by a second vmm, which this host types into: the shell answers
+# there, reads the disk and fetches a file over the TAP.
+scenario_snap() {
+	rm -f /tmp/snap.in /tmp/snap-restore.in /tmp/snap.sock /tmp/vm.snap /tmp/vm.mem
+	mkfifo /tmp/snap.in /tmp/snap-restore.in
+	vmm_start snap /tmp/snap.in run --kernel /guest/bzImage --initrd /guest/initrd.gz \
+		--cmdline "$(e2e_cmdline hvc0) console=hvc0" --mem "$GUEST_MEM" \
+		--cpus "$GUEST_CPUS" --console virtio --serial-log /tmp/snap.serial \
+		--disk /ro.img,ro --net "tap=tap0,mac=$GUEST_MAC" --api-sock /tmp/snap.sock
+	exec 3>/tmp/snap.in
+	: >/tmp/snap.ctl
+	if wait_until 60 grep_file /tmp/snap.serial E2E-GUEST-HVC0-READY; then
+		sleep 1
+		# shellcheck disable=SC2016 # the guest's shell expands it
+		printf '%s\n' 'ip addr add 10.0.2.2/24 dev eth0; ip link set eth0 up; echo SNAP-BEFORE-$((6*7))' >&3
+		wait_until 20 grep_file /tmp/snap.out SNAP-BEFORE-42 ||
+			say "snap: no SNAP-BEFORE-42 on vmm's stdout within 20 s"
+		for c in pause "snapshot /tmp/vm.snap /tmp/vm.mem" stop; do
+			# shellcheck disable=SC2086 # the command and its arguments
+			echo "ctl $c: $(/vmm ctl /tmp/snap.sock $c 2>&1)" >>/tmp/snap.ctl
+		done
+	else
+		say "snap: the guest did not get to its hvc0 shell within 60 s"
+	fi
+	exec 3>&-
+	vmm_finish snap
+	section snap/ctl /tmp/snap.ctl
+	ls -ls /tmp/vm.snap /tmp/vm.mem >/tmp/snap.files 2>&1
+	section snap/files /tmp/snap.files
+	vmm_start snap-restore /tmp/snap-restore.in run --restore /tmp/vm.snap \
+		--mem-file /tmp/vm.mem --serial-log /tmp/snap-restore.serial --boot-timer
+	exec 3>/tmp/snap-restore.in
+	# the TAP went with the first vmm: the restored one makes it again
+	httpd_pid=
+	if wait_until 30 tap_exists; then
+		ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up ||
+			say "snap: cannot configure tap0"
+		httpd -f -p 10.0.2.1:8080 -h /srv &
+		httpd_pid=$!
+	else
+		say "snap: the restored vmm did not create tap0 within 30 s"
+	fi
+	sleep 1
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	printf '%s\n' 'echo SNAP-AFTER-$((6*7)) DISK-$(dd if=/dev/vda bs=512 skip=64 count=8 2>/dev/null | wc -c) NET-$(timeout 20 wget -q -O- http://10.0.2.1:8080/blob | wc -c)' >&3
+	wait_until 30 grep_file /tmp/snap-restore.out SNAP-AFTER-42 ||
+		say "snap: no SNAP-AFTER-42 from the restored VM within 30 s"
+	printf 'exit\n' >&3
+	exec 3>&-
+	vmm_finish snap-restore
+	[ -z "$httpd_pid" ] || kill "$httpd_pid"
+}
+
 # A Firecracker-shaped --config-file, the control socket while the guest
 # runs (info, metrics), and SendCtrlAltDel for a clean shutdown.
 scenario_cad() {

@@ -20,6 +20,9 @@
 #   net   virtio-net on a TAP: ping and an HTTP fetch from the host's end
 #   hvc0  --console virtio: a shell on the guest's hvc0, typed into through
 #         vmm's stdin
+#   snap  a shell on hvc0 paused, snapshotted (vmm ctl snapshot) and
+#         restored by a second vmm (--restore): it answers, reads its disk
+#         and fetches a file over its NIC
 #   cad   --config-file boot, vmm ctl info and metrics, SendCtrlAltDel
 #   sysrq Magic SysRq through the serial BREAK (vmm ctl sysrq): the task
 #         lists, then a reboot
@@ -40,7 +43,7 @@ set -euo pipefail
 
 readonly PROG=tests/e2e/x86_64.sh
 readonly EXIT_SKIP=77
-readonly ALL_SCENARIOS="boot disk net hvc0 cad sysrq nmi gdb"
+readonly ALL_SCENARIOS="boot disk net hvc0 snap cad sysrq nmi gdb"
 # not in the default set: it needs the blocks and fixtures of --readme
 readonly EXTRA_SCENARIOS="readme"
 
@@ -101,6 +104,9 @@ one vmm run per scenario, all in one boot of that host:
         over HTTP
   hvc0  --console virtio: a shell on the guest's hvc0 answers through vmm's
         stdin and stdout
+  snap  a shell on hvc0 with a disk, paused and snapshotted over the
+        control socket, restored by a second vmm: the shell answers,
+        reads the disk and fetches a file over the TAP there
   cad   --config-file boot; vmm ctl info and metrics while it runs;
         SendCtrlAltDel shuts the guest down through its init
   sysrq vmm ctl sysrq t and w print the guest's task lists (a serial
@@ -558,6 +564,37 @@ check_hvc0() {
 		pass "e2e.hvc0-shell (HVC0-SHELL-42 from a shell on hvc0; console rx_bytes=$rx tx_bytes=$tx)"
 	fi
 	check_exit hvc0
+}
+
+check_snap() {
+	local ctl out line
+	ctl=$(section snap/ctl)
+	out=$(section snap-restore/vmm-stdout)
+	if ! grep -q 'SNAP-BEFORE-42' <<<"$(section snap/vmm-stdout)"; then
+		fail "e2e.snap-create: the shell did not answer before the snapshot; $(why snap)"
+	elif [[ $(grep -c ': ok$' <<<"$ctl") != 3 ]]; then
+		fail "e2e.snap-create: $(paste -sd ';' - <<<"$ctl")"
+	else
+		pass "e2e.snap-create (paused, snapshotted, stopped: $(section snap/files | awk '{print $1 "K " $NF}' | paste -sd ' ' -))"
+	fi
+	line=$(section snap-restore/vmm-stderr | grep 'boot timeline' || true)
+	if grep -q 'SNAP-AFTER-42' <<<"$out"; then
+		pass "e2e.snap-restore-shell (the restored guest's shell answers; ${line#*: })"
+	else
+		fail "e2e.snap-restore-shell: no SNAP-AFTER-42 on the restored vmm's stdout; $(why snap-restore)"
+	fi
+	if grep -q 'SNAP-AFTER-42 DISK-4096' <<<"$out"; then
+		pass "e2e.snap-restore-disk (4096 bytes read from /dev/vda after the restore)"
+	else
+		fail "e2e.snap-restore-disk: $(grep -a 'SNAP-AFTER' <<<"$out" | tail -1)"
+	fi
+	if grep -q "SNAP-AFTER-42 DISK-[0-9]* NET-$BLOB_BYTES" <<<"$out"; then
+		pass "e2e.snap-restore-net ($BLOB_BYTES bytes over HTTP through the TAP after the restore)"
+	else
+		fail "e2e.snap-restore-net: $(grep -a 'SNAP-AFTER-42' <<<"$out" | tail -1)"
+	fi
+	check_exit snap
+	check_exit snap-restore
 }
 
 # jq_ok NAME FILTER: FILTER is true of section NAME (a JSON document).

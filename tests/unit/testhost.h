@@ -10,10 +10,13 @@
 #ifndef TESTS_TESTHOST_H
 #define TESTS_TESTHOST_H
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../devices/host.h"
+#include "../../devices/state.h"
 
 #define TESTHOST_MAX_CLEANUPS 64
 
@@ -33,6 +36,13 @@ struct testhost {
 	uint8_t console[4096];
 	size_t console_len;
 	unsigned int console_ready;
+	/* snapshot state the devices registered (devices/state.h) */
+	struct {
+		char name[DEV_STATE_NAME_MAX];
+		const struct dev_state_ops *ops;
+		void *dev;
+	} state[16];
+	unsigned int nr_state;
 };
 
 static int th_set_irq(void *vm, unsigned int irq, int level)
@@ -112,10 +122,25 @@ static void th_console_ready(void *opaque)
 	((struct testhost *)opaque)->console_ready++;
 }
 
+static int th_add_state(void *vm, const char *name,
+			const struct dev_state_ops *ops, void *dev)
+{
+	struct testhost *th = vm;
+
+	if (th->nr_state == sizeof(th->state) / sizeof(th->state[0]))
+		return -ENOSPC;
+	snprintf(th->state[th->nr_state].name, DEV_STATE_NAME_MAX, "%s", name);
+	th->state[th->nr_state].ops = ops;
+	th->state[th->nr_state].dev = dev;
+	th->nr_state++;
+	return 0;
+}
+
 static const struct dev_host_ops testhost_ops = {
 	.set_irq = th_set_irq, .irqfd = th_irqfd, .ioeventfd = th_ioeventfd,
 	.add_cleanup = th_add_cleanup, .add_counter = th_add_counter,
 	.event = th_event, .request_stop = th_request_stop,
+	.add_state = th_add_state,
 };
 
 static struct dev_console testhost_console;
