@@ -384,7 +384,10 @@ fi
 # on a terminal: raw mode (Enter arrives as CR), Ctrl-A Ctrl-A sends one
 # Ctrl-A, and Ctrl-A x quits with exit status 0
 if command -v script >/dev/null; then
-	{ sleep 2; printf 'tty\001\001line\r'; sleep 5; } |
+	# (typed once the guest listens: earlier keys can be flushed with the
+	# terminal's mode change or cleared with the guest's UART FIFO)
+	{ wait_for_line "$work/echo-tty.typescript" "echo: ready"
+	  printf 'tty\001\001line\r'; sleep 5; } |
 		timeout "$TIMEOUT" script -qefc "'$VMM' run -k '$GUEST' -p test=echo" \
 		"$work/echo-tty.typescript" >/dev/null 2>&1
 	rc=$?
