@@ -208,7 +208,11 @@ if [ "$have_gdb" -eq 1 ]; then
 	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
 		-ex "continue" -ex "bt" -ex "detach" "$GUEST" >"$work/run.gdb" 2>&1 &
 	gdbpid=$!
-	sleep 3
+	# only once gdb has attached (it prints where the guest stopped) and
+	# gone on to `continue`: attaching takes longer on a loaded machine,
+	# and a SIGINT before that asks gdb to give up the target
+	wait_for "$work/run.gdb" " in " || true
+	sleep 1
 	kill -INT "$gdbpid"
 	wait "$gdbpid"
 	n1=$(counter_lines run); sleep 1.5; n2=$(counter_lines run)
