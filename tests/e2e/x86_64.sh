@@ -74,7 +74,9 @@ readonly CAD_EXIT_LIMIT=30  # seconds from SendCtrlAltDel to vmm's exit
 # The emulated host (ENVIRONMENT.md: EPYC,+svm is the reliable CPU model).
 readonly HOST_CMDLINE="console=ttyS0 panic=-1 quiet"
 readonly HOST_TIMEOUT=720   # seconds, whole QEMU run
-readonly SILENCE_LIMIT=60   # seconds without console output: host is stuck
+readonly SILENCE_LIMIT=150  # seconds without console output: host is stuck
+# (longer than the longest wait_until of a scenario, 120 s, so that a
+# scenario that times out says so before the watchdog ends the host)
 readonly HOST_KERNEL_META=linux-image-cloud-amd64
 # The host kernel's modules that the host's /init loads, in load order:
 # KVM; virtio-pci and virtio-blk for QEMU's drive; tun for vmm's TAP;
