@@ -163,7 +163,7 @@ END {
 """
 
 # What each emulated-host row runs (sh words; $CMDLINE, $i expand there).
-BUNDLE_ROOT = "/b"
+BUNDLE_ROOT = "/data/b"   # on the data disk (make_host_data)
 
 
 def _host_commands(mem, cmdline_var="$CMDLINE"):
@@ -242,7 +242,9 @@ export VMM_CACHE=/tmp/vmm-cache VMM_KERNEL=/guest/bzImage
 # the I/O workload's disk (ext4 on virtio-blk), when there is one
 n=0
 while [ ! -b /dev/vda ] && [ -d /sys/bus/virtio ] && [ "$n" -lt 25 ]; do sleep 0.2; n=$((n + 1)); done
+DATA=0
 if [ -b /dev/vda ] && mount -t ext4 /dev/vda /data; then
+	DATA=1
 	mkdir -p /data/io
 	echo "BENCH-HOST-INFO disk=ext4 on virtio-blk"
 fi
@@ -378,7 +380,7 @@ if [ %(dmax)d -gt 0 ]; then
 	done
 fi
 
-if [ %(wruns)d -gt 0 ] && mountpoint -q /data; then
+if [ %(wruns)d -gt 0 ] && [ $DATA = 1 ]; then
 	for mode in cpu syscall io; do
 		work vmm $mode 0 >/dev/null   # warm-up: vmm's rootfs image is made here
 		i=1
