@@ -74,7 +74,7 @@ def parse_args(argv):
     p.add_argument("--work-runs", type=int, default=5, metavar="N",
                    help="steady-state workloads: runs of each in crun and in vmm --bundle "
                         "(default: 5; 0 skips them)")
-    p.add_argument("--work-size", default="16,50000,16", metavar="MIB,CALLS,MIB",
+    p.add_argument("--work-size", default="64,200000,64", metavar="MIB,CALLS,MIB",
                    help="the workloads' sizes: MiB hashed, getppid() calls, MiB written "
                         "and fsync'ed (default: %(default)s)")
     p.add_argument("--only", metavar="LIST", default="",
