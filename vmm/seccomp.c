@@ -518,12 +518,31 @@ int seccomp_build(enum seccomp_thread kind, const struct seccomp_env *env,
 	if (!ret)
 		ret = export_prog(&b, out);
 	seccomp_release(b.ctx);
-	if (!ret)
+	if (!ret) {
 		out->nr_syscalls = b.nr_syscalls;
-	else if (!strcmp(err, "cannot compile the filter"))
+		memcpy(out->allowed, b.seen, sizeof(out->allowed));
+	} else if (!strcmp(err, "cannot compile the filter"))
 		snprintf(err, errlen, "cannot compile the filter: %s",
 			 strerror(-ret));
 	return ret;
+}
+
+_Static_assert(sizeof(((struct seccomp_prog *)0)->allowed) * 8 ==
+	       SECCOMP_NAMES_MAX, "one bit per system call number");
+
+unsigned int seccomp_union_count(const struct seccomp_prog *const *p,
+				 size_t n)
+{
+	unsigned int count = 0;
+
+	for (size_t byte = 0; byte < sizeof(p[0]->allowed); byte++) {
+		unsigned int bits = 0;
+
+		for (size_t i = 0; i < n; i++)
+			bits |= p[i]->allowed[byte];
+		count += (unsigned int)__builtin_popcount(bits);
+	}
+	return count;
 }
 
 void seccomp_prog_free(struct seccomp_prog *p)

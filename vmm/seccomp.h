@@ -58,7 +58,12 @@ struct seccomp_prog {
 	void *insns;               /* struct sock_filter[len], malloc'ed */
 	unsigned short len;
 	unsigned int nr_syscalls;  /* distinct system calls it can allow */
+	uint8_t allowed[1024 / 8]; /* which ones, by number (SECCOMP_NAMES_MAX) */
 };
+
+/* How many system calls at least one of the n filters can allow. */
+unsigned int seccomp_union_count(const struct seccomp_prog *const *p,
+				 size_t n);
 
 /* A user's filter file (seccomp_file_load), opaque. */
 struct seccomp_file;

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from . import emulated, machine, proc, report, stats, svg, workloads
+from . import claims, emulated, machine, proc, report, stats, svg, workloads
 from .progress import Progress
 from .workloads import ROWS, ROW_ORDER, EMULATED
 
@@ -23,24 +23,34 @@ DESCRIPTION = """\
 Measure how long a VM takes to start compared with a container, and what
 vmm itself costs compared with QEMU microvm, side by side in one run.
 
-Rows (for --only; groups: vm, qemu, tiny, linux, containers, all):
-  vm-tiny           vmm + the freestanding test guest (test=hello), local /dev/kvm
+Rows (for --only; groups: vm, qemu, tiny, linux, bundle, emulated, containers,
+all). On this machine:
+  vm-tiny           vmm + the freestanding test guest (test=hello): the lower
+                    bound of a VM start, not an OS
   vm-tiny-pit       the same with --pit (KVM's in-kernel PIT, created and torn down)
   vm-tiny-restore   vmm --restore of that guest (test=echo, snapshotted while it
-                    waits for a line; stdin gives it one), local /dev/kvm
-  qemu-tiny         QEMU microvm + the same guest, local /dev/kvm
+                    waits for a line; stdin gives it one)
+  qemu-tiny         QEMU microvm + the same guest
   crun, runc        an OCI container on a busybox-static rootfs: busybox echo marker
   unshare           unshare -fpmnui --mount-proc + chroot into that rootfs, busybox echo
   fork-exec         fork+exec of busybox echo: the floor
+In one emulated x86-64 host (QEMU TCG with an AMD SVM CPU, kvm-amd), all in
+the same host, when this machine's KVM is not hardware-assisted:
   vm-linux          vmm + the minimal Linux guest (vmlinux, PVH entry) to its /init
   vm-linux-bzimage  the same from the bzImage
   qemu-linux        QEMU microvm + the same vmlinux, initramfs and command line
-The Linux rows run on this machine when its KVM is hardware-assisted, and
-otherwise inside an emulated x86-64 host (QEMU TCG with an AMD SVM CPU),
-labelled as such. Density (--concurrency) starts N instances of each
-selected tiny/container row at once.
+  vm-bundle         vmm run --bundle: an OCI bundle (busybox-static, echo marker)
+  crun-bundle       crun run on the same bundle, in the same host
+  runc-bundle       runc run on the same bundle, in the same host
+With the bundle rows, the same host also runs density (--host-density: N
+Linux microVMs at once vs N containers at once, the same bundle) and the
+steady-state workloads (--work-runs: CPU, system calls, I/O in crun and in
+vmm --bundle). Density on this machine (--concurrency) starts N instances
+of each tiny/container row at once. Image sizes and the isolation figures
+(system calls reachable) are computed on this machine.
 
-Output: a table on stdout; DIR/boot.json, DIR/boot.csv and DIR/boot.svg.
+Output: a claims table and the figures on stdout; DIR/boot.json, DIR/boot.csv
+and DIR/boot.svg (one panel per figure).
 Progress goes to stderr (a bar on a terminal). Missing packages (qemu-system-x86,
 crun, runc, busybox-static, cpio, gcc) are installed with apt-get on first use.
 """
@@ -58,8 +68,18 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=1, metavar="N",
                    help="unrecorded warm-up runs per row before the measured ones (default: 1)")
     p.add_argument("--concurrency", type=int, default=20, metavar="N",
-                   help="density: instances of each kind started at once (default: 20; "
-                        "0 skips density)")
+                   help="density on this machine: instances of each tiny/container row "
+                        "started at once (default: 20; 0 skips it)")
+    p.add_argument("--host-density", type=int, default=50, metavar="N",
+                   help="density in the emulated host: up to N vmm --bundle microVMs at once "
+                        "(fewer when its memory runs short), then as many crun containers "
+                        "at once (default: 50; 0 skips it)")
+    p.add_argument("--work-runs", type=int, default=5, metavar="N",
+                   help="steady-state workloads: runs of each in crun and in vmm --bundle "
+                        "(default: 5; 0 skips them)")
+    p.add_argument("--work-size", default="64,200000,64", metavar="MIB,CALLS,MIB",
+                   help="the workloads' sizes: MiB hashed, getppid() calls, MiB written "
+                        "and fsync'ed (default: %(default)s)")
     p.add_argument("--only", metavar="LIST", default="",
                    help="comma-separated rows or groups to run (default: all)")
     p.add_argument("--out", metavar="DIR", default="results",
@@ -102,8 +122,15 @@ def parse_args(argv):
     for name in ("runs", "linux_runs"):
         if getattr(a, name) < 1:
             p.error("--%s must be at least 1" % name.replace("_", "-"))
-    if a.warmup < 0 or a.concurrency < 0:
-        p.error("--warmup and --concurrency must not be negative")
+    if a.warmup < 0 or a.concurrency < 0 or a.host_density < 0 or a.work_runs < 0:
+        p.error("--warmup, --concurrency, --host-density and --work-runs must not be negative")
+    try:
+        sizes = [int(x) for x in a.work_size.split(",")]
+        if len(sizes) != 3 or min(sizes) <= 0:
+            raise ValueError
+    except ValueError:
+        p.error("--work-size wants three positive integers: MIB,CALLS,MIB")
+    a.work_cpu_mib, a.work_syscalls, a.work_io_mib = sizes
     try:
         a.rows = workloads.resolve_only(a.only)
     except ValueError as e:
@@ -163,6 +190,9 @@ ROW_PACKAGES = {
     "runc": ["runc", "busybox-static"],
     "unshare": ["busybox-static"],
     "fork-exec": ["busybox-static"],
+    "vm-bundle": ["crun", "erofs-utils", "e2fsprogs", "busybox-static"],
+    "crun-bundle": ["crun", "e2fsprogs", "busybox-static"],
+    "runc-bundle": ["runc", "crun", "e2fsprogs", "busybox-static"],
 }
 
 
@@ -325,6 +355,7 @@ def density(ctx, kind, n, progress):
     out["alive_when_sampled"] = len(alive)
     out["total_pss_mib"] = total / 1024.0 if alive else None
     out["pss_per_instance_mib"] = (total / 1024.0 / len(alive)) if alive else None
+    out["pss_mib"] = [v / 1024.0 for v in per]
     failures = []
     for i, inst in enumerate(insts):
         if inst.marker_ns is None:
@@ -424,29 +455,88 @@ def chart(doc):
     if not m.get("kvm_hardware_assisted"):
         local_note = ("VMs on this machine's %s KVM: guest kernel code is emulated, "
                       "VMM-side costs are native" % m["kvm"])
-    panels = [
-        panel("Start: exec \u2192 marker line (tiny guest: TESTGUEST PASS; containers: echo)",
-              "ms", tiny, "marker", local_note),
-        panel("Whole lifecycle: exec \u2192 exit", "ms", tiny, "exit"),
-        panel("exec \u2192 first KVM_RUN (first guest instruction), ftrace", "ms",
-              [r for r in tiny if ROWS[r["id"]]["kind"] == "vm"], "first_kvm_run"),
-        panel("Peak RSS of the process (ru_maxrss)", "MiB", tiny, "peak_rss"),
-    ]
+    def simple(title, unit, rows, note=None):
+        return {"title": title, "unit": unit, "note": note,
+                "rows": [{"id": i, "label": lab, "highlight": i.startswith("vm-"),
+                          "values": [v for v in vals if v is not None]}
+                         for i, lab, vals in rows]}
+
+    panels = []
+    if tiny:
+        tl = "this machine; VMs: the freestanding test guest (lower bound), containers: busybox echo"
+        panels += [
+            panel("Start: exec \u2192 marker line (%s)" % tl, "ms", tiny, "marker", local_note),
+            panel("Whole lifecycle: exec \u2192 exit (this machine)", "ms", tiny, "exit"),
+            panel("exec \u2192 first KVM_RUN (first guest instruction), ftrace", "ms",
+                  [r for r in tiny if ROWS[r["id"]]["kind"] == "vm"], "first_kvm_run"),
+            panel("CPU time, user + system (this machine)", "ms", tiny, "cpu"),
+            panel("Peak RSS of the process (ru_maxrss, this machine)", "MiB", tiny, "peak_rss"),
+        ]
+    if doc.get("memory"):
+        panels.append(simple(
+            "VMM memory overhead: RSS outside guest RAM while the test guest idles", "MiB",
+            [(mr["id"], mr["label"], [x.get("overhead_rss_mib") for x in mr["samples"]])
+             for mr in doc["memory"]]))
     if doc.get("density"):
-        panels.append({
-            "title": "Density: exec \u2192 marker with %d started at once"
-                     % doc["settings"]["concurrency"],
-            "unit": "ms", "note": None,
-            "rows": [{"id": d["id"], "label": d["label"],
-                      "highlight": d["id"].startswith("vm-"), "values": d.get("start_ms", [])}
-                     for d in doc["density"] if not d.get("skipped")]})
+        live = [d for d in doc["density"] if not d.get("skipped")]
+        panels.append(simple(
+            "Density on this machine: exec \u2192 marker, %d at once"
+            % doc["settings"]["concurrency"], "ms",
+            [(d["id"], d["label"], d.get("start_ms", [])) for d in live]))
+        panels.append(simple(
+            "Density on this machine: PSS per instance, %d at once"
+            % doc["settings"]["concurrency"], "MiB",
+            [(d["id"], d["label"], d.get("pss_mib", [])) for d in live]))
+    emu_note = None
     if linux:
         where = linux[0].get("where", "")
-        note = None
         if where == EMULATED:
-            note = "EMULATED HOST (QEMU TCG + SVM), NOT HARDWARE: compare rows, not absolute times"
-        panels.append(panel("Minimal Linux guest: exec \u2192 VMM-GUEST-INIT-OK on the console",
-                            "s", linux, "marker", note, scale=0.001))
+            emu_note = ("EMULATED HOST (QEMU TCG + SVM), NOT HARDWARE: every row in that one "
+                        "host; compare rows, not absolute times")
+        panels.append(panel("Linux + init and the same bundle: exec \u2192 marker "
+                            "(VMs and containers in one host)", "s", linux, "marker",
+                            emu_note, scale=0.001))
+        panels.append(panel("Linux + init and the same bundle: CPU time (same host)", "ms",
+                            linux, "cpu", emu_note))
+        panels.append(panel("Linux + init and the same bundle: peak RSS (same host)", "MiB",
+                            linux, "peak_rss", emu_note))
+    hd = doc.get("host_density") or []
+    if hd:
+        n = max(d["n"] for d in hd)
+        panels.append(simple("Density, same bundle: exec \u2192 marker, up to %d at once "
+                             "(emulated host)" % n, "ms",
+                             [(d["id"], d["label"], d["start_ms"]) for d in hd], emu_note))
+        panels.append(simple("Density, same bundle: PSS per instance, up to %d at once "
+                             "(emulated host)" % n, "MiB",
+                             [(d["id"], d["label"], d["pss_mib"]) for d in hd], emu_note))
+    ss = doc.get("steady_state") or []
+    if ss:
+        rows_ss = []
+        for s in ss:
+            rows_ss.append(("crun-" + s["mode"], "crun: %s" % s["mode"], s["container_ms"]))
+            rows_ss.append(("vm-" + s["mode"], "vmm --bundle: %s" % s["mode"], s["vm_ms"]))
+        panels.append(simple("Steady state: the same workload in a container and a VM "
+                             "(time inside the workload)", "ms", rows_ss, emu_note))
+    im = doc.get("images") or {}
+    irows = []
+    for r in im.get("rows", []):
+        if "vm_bytes" in r:
+            irows.append(("crun-" + r["label"], "container: %s, OCI layer" % r["label"],
+                          [r["layer_tar_bytes"] / 2.0**20]))
+            irows.append(("crun-gz-" + r["label"], "  the same, gzip", [r["layer_tgz_bytes"] / 2.0**20]))
+            irows.append(("vm-" + r["label"], "VM: kernel + init + EROFS", [r["vm_bytes"] / 2.0**20]))
+            irows.append(("vm-gz-" + r["label"], "  the same, gzip", [r["vm_gz_bytes"] / 2.0**20]))
+    if irows:
+        panels.append(simple("Image size on disk (this machine)", "MiB", irows))
+    iso = doc.get("isolation") or {}
+    if iso.get("vmm_distinct"):
+        rows_i = [("crun-none", "container, no seccomp profile", [iso.get("container_no_profile")])]
+        if "container_default_profile" in iso:
+            rows_i.append(("crun-profile", "container, default seccomp profile",
+                           [iso["container_default_profile"]]))
+        rows_i.append(("vm-vmm", "VM: via vmm's seccomp allow-lists", [iso["vmm_distinct"]]))
+        panels.append(simple("Isolation: host system calls within the workload's reach",
+                             "calls", rows_i))
     sub = ["%s (%d CPUs, %s GiB), Linux %s" % (m["cpu_model"], m["cpus"], m["memory_gib"],
                                                   m["kernel"]),
            "KVM: %s" % m["kvm_detail"],
@@ -619,12 +709,31 @@ def run(args, ctx, argv):
             local_linux = [r for r in linux_rows if r not in skipped]
         else:
             local_linux = []
+        if linux_where == "local":
+            for r in workloads.BUNDLE_ROWS:
+                if r in local_linux:
+                    local_linux.remove(r)
+                    skipped.setdefault(r, "the bundle rows run only in the emulated host so far "
+                                          "(--linux-where emulated)")
         emu_rows = [r for r in linux_rows if r not in skipped] if linux_where == "emulated" else []
         if linux_rows and linux_where == "emulated" and emu_rows:
             if not ensure_built(args.vmm_static, "static", log):
                 for r in emu_rows:
                     skipped[r] = "no static vmm at %s" % args.vmm_static
                 emu_rows = []
+        ctx.host_density = ctx.host_work = None
+        bundle_rows = [r for r in emu_rows if r in workloads.BUNDLE_ROWS]
+        if bundle_rows:
+            ctx.spec_tool = "runc" if shutil.which("runc") else "crun"
+            ctx.bench_work = proc.build_helper(os.path.join(ctx.cache, "bench"), "bench-work")
+            if args.host_density > 0 and "vm-bundle" in bundle_rows:
+                kinds = [k for k in ("vm-bundle", "crun-bundle", "runc-bundle")
+                         if k in bundle_rows]
+                ctx.host_density = {"kinds": kinds, "max": args.host_density,
+                                    "timeout": args.linux_timeout}
+            if args.work_runs > 0 and {"vm-bundle", "crun-bundle"} <= set(bundle_rows):
+                ctx.host_work = {"runs": args.work_runs, "cpu_mib": args.work_cpu_mib,
+                                 "syscalls": args.work_syscalls, "io_mib": args.work_io_mib}
         if local_linux or emu_rows:
             try:
                 prepare_linux(ctx, log)
@@ -663,6 +772,7 @@ def run(args, ctx, argv):
         if local_linux:
             run_local_rows_linux(ctx, local_linux, progress, results)
         host_info = None
+        host_density, host_work = [], None
         if emu_rows:
             labels = {r: ROWS[r]["label"] for r in ROW_ORDER}
             try:
@@ -674,8 +784,12 @@ def run(args, ctx, argv):
                 host_info = dict(host.info)
                 host_info["kvm"] = host.kvm
                 host_info["errors"] = host.errors
+                host_density = claims.host_density(host, ROWS)
+                host_work = claims.steady_state(host)
                 for r in emu_rows:
-                    good, bad = host.runs(r, labels)
+                    good, bad = host.runs(r, labels, workloads.CONTAINER_MARKER
+                                          if r in workloads.BUNDLE_ROWS else
+                                          workloads.LINUX_MARKER)
                     results[r]["runs"] = good
                     results[r]["failures"] = len(bad)
                     results[r]["failure_examples"] = bad[:5]
@@ -706,10 +820,14 @@ def run(args, ctx, argv):
 
     notes.extend(method_notes(info, linux_where, bool(emu_rows or local_linux),
                               bool(memory), bool(dens), bool(local)))
+    images = claims.image_sizes(ctx, log) if getattr(ctx, "bzimage", None) else None
+    isolation = claims.isolation(ctx, log)
+    if host_density or host_work:
+        notes.extend(claims.method_notes(bool(host_density), host_work, ctx.args))
     if host_info:
         info["emulated_host"] = host_info
     doc = {
-        "schema": "vmm-bench-boot/1",
+        "schema": "vmm-bench-boot/2",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": ["scripts/bench-boot"] + (sys.argv[1:] if argv is None else list(argv)),
         "machine": info,
@@ -717,15 +835,23 @@ def run(args, ctx, argv):
             "runs": args.runs, "linux_runs": args.linux_runs, "warmup": args.warmup,
             "concurrency": args.concurrency, "tiny_mem": args.mem, "linux_mem": args.linux_mem,
             "linux_cmdline": args.linux_cmdline, "linux_where": linux_where,
+            "host_density": args.host_density, "work_runs": args.work_runs,
+            "work_size": {"cpu_mib": args.work_cpu_mib, "syscalls": args.work_syscalls,
+                          "io_mib": args.work_io_mib},
             "vmm": ctx.vmm, "qemu": ctx.qemu, "qemu_cpu_tiny": ctx.qemu_cpu or "default",
         },
         "metrics": report.METRIC_INFO,
         "rows": row_list,
         "memory": memory,
         "density": dens,
+        "host_density": host_density,
+        "steady_state": host_work,
+        "images": images,
+        "isolation": isolation,
         "notes": notes,
     }
     doc["targets"] = targets(doc)
+    doc["claims"] = claims.claims_table(doc)
 
     os.makedirs(args.out, exist_ok=True)
     report.write_json(doc, os.path.join(args.out, "boot.json"))
@@ -774,7 +900,7 @@ def method_notes(info, linux_where, have_linux, have_memory, have_density, have_
             "not in RSS.")
     if have_density:
         n.append(
-            "Density: N instances started back to back; VMs run test=counter (marker: its first "
+            "Density: N instances at once (started one after another without waiting); VMs run test=counter (marker: its first "
             "line; vm-tiny-restore: N restores of one snapshot of it, sharing its memory file, "
             "marker: its first counter line) and are stopped with SIGTERM, containers run 'echo marker; read x' and end "
             "when their stdin closes; total PSS = sum of /proc/PID/smaps_rollup Pss over every "

@@ -47,6 +47,30 @@ def build_bench_run(cache_dir, log=None):
     raise AssertionError("unreachable")
 
 
+def build_helper(cache_dir, name):
+    """Compile scripts/benchlib/NAME.c statically into cache_dir (keyed by
+    the source's hash): a helper that runs inside a rootfs or an emulated
+    host, so it must need no libraries. Returns its path."""
+    src = os.path.join(HERE, name + ".c")
+    with open(src, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    os.makedirs(cache_dir, exist_ok=True)
+    path = os.path.join(cache_dir, "%s-%s" % (name, digest))
+    if os.access(path, os.X_OK):
+        return path
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise BenchError("no C compiler (cc) to build scripts/benchlib/%s.c" % name)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    res = subprocess.run([cc, "-O2", "-Wall", "-static", "-o", tmp, src],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        raise BenchError("cannot build %s (static): %s"
+                         % (name, res.stdout.decode(errors="replace")[-400:]))
+    os.replace(tmp, path)
+    return path
+
+
 _RESULT_RE = re.compile(r"(\w+)=(-?\d+)")
 
 

@@ -108,8 +108,18 @@ def format_text(doc):
     if doc.get("density"):
         parts.append("density %d at once" % s["concurrency"])
     out.append("%s; %s" % (", ".join(parts), doc["generated"]))
+    if doc.get("claims"):
+        out.append("")
+        out.append("== Claims, measured here (verdict: what this run shows)")
+        out.append("")
+        body = [[c["claim"], c["verdict"], c["measured"] + ((" -- " + c["why"]) if c.get("why")
+                                                              else ""), c["rows"]]
+                for c in doc["claims"]]
+        out.extend("  " + x for x in _table(["claim", "verdict", "measured", "rows"], body,
+                                             "llll"))
     sections = [
-        ("tiny", "Tiny guest and containers, on this machine"),
+        ("tiny", "Freestanding test guest (the lower bound of a VM start) and containers "
+                 "running busybox echo, on this machine"),
         ("linux", None),
     ]
     for sec, title in sections:
@@ -118,7 +128,8 @@ def format_text(doc):
             continue
         if title is None:
             where = rows[0].get("where", "")
-            title = "Minimal Linux guest (%s)" % where
+            title = ("Linux + init, the same OCI bundle in a microVM and in containers "
+                     "(%s, all rows in that one host)" % where)
         out.append("")
         out.append("== %s" % title)
         eh = m.get("emulated_host")
@@ -167,7 +178,7 @@ def format_text(doc):
 
     if doc.get("density"):
         out.append("")
-        out.append("== Density: %d concurrent instances of each, started back to back"
+        out.append("== Density on this machine: %d instances of each at once"
                    % doc["settings"]["concurrency"])
         out.append("")
         header = ["exec -> marker [ms]", "ok", "p50", "p99", "max", "total PSS MiB",
@@ -183,6 +194,7 @@ def format_text(doc):
                          _fmt(d.get("total_pss_mib")), _fmt(d.get("pss_per_instance_mib"))])
         out.extend("  " + x for x in _table(header, body, "lrrrrrr"))
 
+    out.extend(_claims_sections(doc))
     if doc.get("targets"):
         out.append("")
         out.append("== Targets for vmm")
@@ -195,6 +207,81 @@ def format_text(doc):
         for n in doc["notes"]:
             out.append("  - " + n)
     return "\n".join(out) + "\n"
+
+
+def _mib(b):
+    return "-" if b is None else "%.2f" % (b / 2.0**20)
+
+
+def _claims_sections(doc):
+    """Host density, steady state, image sizes, isolation (text)."""
+    out = []
+    hd = doc.get("host_density")
+    if hd:
+        out.append("")
+        out.append("== Density in the emulated host: Linux microVMs vs containers at once, "
+                   "the same bundle")
+        out.append("")
+        body = []
+        for d in hd:
+            st = d.get("stats") or {}
+            body.append([d["label"], "%d/%d" % (d["ok"], d["n"]), _fmt(st.get("median")),
+                         _fmt(st.get("p99")), _fmt(d.get("pss_per_instance_mib")),
+                         _fmt(d.get("per_gib"))])
+        out.extend("  " + x for x in _table(
+            ["exec -> marker [ms]", "up", "p50", "p99", "PSS/instance MiB", "per GiB"],
+            body, "lrrrrr"))
+    ss = doc.get("steady_state")
+    if ss:
+        out.append("")
+        out.append("== Steady state in the emulated host: the same workload in crun and in "
+                   "vmm --bundle (ms inside the workload)")
+        out.append("")
+        body = []
+        for s in ss:
+            c, v = s.get("container") or {}, s.get("vm") or {}
+            body.append([s["mode"], c.get("n", 0), _fmt(c.get("median")), _fmt(v.get("median")),
+                         _fmt_ratio(s.get("ratio"))])
+        out.extend("  " + x for x in _table(["workload", "n", "container", "VM", "VM/container"],
+                                             body, "lrrrr"))
+    im = doc.get("images")
+    if im and im.get("rows"):
+        out.append("")
+        out.append("== Image size: what each side needs on disk (MiB; gzip -6 in brackets)")
+        out.append("   VM: kernel %s (%s) + vmm's init %s (%s) + the rootfs's EROFS image" % (
+            _mib(im["kernel_bytes"]), _mib(im["kernel_gz_bytes"]), _mib(im.get("init_bytes")),
+            _mib(im.get("init_gz_bytes"))))
+        out.append("")
+        body = []
+        for r in im["rows"]:
+            if "error" in r:
+                body.append([r["label"], "error: " + r["error"], "", "", ""])
+                continue
+            body.append([r["label"], _mib(r["rootfs_bytes"]),
+                         "%s (%s)" % (_mib(r["layer_tar_bytes"]), _mib(r["layer_tgz_bytes"])),
+                         "%s (%s)" % (_mib(r["erofs_bytes"]), _mib(r["erofs_gz_bytes"])),
+                         "%s (%s)" % (_mib(r["vm_bytes"]), _mib(r["vm_gz_bytes"])),
+                         _fmt_ratio(r.get("ratio"))])
+        out.extend("  " + x for x in _table(
+            ["rootfs", "files", "container: OCI layer", "EROFS image", "VM total", "VM/layer"],
+            body, "lrrrrr"))
+    iso = doc.get("isolation")
+    if iso and not iso.get("error"):
+        out.append("")
+        out.append("== Isolation: host system calls reachable from the workload")
+        out.append("  container, no seccomp (runc spec's config.json): %s of the %s x86-64 "
+                   "calls" % (iso.get("container_no_profile"), iso.get("syscalls_total")))
+        if "container_default_profile" in iso:
+            out.append("  container, the containers' default profile (%s, caps %s): %d" % (
+                iso["profile"], ",".join(c.replace("CAP_", "") for c in iso["spec_caps"]),
+                iso["container_default_profile"]))
+        if "vmm_distinct" in iso:
+            out.append("  VM: none directly (the workload's calls reach the guest kernel); "
+                       "through vmm, which the guest reaches by %d KVM exit reasons: %d "
+                       "distinct (main thread %d, vCPU %d, disk %d; vmm -v)" % (
+                           len(iso.get("kvm_exits_handled", [])), iso["vmm_distinct"],
+                           iso["vmm_main"], iso["vmm_vcpu"], iso["vmm_disk"]))
+    return out
 
 
 CSV_FIELDS = ["kind", "row", "label", "where", "metric", "unit", "n", "min", "median",
@@ -239,7 +326,36 @@ def csv_rows(doc):
                 "metric": "total_pss", "unit": "MiB", "n": d["n"], "min": v, "median": v,
                 "p95": v, "p99": v, "max": v, "mean": v, "ratio_to_vmm": d.get("ratio_pss"),
             })
+    for d in doc.get("host_density") or []:
+        for metric, vals, unit in (("marker", d.get("start_ms"), "ms"),
+                                   ("pss_per_instance", d.get("pss_mib"), "MiB")):
+            st = stats.summarize(vals or [])
+            if st:
+                out.append(_stat_line("host-density", d["id"], d["label"], "emulated host",
+                                      metric, unit, st, None))
+    for s in doc.get("steady_state") or []:
+        for side in ("container", "vm"):
+            if s.get(side):
+                out.append(_stat_line("steady", "%s-%s" % (side, s["mode"]), side, "emulated host",
+                                      s["mode"], "ms", s[side],
+                                      s.get("ratio") if side == "vm" else None))
+    im = doc.get("images") or {}
+    for r in im.get("rows", []):
+        for key in ("rootfs_bytes", "layer_tar_bytes", "layer_tgz_bytes", "erofs_bytes",
+                    "vm_bytes", "vm_gz_bytes"):
+            if key in r:
+                v = r[key] / 2.0**20
+                out.append(_stat_line("image", r["label"], r["label"], "local", key[:-6], "MiB",
+                                      {"n": 1, "min": v, "median": v, "p95": v, "p99": v,
+                                       "max": v, "mean": v}, None))
     return out
+
+
+def _stat_line(kind, row, label, where, metric, unit, st, ratio):
+    return {"kind": kind, "row": row, "label": label, "where": where, "metric": metric,
+            "unit": unit, "n": st["n"], "min": st["min"], "median": st["median"],
+            "p95": st["p95"], "p99": st["p99"], "max": st["max"], "mean": st["mean"],
+            "ratio_to_vmm": ratio}
 
 
 def write_csv(doc, path):

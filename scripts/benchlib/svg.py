@@ -8,6 +8,7 @@ largest value is 10x the smallest or more.
 """
 
 import math
+import re
 from xml.sax.saxutils import escape
 
 from . import stats
@@ -209,6 +210,15 @@ def render_panel(panel, y):
     return el, h + 6 + plot_h + 44
 
 
+def panel_extents(text):
+    """(title, y0, y1) of every panel of a chart render() made."""
+    out = []
+    for m in re.finditer(r'<g class="panel" data-y0="([\d.]+)" data-y1="([\d.]+)" '
+                         r'data-title="([^"]*)">', text):
+        out.append((m.group(3), float(m.group(1)), float(m.group(2))))
+    return out
+
+
 def render(title, subtitle_lines, panels, warning=None):
     """The whole chart as an SVG document (a string)."""
     el = []
@@ -225,7 +235,10 @@ def render(title, subtitle_lines, panels, warning=None):
     y += 8
     for p in panels:
         pel, ph = render_panel(p, y)
+        el.append('<g class="panel" data-y0="%.1f" data-y1="%.1f" data-title="%s">'
+                  % (y, y + ph, escape(p["title"], {'"': "&quot;"})))
         el.extend(pel)
+        el.append("</g>")
         y += ph + 6
     legend = ("dots: runs;  box: p25\u2013p75;  thick line: median;  dashed tick: p95;  "
               "whiskers: min\u2013max;  figure on the right: median")

@@ -29,35 +29,64 @@ EMULATED = "emulated host (QEMU TCG + SVM), not hardware"
 # id -> static description. section "tiny" rows are compared with vm-tiny,
 # "linux" rows with vm-linux.
 ROWS = {
-    "vm-tiny": {"label": "vmm, tiny guest", "section": "tiny", "kind": "vm"},
-    "vm-tiny-pit": {"label": "vmm --pit, tiny guest", "section": "tiny", "kind": "vm"},
-    "vm-tiny-restore": {"label": "vmm, tiny guest restored from a snapshot", "section": "tiny",
-                        "kind": "vm"},
-    "qemu-tiny": {"label": "QEMU microvm, tiny guest", "section": "tiny", "kind": "vm"},
+    "vm-tiny": {"label": "vmm, freestanding test guest", "section": "tiny", "kind": "vm"},
+    "vm-tiny-pit": {"label": "vmm --pit, freestanding test guest", "section": "tiny",
+                    "kind": "vm"},
+    "vm-tiny-restore": {"label": "vmm, freestanding test guest restored from a snapshot",
+                        "section": "tiny", "kind": "vm"},
+    "qemu-tiny": {"label": "QEMU microvm, freestanding test guest", "section": "tiny",
+                  "kind": "vm"},
     "crun": {"label": "crun run (busybox echo)", "section": "tiny", "kind": "container"},
     "runc": {"label": "runc run (busybox echo)", "section": "tiny", "kind": "container"},
     "unshare": {"label": "unshare -fpmnui + chroot (echo)", "section": "tiny",
                 "kind": "container"},
     "fork-exec": {"label": "fork+exec busybox echo (floor)", "section": "tiny",
                   "kind": "container"},
-    "vm-linux": {"label": "vmm, Linux (vmlinux, PVH)", "section": "linux", "kind": "vm"},
-    "vm-linux-bzimage": {"label": "vmm, Linux (bzImage)", "section": "linux", "kind": "vm"},
-    "qemu-linux": {"label": "QEMU microvm, Linux (vmlinux, PVH)", "section": "linux",
+    "vm-linux": {"label": "vmm, Linux + init (vmlinux, PVH)", "section": "linux", "kind": "vm"},
+    "vm-linux-bzimage": {"label": "vmm, Linux + init (bzImage)", "section": "linux",
+                         "kind": "vm"},
+    "qemu-linux": {"label": "QEMU microvm, Linux + init (vmlinux)", "section": "linux",
                    "kind": "vm"},
+    "vm-bundle": {"label": "vmm --bundle: busybox echo bundle", "section": "linux",
+                  "kind": "vm"},
+    "crun-bundle": {"label": "crun: the same bundle", "section": "linux",
+                    "kind": "container"},
+    "runc-bundle": {"label": "runc: the same bundle", "section": "linux",
+                    "kind": "container"},
 }
+# which workload each row runs (the table and chart say it)
+WORKLOAD = {
+    "vm-tiny": "freestanding test guest (a few KiB, no OS): the lower bound of a VM start",
+    "vm-tiny-pit": "freestanding test guest, with KVM's in-kernel PIT",
+    "vm-tiny-restore": "freestanding test guest, restored from a snapshot",
+    "qemu-tiny": "freestanding test guest",
+    "crun": "busybox echo in a busybox-static rootfs",
+    "runc": "busybox echo in a busybox-static rootfs",
+    "unshare": "busybox echo in a busybox-static rootfs",
+    "fork-exec": "busybox echo",
+    "vm-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
+    "vm-linux-bzimage": "the minimal Linux kernel + the project's initramfs, to its /init",
+    "qemu-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
+    "vm-bundle": "one OCI bundle (busybox-static rootfs, busybox echo) in a Linux microVM",
+    "crun-bundle": "the same OCI bundle in a container",
+    "runc-bundle": "the same OCI bundle in a container",
+}
+BUNDLE_ROWS = ["vm-bundle", "crun-bundle", "runc-bundle"]
 ROW_ORDER = list(ROWS)
 LOCAL_TINY = ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny", "crun", "runc",
               "unshare", "fork-exec"]
-LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"]
+LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"] + BUNDLE_ROWS
 DENSITY_KINDS = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 ALIASES = {
     "all": ROW_ORDER,
-    "vm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"],
-    "vmm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage"],
+    "vm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage", "vm-bundle"],
+    "vmm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage", "vm-bundle"],
     "qemu": ["qemu-tiny", "qemu-linux"],
     "tiny": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"],
-    "linux": LINUX_ROWS,
-    "containers": ["crun", "runc", "unshare", "fork-exec"],
+    "linux": ["vm-linux", "vm-linux-bzimage", "qemu-linux"],
+    "bundle": BUNDLE_ROWS,
+    "emulated": LINUX_ROWS,
+    "containers": ["crun", "runc", "unshare", "fork-exec", "crun-bundle", "runc-bundle"],
 }
 
 

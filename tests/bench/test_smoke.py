@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Smoke run of scripts/bench-boot: two runs of the tiny guest and of
-fork+exec, density 2, and the three output files checked for sane content.
+"""Smoke run of scripts/bench-boot: two runs of the tiny guest, crun (when
+installed, as root) and fork+exec, density 2, and the three output files checked for sane content.
 Keeps the script from rotting; takes a few seconds."""
 
 import csv
@@ -39,7 +39,7 @@ class TestSmoke(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="bench-smoke.")
         cls.out = os.path.join(cls.tmp, "out")
         cmd = [os.path.join(REPO, "scripts/bench-boot"), "--runs", "2", "--only",
-               "vm-tiny,fork-exec", "--concurrency", "2", "--out", cls.out, "--no-install"]
+               "vm-tiny,crun,fork-exec", "--concurrency", "2", "--out", cls.out, "--no-install"]
         start = time.monotonic()
         cls.proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   timeout=3 * LIMIT, cwd=REPO)
@@ -73,10 +73,16 @@ class TestSmoke(unittest.TestCase):
     def test_json_rows(self):
         doc = self.doc
         self.assertIsNotNone(doc, "boot.json missing or not JSON")
-        self.assertEqual([r["id"] for r in doc["rows"]], ["vm-tiny", "fork-exec"])
+        self.assertEqual([r["id"] for r in doc["rows"]], ["vm-tiny", "crun", "fork-exec"])
         self.assertIn("kvm", doc["machine"])
         self.assertTrue(doc["machine"]["cpu_model"])
-        fe = doc["rows"][1]
+        crun = doc["rows"][1]
+        if shutil.which("crun") and os.geteuid() == 0:
+            self.assertIsNone(crun["skipped"])
+            self.assertEqual(len(crun["runs"]), 2, crun["failure_examples"])
+        else:
+            self.assertTrue(crun["skipped"])
+        fe = doc["rows"][2]
         self.assertIsNone(fe["skipped"])
         self.assertEqual(len(fe["runs"]), 2, fe.get("failure_examples"))
         for run in fe["runs"]:

@@ -96,7 +96,7 @@ def sample_doc():
     for r in (qemu, crun, runc):
         report.finish_row(r, vm)
     return {
-        "schema": "vmm-bench-boot/1", "generated": "2024-01-01 00:00 UTC",
+        "schema": "vmm-bench-boot/2", "generated": "2024-01-01 00:00 UTC",
         "machine": {"line": "Test CPU (2 CPUs), Linux 6.1, KVM: hardware-assisted",
                     "cpu_model": "Test CPU", "cpus": 2, "memory_gib": 4, "kernel": "6.1",
                     "kvm": "hardware-assisted", "kvm_detail": "hardware-assisted (kvm_intel)",
@@ -157,7 +157,7 @@ class TestReport(unittest.TestCase):
                 back = json.load(f)
             self.assertEqual(os.listdir(d), ["boot.json"])
         self.assertEqual(back["rows"][1]["stats"]["marker"]["median"], 65.0)
-        self.assertEqual(back["schema"], "vmm-bench-boot/1")
+        self.assertEqual(back["schema"], "vmm-bench-boot/2")
 
     def test_text_table(self):
         doc = sample_doc()
@@ -283,9 +283,11 @@ class TestParsers(unittest.TestCase):
         self.assertEqual(workloads.resolve_only("fork-exec,vm-tiny"), ["vm-tiny", "fork-exec"])
         self.assertEqual(workloads.resolve_only("vm,crun"),
                          ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "crun", "vm-linux",
-                          "vm-linux-bzimage"])
+                          "vm-linux-bzimage", "vm-bundle"])
         self.assertEqual(workloads.resolve_only("containers"),
-                         ["crun", "runc", "unshare", "fork-exec"])
+                         ["crun", "runc", "unshare", "fork-exec", "crun-bundle", "runc-bundle"])
+        self.assertEqual(workloads.resolve_only("bundle"),
+                         ["vm-bundle", "crun-bundle", "runc-bundle"])
         with self.assertRaises(ValueError):
             workloads.resolve_only("vm,docker")
 

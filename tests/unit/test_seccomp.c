@@ -240,6 +240,34 @@ TEST(counts)
 	CHECK(n[SECCOMP_DISK] < n[SECCOMP_MAIN]);
 }
 
+/* The union of the lists: each call counted once, whoever allows it. */
+TEST(union_count)
+{
+	struct seccomp_prog p[SECCOMP_NR_THREADS];
+	const struct seccomp_prog *all[SECCOMP_NR_THREADS];
+	unsigned int most = 0, sum = 0, u;
+
+	for (int k = 0; k < SECCOMP_NR_THREADS; k++) {
+		struct seccomp_env env = env_for((enum seccomp_thread)k);
+
+		CHECK(build((enum seccomp_thread)k, &env, NULL, &p[k]) == 0);
+		all[k] = &p[k];
+		CHECK(seccomp_union_count(&all[k], 1) == p[k].nr_syscalls);
+		most = p[k].nr_syscalls > most ? p[k].nr_syscalls : most;
+		sum += p[k].nr_syscalls;
+	}
+	u = seccomp_union_count(all, SECCOMP_NR_THREADS);
+	/* every list has the common calls: more than the largest, less
+	 * than the sum */
+	CHECK(u > most && u < sum);
+	CHECK(seccomp_union_count(all, 0) == 0);
+	/* the same list twice adds nothing */
+	all[1] = all[0];
+	CHECK(seccomp_union_count(all, 2) == p[0].nr_syscalls);
+	for (int k = 0; k < SECCOMP_NR_THREADS; k++)
+		seccomp_prog_free(&p[k]);
+}
+
 TEST(vcpu_allows_its_own_calls)
 {
 	struct seccomp_env env = env_for(SECCOMP_VCPU);
@@ -543,7 +571,7 @@ TEST(file_conflicting_rules)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		T(counts), T(vcpu_allows_its_own_calls),
+		T(counts), T(union_count), T(vcpu_allows_its_own_calls),
 		T(vcpu_kvm_run_only_on_its_fd), T(vcpu_no_memory_slots),
 		T(socket_family), T(no_executable_memory),
 		T(main_opens_only_to_append_metrics),
