@@ -204,8 +204,11 @@ if [ "$have_gdb" -eq 1 ]; then
 	start run -k "$GUEST" -p test=counter -m 64M --gdb 0
 	port=$(gdb_port run)
 	wait_for "$work/run.serial" "^counter 3" >/dev/null
-	# gdb's own Ctrl-C: SIGINT to gdb while it waits in `continue`
-	timeout 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
+	# gdb's own Ctrl-C: SIGINT to gdb while it waits in `continue`.
+	# --foreground: otherwise timeout passes a signal on to gdb and then
+	# to its whole process group, gdb among it, and a second SIGINT while
+	# the first is pending makes gdb give up the target
+	timeout --foreground 60 gdb -batch -nx -ex "set pagination off" -ex "target remote 127.0.0.1:$port" \
 		-ex "continue" -ex "bt" -ex "detach" "$GUEST" >"$work/run.gdb" 2>&1 &
 	gdbpid=$!
 	# only once gdb has attached (it prints where the guest stopped) and
