@@ -753,7 +753,8 @@ check_sysrq() {
 	if guest_has sysrq "sysrq: Show State" && guest_has sysrq "task:init  *state:"; then
 		pass "e2e.sysrq-tasks (a BREAK and 't': $(guest_out sysrq | grep -c 'task:.*state:') task lines)"
 	else
-		fail "e2e.sysrq-tasks: no 'sysrq: Show State' and task:init line (ctl: $ctl; guest: $(guest_value sysrq E2E-GUEST-SYSRQ-READY))"
+		# what the guest did print, for the next look at a failure
+		fail "e2e.sysrq-tasks: no 'sysrq: Show State' and task:init line (ctl: $ctl; guest: $(guest_value sysrq E2E-GUEST-SYSRQ-READY); $(guest_out sysrq | wc -l) lines, of them: $(guest_out sysrq | grep -a -m 4 -e 'sysrq' -e 'task:' -e 'dropped' | cut -c1-80 | paste -sd '|' -))"
 	fi
 	if guest_has sysrq "sysrq: Show Blocked State"; then
 		pass "e2e.sysrq-blocked (a BREAK and 'w')"
