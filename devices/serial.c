@@ -399,14 +399,21 @@ static int serial_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
 	s->dlm = n.dlm;
 	s->fifo_enabled = n.fifo_enabled;
 	s->thri_pending = n.thri_pending;
-	/* the line's level itself comes back with the interrupt controller */
-	s->irq_level = n.irq_level;
 	s->bi_read = n.bi_read;
 	memcpy(s->rx, n.rx, sizeof(s->rx));
 	memcpy(s->rx_brk, n.rx_brk, sizeof(s->rx_brk));
 	s->rx_head = 0;
 	s->rx_count = n.rx_count;
 	s->rx_breaks = n.rx_breaks;
+	/*
+	 * The interrupt controller's state came back (restored before the
+	 * devices), but a new VM's input line starts low whatever the saved
+	 * level was: drive it from what is pending now. Trusting the saved
+	 * level left a line believed high that KVM had low, and so no edge
+	 * ever again: a restored Linux never saw its console input.
+	 */
+	s->irq_level = 0;
+	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
