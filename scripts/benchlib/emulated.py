@@ -21,8 +21,9 @@ import subprocess
 import time
 
 from . import proc
-from .workloads import (CONTAINER_MARKER, LINUX_MARKER, QEMU_MICROVM, figures, check,
-                        RunFailed)
+from .workloads import (CONTAINER_MARKER, LINUX_MARKER, LINUX_RESTORE_MARKER, QEMU_MICROVM,
+                        LINUX_SHELL_READY, LINUX_SHELL_PROBE, LINUX_RESTORE_INPUT, figures,
+                        check, RunFailed)
 
 HOST_KERNEL_META = "linux-image-cloud-amd64"
 HOST_CMDLINE = "console=ttyS0 panic=-1 quiet"
@@ -175,10 +176,16 @@ def _host_commands(mem, cmdline_var="$CMDLINE"):
     vmm = '/vmm run -k %s -i /guest/initrd.gz -p "' + cmdline_var + '" -m ' + mem + \
         " -c 1 --console stdio --metrics-path /tmp/m.json"
     bundle = "/vmm run -m %s -c 1 --bundle %s/echo" % (mem, BUNDLE_ROOT)
+    # the snapshot linux_snapshot made; its stdin is a pipe with the line
+    # the shell waits for (--console stdio takes no input from a regular
+    # file; a redirection of its own wins over run_row's </dev/null)
+    restore = "/vmm run --restore /tmp/lr.snap --mem-file /tmp/lr.mem --console stdio " \
+        "--metrics-path /tmp/m.json </tmp/lr.pipe"
     return {
         "vm-linux": (vmm % "/guest/vmlinux", LINUX_MARKER),
         "vm-linux-bzimage": (vmm % "/guest/bzImage", LINUX_MARKER),
         "qemu-linux": (qemu, LINUX_MARKER),
+        "vm-linux-restore": (restore, LINUX_RESTORE_MARKER),
         "vm-bundle": (bundle, CONTAINER_MARKER),
         "crun-bundle": ("/usr/bin/crun run --no-pivot --bundle %s/echo crun-$i" % BUNDLE_ROOT,
                         CONTAINER_MARKER),
@@ -187,8 +194,9 @@ def _host_commands(mem, cmdline_var="$CMDLINE"):
     }
 
 
-HOST_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-bundle", "crun-bundle",
-             "runc-bundle"]
+HOST_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore", "vm-bundle",
+             "crun-bundle", "runc-bundle"]
+DENSITY_KINDS = ["vm-bundle", "vm-linux-restore", "crun-bundle", "runc-bundle"]
 
 
 def host_init(rows, runs, warmup, cmdline, mem, timeout, show_serial=False,
@@ -197,8 +205,8 @@ def host_init(rows, runs, warmup, cmdline, mem, timeout, show_serial=False,
 
     rows: HOST_ROWS to run `runs` times each (after `warmup`), interleaved.
     density: None or {"kinds": [...], "max": N, "timeout": S}: N instances of
-    each kind (vm-bundle, crun-bundle, runc-bundle) at once, as many as the
-    host's memory allows, the same number for each kind.
+    each kind (DENSITY_KINDS) at once, as many as the host's memory allows,
+    the same number for each kind.
     work: None or {"runs": N, "cpu_mib": M, "syscalls": N, "io_mib": M}: the
     steady-state workloads in crun and in vmm --bundle, alternating."""
     if re.search(r"[\"$`\\]", cmdline):
@@ -265,6 +273,7 @@ run_row() {
 	echo "BENCH-START $row $i"
 	rm -f /tmp/m.json
 	[ -n "$T" ] && : >$T/trace
+	[ $row = vm-linux-restore ] && feed /tmp/lr.in /tmp/lr.pipe
 	case $row in
 %(cases)s
 	esac
@@ -292,6 +301,55 @@ pss_tree() {
 avail_mib() { awk '/MemAvailable/ { print int($2 / 1024) }' /proc/meminfo; }
 total_mib() { awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo; }
 
+# vm-linux-restore: one snapshot of the Linux guest (vmlinux) at its shell
+# prompt (vmm.shell), taken once the shell has answered a command; then
+# /tmp/lr.in (the row's stdin: a command and exit) and /tmp/lr.din
+# (density's: the command only, so that the VM stays up)
+# feed FILE FIFO: FILE's lines through a new FIFO to whoever opens it
+feed() {
+	rm -f $2
+	mkfifo $2
+	cat $1 >$2 &
+}
+wait_out() {
+	n=0
+	while ! grep -q "$2" $1 2>/dev/null && [ $n -lt %(timeout)d0 ]; do sleep 0.1; n=$((n + 1)); done
+	grep -q "$2" $1
+}
+linux_snapshot() {
+	rm -f /tmp/lr.*
+	mkfifo /tmp/lr.fifo
+	/vmm run -k /guest/vmlinux -i /guest/initrd.gz -p "$CMDLINE vmm.shell" -m %(mem)s -c 1 \\
+		--console stdio --api-sock /tmp/lr.sock </tmp/lr.fifo >/tmp/lr.out 2>/tmp/lr.err &
+	pid=$!
+	exec 4>/tmp/lr.fifo
+	ok=0
+	if wait_out /tmp/lr.out '%(shell_ready)s'; then
+		echo '%(probe)s' >&4
+		if wait_out /tmp/lr.out '%(probe_answer)s'; then
+			sleep 0.5   # the shell back at its prompt, reading
+			ok=1
+			for c in pause "snapshot /tmp/lr.snap /tmp/lr.mem" stop; do
+				/vmm ctl /tmp/lr.sock $c >/tmp/lr.ctl 2>&1 || {
+					ok=0
+					echo "BENCH-HOST-ERROR vm-linux-restore: vmm ctl $c: $(cat /tmp/lr.ctl)"
+				}
+			done
+		fi
+	fi
+	[ $ok = 1 ] || {
+		echo "BENCH-HOST-ERROR vm-linux-restore: the Linux guest's shell did not answer"
+		tail -n 3 /tmp/lr.out /tmp/lr.err | sed "s/^/BENCH-HOST-ERROR vm-linux-restore: /"
+		kill $pid 2>/dev/null
+	}
+	exec 4>&-
+	wait $pid
+	printf '%%s\\n' '%(restore_input)s' >/tmp/lr.in
+	printf '%%s\\n' '%(restore_density)s' >/tmp/lr.din
+	echo "BENCH-HOST-INFO restore_snapshot_kib=$(du -k /tmp/lr.snap 2>/dev/null | cut -f1)"
+}
+%(snapshot_call)s
+
 # density KIND MAX: up to MAX instances of KIND at once (fewer when less
 # than a quarter of the host's memory is left before the next one starts);
 # sets $started. Each prints its marker and waits for its stdin (a FIFO)
@@ -305,13 +363,21 @@ density() {
 	while [ $started -lt $max ]; do
 		[ "$(avail_mib)" -lt $floor ] && { echo "BENCH-DENSITY-NOTE $kind memory: stopped at $started"; break; }
 		started=$((started + 1))
+		in=/tmp/dfifo mk=marker
 		case $kind in
 		vm-bundle) set -- /vmm run -m %(mem)s -c 1 --bundle %(broot)s/wait ;;
+		vm-linux-restore)
+			# its own line on stdin: the restored shell prints the
+			# marker and waits; vmm ctl stop ends it
+			in=/tmp/d.$started.in mk=%(restore_marker)s
+			feed /tmp/lr.din $in
+			set -- /vmm run --restore /tmp/lr.snap --mem-file /tmp/lr.mem --console stdio \\
+				--api-sock /tmp/d.$started.sock ;;
 		crun-bundle) set -- /usr/bin/crun run --no-pivot --bundle %(broot)s/wait d$started ;;
 		runc-bundle) set -- /usr/bin/runc run --no-pivot --bundle %(broot)s/wait d$started ;;
 		esac
-		/bench-run -M -m marker -t %(dtimeout)d -e /tmp/d.$started.err -- "$@" \\
-			</tmp/dfifo 3>&- >/tmp/d.$started.out &
+		/bench-run -M -m $mk -t %(dtimeout)d -e /tmp/d.$started.err -- "$@" \\
+			<$in 3>&- >/tmp/d.$started.out &
 		pids="$pids $!"
 		[ $kind = vm-bundle ] && sleep 0.2   # let its guest RAM be counted before the next
 	done
@@ -326,6 +392,9 @@ density() {
 	echo "BENCH-DENSITY-MEM $kind avail_mib=$(avail_mib) total_mib=$(total_mib)"
 	pss_tree $pids >/tmp/d.pss
 	exec 3>&-
+	for sock in /tmp/d.*.sock; do
+		[ -S "$sock" ] && /vmm ctl "$sock" stop >/dev/null 2>&1
+	done
 	wait
 	k=0
 	for p in $pids; do
@@ -415,6 +484,15 @@ poweroff -f
         "syscalls": int(wk["syscalls"]),
         "io_mib": int(wk["io_mib"]),
         "io_img_mib": int(wk["io_mib"]) + 64,
+        "shell_ready": LINUX_SHELL_READY.decode(),
+        "probe": LINUX_SHELL_PROBE[0].decode().rstrip("\n"),
+        "probe_answer": LINUX_SHELL_PROBE[1].decode(),
+        "restore_input": LINUX_RESTORE_INPUT.decode().rstrip("\n"),
+        "restore_density": LINUX_RESTORE_INPUT.decode().split(";")[0],
+        "restore_marker": LINUX_RESTORE_MARKER,
+        "snapshot_call": "linux_snapshot" if (
+            "vm-linux-restore" in rows or "vm-linux-restore" in dens["kinds"])
+        else ": no restore rows",
     }
 
 

@@ -23,8 +23,8 @@ DESCRIPTION = """\
 Measure how long a VM takes to start compared with a container, and what
 vmm itself costs compared with QEMU microvm, side by side in one run.
 
-Rows (for --only; groups: vm, qemu, tiny, linux, bundle, emulated, containers,
-all). On this machine:
+Rows (for --only; groups: vm, qemu, tiny, linux, restore, bundle, emulated,
+containers, all). On this machine:
   vm-tiny           vmm + the freestanding test guest (test=hello): the lower
                     bound of a VM start, not an OS
   vm-tiny-pit       the same with --pit (KVM's in-kernel PIT, created and torn down)
@@ -39,6 +39,8 @@ the same host, when this machine's KVM is not hardware-assisted:
   vm-linux          vmm + the minimal Linux guest (vmlinux, PVH entry) to its /init
   vm-linux-bzimage  the same from the bzImage
   qemu-linux        QEMU microvm + the same vmlinux, initramfs and command line
+  vm-linux-restore  vmm --restore of that guest, snapshotted at its shell prompt
+                    (vmm.shell); stdin gives it a command whose output is the marker
   vm-bundle         vmm run --bundle: an OCI bundle (busybox-static, echo marker)
   crun-bundle       crun run on the same bundle, in the same host
   runc-bundle       runc run on the same bundle, in the same host
@@ -424,6 +426,37 @@ def targets(doc):
         out.append({"name": "tiny guest exec -> exit below crun's container start",
                     "measured": "not measured (needs vm-tiny and crun)", "met": None})
 
+    # snapshot/restore: the guest running again before a container has
+    # printed its marker, in the same run (and the same host)
+    for vm_row, c_row, what in (("vm-tiny-restore", "crun", "tiny guest"),
+                                ("vm-linux-restore", "crun-bundle", "Linux guest")):
+        name = "%s exec -> running after restore below %s's exec -> marker" % (what, c_row)
+        run, out_ms = _med(rows, vm_row, "first_kvm_run"), _med(rows, vm_row, "marker")
+        cm = _med(rows, c_row, "marker")
+        if run is not None and cm is not None:
+            out.append({"name": name,
+                        "measured": "%s: first KVM_RUN %.2f ms, its output %.2f ms; %s marker "
+                                    "%.2f ms (medians; %s)" % (
+                                        vm_row, run, out_ms or 0, c_row, cm,
+                                        rows[vm_row].get("where", "")),
+                        "met": run < cm, "value": run / cm})
+        else:
+            out.append({"name": name, "measured": "not measured (needs %s with ftrace and %s)"
+                        % (vm_row, c_row), "met": None})
+    hd = {d["id"]: d for d in doc.get("host_density") or []}
+    lr, cold = hd.get("vm-linux-restore"), hd.get("vm-bundle")
+    name = "restored Linux VMs' PSS each well under (< 1/2) a cold-booted one's"
+    if lr and cold and lr.get("pss_per_instance_mib") and cold.get("pss_per_instance_mib"):
+        a, b = lr["pss_per_instance_mib"], cold["pss_per_instance_mib"]
+        out.append({"name": name,
+                    "measured": "%d restored at once: %.2f MiB each vs %d cold-booted vmm "
+                                "--bundle VMs: %.2f MiB each (emulated host)"
+                                % (lr["ok"], a, cold["ok"], b),
+                    "met": a < b / 2, "value": a / b})
+    else:
+        out.append({"name": name, "measured": "not measured (needs host density with "
+                                              "vm-linux-restore and vm-bundle)", "met": None})
+
     vl, ql = _med(rows, "vm-linux", "marker"), _med(rows, "qemu-linux", "marker")
     where = rows.get("vm-linux", {}).get("where", "")
     if vl is not None and ql is not None:
@@ -654,7 +687,7 @@ def run(args, ctx, argv):
         if vm_tiny & set(rows) or (linux_rows and linux_where == "local"):
             if not ensure_built(args.vmm, None, log):
                 for r in ("vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux",
-                          "vm-linux-bzimage"):
+                          "vm-linux-bzimage", "vm-linux-restore"):
                     if r in vm_tiny or linux_where == "local":
                         skipped.setdefault(r, "no vmm binary at %s" % args.vmm)
         ctx.vmm = os.path.abspath(args.vmm)
@@ -727,8 +760,7 @@ def run(args, ctx, argv):
             ctx.spec_tool = "runc" if shutil.which("runc") else "crun"
             ctx.bench_work = proc.build_helper(os.path.join(ctx.cache, "bench"), "bench-work")
             if args.host_density > 0 and "vm-bundle" in bundle_rows:
-                kinds = [k for k in ("vm-bundle", "crun-bundle", "runc-bundle")
-                         if k in bundle_rows]
+                kinds = [k for k in emulated.DENSITY_KINDS if k in emu_rows]
                 ctx.host_density = {"kinds": kinds, "max": args.host_density,
                                     "timeout": args.linux_timeout}
             if args.work_runs > 0 and {"vm-bundle", "crun-bundle"} <= set(bundle_rows):
@@ -741,6 +773,15 @@ def run(args, ctx, argv):
                 for r in local_linux + emu_rows:
                     skipped[r] = str(e)[:200]
                 local_linux, emu_rows = [], []
+        if "vm-linux-restore" in local_linux:
+            # the emulated host makes its own snapshot, inside
+            log("vm-linux-restore: a snapshot of the Linux guest at its shell (vmm ctl snapshot)")
+            try:
+                ctx.linux_snap, ctx.linux_mem = workloads.make_linux_snapshot(
+                    ctx, args.linux_timeout)
+            except (proc.BenchError, OSError, subprocess.TimeoutExpired) as e:
+                skipped["vm-linux-restore"] = "no snapshot: %s" % e
+                local_linux.remove("vm-linux-restore")
 
         density_kinds = [k for k in workloads.DENSITY_KINDS if k in local] \
             if args.concurrency > 0 else []
@@ -787,9 +828,7 @@ def run(args, ctx, argv):
                 host_density = claims.host_density(host, ROWS)
                 host_work = claims.steady_state(host)
                 for r in emu_rows:
-                    good, bad = host.runs(r, labels, workloads.CONTAINER_MARKER
-                                          if r in workloads.BUNDLE_ROWS else
-                                          workloads.LINUX_MARKER)
+                    good, bad = host.runs(r, labels, workloads.marker_of(r))
                     results[r]["runs"] = good
                     results[r]["failures"] = len(bad)
                     results[r]["failure_examples"] = bad[:5]

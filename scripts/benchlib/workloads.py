@@ -16,6 +16,10 @@ TINY_MARKER = "TESTGUEST PASS hello"
 # restored guest reads one from stdin, echoes it and passes
 RESTORE_MARKER = "TESTGUEST PASS echo"
 LINUX_MARKER = "VMM-GUEST-INIT-OK"
+# vm-linux-restore: the Linux guest snapshotted at its shell prompt
+# (vmm.shell); the restored shell reads "echo LINUX-RESTORED-$((6*7))"
+# from stdin, and only its output, not the echoed input, says 42
+LINUX_RESTORE_MARKER = "LINUX-RESTORED-42"
 CONTAINER_MARKER = "marker"
 # test=counter prints "testguest: x86-64, scenario counter" first, then a
 # "counter N" line every 100 ms.
@@ -47,6 +51,8 @@ ROWS = {
                          "kind": "vm"},
     "qemu-linux": {"label": "QEMU microvm, Linux + init (vmlinux)", "section": "linux",
                    "kind": "vm"},
+    "vm-linux-restore": {"label": "vmm, Linux + init restored from a snapshot",
+                         "section": "linux", "kind": "vm"},
     "vm-bundle": {"label": "vmm --bundle: busybox echo bundle", "section": "linux",
                   "kind": "vm"},
     "crun-bundle": {"label": "crun: the same bundle", "section": "linux",
@@ -67,6 +73,7 @@ WORKLOAD = {
     "vm-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
     "vm-linux-bzimage": "the minimal Linux kernel + the project's initramfs, to its /init",
     "qemu-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
+    "vm-linux-restore": "the same Linux guest, restored at its shell prompt: to a command's output",
     "vm-bundle": "one OCI bundle (busybox-static rootfs, busybox echo) in a Linux microVM",
     "crun-bundle": "the same OCI bundle in a container",
     "runc-bundle": "the same OCI bundle in a container",
@@ -75,19 +82,29 @@ BUNDLE_ROWS = ["vm-bundle", "crun-bundle", "runc-bundle"]
 ROW_ORDER = list(ROWS)
 LOCAL_TINY = ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny", "crun", "runc",
               "unshare", "fork-exec"]
-LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux"] + BUNDLE_ROWS
+LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore"] + BUNDLE_ROWS
 DENSITY_KINDS = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 ALIASES = {
     "all": ROW_ORDER,
-    "vm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage", "vm-bundle"],
-    "vmm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage", "vm-bundle"],
+    "vm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage",
+           "vm-linux-restore", "vm-bundle"],
+    "vmm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage",
+            "vm-linux-restore", "vm-bundle"],
     "qemu": ["qemu-tiny", "qemu-linux"],
     "tiny": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"],
-    "linux": ["vm-linux", "vm-linux-bzimage", "qemu-linux"],
+    "linux": ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore"],
+    "restore": ["vm-tiny-restore", "vm-linux-restore"],
     "bundle": BUNDLE_ROWS,
     "emulated": LINUX_ROWS,
     "containers": ["crun", "runc", "unshare", "fork-exec", "crun-bundle", "runc-bundle"],
 }
+
+
+def marker_of(row_id):
+    """The line that says an emulated-host row's workload ran."""
+    if row_id in BUNDLE_ROWS:
+        return CONTAINER_MARKER
+    return LINUX_RESTORE_MARKER if row_id == "vm-linux-restore" else LINUX_MARKER
 
 
 def resolve_only(spec):
@@ -121,32 +138,46 @@ def base_of(row_id):
 RESTORED_COUNTER = "counter "
 
 
-def make_tiny_snapshot(vmm, guest, mem, work, timeout=60, scenario="echo",
-                       ready=b"echo: ready"):
-    """Boot the test guest in test=SCENARIO, snapshot it once it printed
-    READY (for echo: while it waits for its line; vmm ctl pause, snapshot,
-    stop); returns (snapshot, memory file) in work."""
+# what the Linux guest's shell is given before its snapshot and after
+# its restore (vm-linux-restore)
+LINUX_SHELL_READY = b"init: vmm.shell given"
+LINUX_SHELL_PROBE = (b"echo LR-READY-$((2+3))\n", b"LR-READY-5")
+LINUX_RESTORE_INPUT = b"echo LINUX-RESTORED-$((6*7)); exit\n"
+
+
+def make_snapshot(vmm, boot, name, work, ready, timeout=60, probe=None):
+    """Boot `vmm run BOOT...`, snapshot it once its console printed READY
+    (and, with probe=(line, answer), once it answered that line on stdin):
+    vmm ctl pause, snapshot, stop. Returns (snapshot, memory file) in work."""
     sock = os.path.join(work, "snap.sock")
-    snap = os.path.join(work, "tiny-%s.snap" % scenario)
-    memf = os.path.join(work, "tiny-%s.mem" % scenario)
+    snap = os.path.join(work, "%s.snap" % name)
+    memf = os.path.join(work, "%s.mem" % name)
     for f in (sock, snap, memf):
         if os.path.exists(f):
             os.unlink(f)
-    p = subprocess.Popen([vmm, "run", "-k", guest, "-p", "test=" + scenario, "-m", mem,
-                          "--api-sock", sock], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([vmm, "run"] + list(boot) + ["--api-sock", sock],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + timeout
         buf = b""
-        while ready not in buf and time.monotonic() < deadline:
-            r, _, _ = select.select([p.stdout], [], [], 1.0)
-            if r:
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                buf += chunk
-        if ready not in buf:
-            raise proc.BenchError("test=%s did not get ready for its snapshot" % scenario)
+        waits = [ready] + ([probe[1]] if probe else [])
+        for want in waits:
+            if want != ready:
+                p.stdin.write(probe[0])
+                p.stdin.flush()
+            while want not in buf and time.monotonic() < deadline:
+                r, _, _ = select.select([p.stdout], [], [], 1.0)
+                if r:
+                    chunk = os.read(p.stdout.fileno(), 4096)
+                    if not chunk:
+                        break
+                    buf += chunk
+            if want not in buf:
+                raise proc.BenchError("%s did not get ready for its snapshot (no %r)"
+                                      % (name, want.decode()))
+        if probe:
+            time.sleep(0.5)  # the shell back at its prompt, reading
         for args in (["pause"], ["snapshot", snap, memf], ["stop"]):
             res = subprocess.run([vmm, "ctl", sock] + args, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, timeout=timeout)
@@ -159,6 +190,23 @@ def make_tiny_snapshot(vmm, guest, mem, work, timeout=60, scenario="echo",
             p.kill()
             p.wait()
     return snap, memf
+
+
+def make_tiny_snapshot(vmm, guest, mem, work, timeout=60, scenario="echo",
+                       ready=b"echo: ready"):
+    """The test guest in test=SCENARIO, snapshotted once it printed READY
+    (for echo: while it waits for its line)."""
+    return make_snapshot(vmm, ["-k", guest, "-p", "test=" + scenario, "-m", mem],
+                         "tiny-" + scenario, work, ready, timeout)
+
+
+def make_linux_snapshot(ctx, timeout):
+    """The Linux guest (vmlinux) at its vmm.shell prompt, snapshotted once
+    its shell answered a command."""
+    boot = vmm_cmd(ctx.vmm, ctx.vmlinux, ctx.args.linux_cmdline + " vmm.shell",
+                   ctx.args.linux_mem, initrd=ctx.guest_initrd, cpus=1)[2:]
+    return make_snapshot(ctx.vmm, boot, "linux-shell", ctx.work, LINUX_SHELL_READY, timeout,
+                         probe=LINUX_SHELL_PROBE)
 
 
 def vmm_cmd(vmm, kernel, cmdline, mem, initrd=None, metrics=None, cpus=None,
@@ -351,6 +399,12 @@ class Local:
                            initrd=ctx.guest_initrd, metrics=metrics, cpus=1)
             marker = LINUX_MARKER
             timeout = ctx.args.linux_timeout
+        elif row == "vm-linux-restore":
+            metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
+            argv = [ctx.vmm, "run", "--restore", ctx.linux_snap, "--mem-file", ctx.linux_mem,
+                    "--console", "stdio", "--metrics-path", metrics]
+            marker = LINUX_RESTORE_MARKER
+            timeout = ctx.args.linux_timeout
         elif row == "qemu-linux":
             argv = qemu_cmd(ctx.qemu, ctx.vmlinux, ctx.args.linux_cmdline, ctx.args.linux_mem,
                             initrd=ctx.guest_initrd, cpu="host", smp=1)
@@ -362,10 +416,10 @@ class Local:
         if ctx.tracer and ROWS[row]["kind"] == "vm":
             ctx.tracer.clear()
         stdin = subprocess.DEVNULL
-        if row == "vm-tiny-restore":
+        if row in ("vm-tiny-restore", "vm-linux-restore"):
             # the line the restored guest waits for, already in a pipe
             rfd, wfd = os.pipe()
-            os.write(wfd, b"bench\n")
+            os.write(wfd, b"bench\n" if row == "vm-tiny-restore" else LINUX_RESTORE_INPUT)
             os.close(wfd)
             stdin = rfd
         try:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Smoke run of bench-boot's same-host section: one run each of the Linux
-guest and the bundle rows (vmm --bundle, crun, runc on one OCI bundle),
-density 2, one run of each steady-state workload, all in one emulated
+guest, its restore from a snapshot and the bundle rows (vmm --bundle,
+crun, runc on one OCI bundle), density 2, one run of each steady-state workload, all in one emulated
 x86-64 host (QEMU TCG + SVM), then the figures checked. Takes 3-5
 minutes; skipped where the emulated host cannot run (not x86-64, no
 QEMU, crun, runc or mkfs.erofs, not root) or with VMM_BENCH_SAMEHOST=0."""
@@ -39,7 +39,7 @@ class TestSameHost(unittest.TestCase):
             raise unittest.SkipTest(reason)
         cls.tmp = tempfile.mkdtemp(prefix="bench-samehost.")
         out = os.path.join(cls.tmp, "out")
-        cmd = [os.path.join(REPO, "scripts/bench-boot"), "--only", "vm-linux,bundle",
+        cmd = [os.path.join(REPO, "scripts/bench-boot"), "--only", "vm-linux,vm-linux-restore,bundle",
                "--linux-runs", "1", "--warmup", "0", "--host-density", "2", "--work-runs", "1",
                "--work-size", "4,10000,4", "--concurrency", "0", "--out", out, "--no-install"]
         cls.proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -62,7 +62,7 @@ class TestSameHost(unittest.TestCase):
 
     def test_bundle_rows_same_host(self):
         rows = {r["id"]: r for r in self.doc["rows"]}
-        for rid in ("vm-linux", "vm-bundle", "crun-bundle", "runc-bundle"):
+        for rid in ("vm-linux", "vm-linux-restore", "vm-bundle", "crun-bundle", "runc-bundle"):
             r = rows[rid]
             self.assertFalse(r.get("skipped"), "%s skipped: %s" % (rid, r.get("skipped")))
             self.assertEqual(len(r["runs"]), 1, "%s: %s" % (rid, r["failure_examples"]))
@@ -71,12 +71,22 @@ class TestSameHost(unittest.TestCase):
 
     def test_density(self):
         d = {x["id"]: x for x in self.doc["host_density"]}
-        for kind in ("vm-bundle", "crun-bundle"):
+        for kind in ("vm-bundle", "vm-linux-restore", "crun-bundle"):
             self.assertEqual(d[kind]["ok"], 2, kind)
             self.assertGreater(d[kind]["pss_per_instance_mib"], 0.1)
         # a Linux microVM's PSS includes the guest RAM it touched
         self.assertGreater(d["vm-bundle"]["pss_per_instance_mib"],
                            d["crun-bundle"]["pss_per_instance_mib"])
+
+    def test_restore_row(self):
+        r = {x["id"]: x for x in self.doc["rows"]}["vm-linux-restore"]
+        # the restored guest ran (ftrace saw its first KVM_RUN) before it
+        # printed the command's output
+        st = r["stats"]
+        self.assertLess(st["first_kvm_run"]["median"], st["marker"]["median"])
+        names = [t["name"] for t in self.doc["targets"] if t["met"] is not None]
+        self.assertIn("Linux guest exec -> running after restore below crun-bundle's "
+                      "exec -> marker", names)
 
     def test_steady_state(self):
         ss = {s["mode"]: s for s in self.doc["steady_state"]}

@@ -93,7 +93,7 @@ class TestSmoke(unittest.TestCase):
         self.assertLessEqual(st["min"], st["median"])
         self.assertLessEqual(st["median"], st["p95"])
         self.assertLessEqual(st["p95"], st["max"])
-        self.assertEqual(len(doc["targets"]), 4)
+        self.assertEqual(len(doc["targets"]), 7)
 
     def test_json_vm_row(self):
         vm = self.doc["rows"][0]

@@ -175,12 +175,32 @@ class TestReport(unittest.TestCase):
     def test_targets(self):
         doc = sample_doc()
         vals = main.targets(doc)
-        self.assertEqual(len(vals), 4)
+        self.assertEqual(len(vals), 7)
         self.assertTrue(vals[0]["met"])             # 30 / 2 = 15x
         self.assertAlmostEqual(vals[0]["value"], 15.0)
         self.assertTrue(vals[1]["met"])             # 1.5 MiB < 2 MiB
         self.assertFalse(vals[2]["met"])            # exit 17 ms vs crun 9 ms
-        self.assertIsNone(vals[3]["met"])
+        for v in vals[3:]:                          # no restore, density or Linux rows
+            self.assertIsNone(v["met"], v["name"])
+        # a restored tiny guest runs after 4 ms, crun's marker comes at 9 ms;
+        # 3 restored Linux VMs at 2 MiB PSS each vs 40 MiB cold-booted
+        rest = {"id": "vm-tiny-restore", "label": "restored", "section": "tiny",
+                "base": "vm-tiny", "where": "local", "failures": 0, "failure_examples": [],
+                "skipped": None, "runs": [{"marker": 6.0, "exit": 7.0, "first_kvm_run": 4.0,
+                                          "cpu": 1.0, "peak_rss": 2.0}]}
+        report.finish_row(rest, doc["rows"][0])
+        doc["rows"].append(rest)
+        doc["host_density"] = [{"id": "vm-linux-restore", "ok": 3, "pss_per_instance_mib": 2.0},
+                               {"id": "vm-bundle", "ok": 3, "pss_per_instance_mib": 40.0}]
+        vals = {v["name"]: v for v in main.targets(doc)}
+        t = vals["tiny guest exec -> running after restore below crun's exec -> marker"]
+        self.assertTrue(t["met"])
+        self.assertAlmostEqual(t["value"], 4.0 / 9.0)
+        t = vals["restored Linux VMs' PSS each well under (< 1/2) a cold-booted one's"]
+        self.assertTrue(t["met"])
+        self.assertAlmostEqual(t["value"], 0.05)
+        self.assertIsNone(vals["Linux guest exec -> running after restore below crun-bundle's "
+                               "exec -> marker"]["met"])
 
 
 class TestSvg(unittest.TestCase):
@@ -283,7 +303,9 @@ class TestParsers(unittest.TestCase):
         self.assertEqual(workloads.resolve_only("fork-exec,vm-tiny"), ["vm-tiny", "fork-exec"])
         self.assertEqual(workloads.resolve_only("vm,crun"),
                          ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "crun", "vm-linux",
-                          "vm-linux-bzimage", "vm-bundle"])
+                          "vm-linux-bzimage", "vm-linux-restore", "vm-bundle"])
+        self.assertEqual(workloads.resolve_only("restore"),
+                         ["vm-tiny-restore", "vm-linux-restore"])
         self.assertEqual(workloads.resolve_only("containers"),
                          ["crun", "runc", "unshare", "fork-exec", "crun-bundle", "runc-bundle"])
         self.assertEqual(workloads.resolve_only("bundle"),
@@ -367,6 +389,31 @@ class TestParsers(unittest.TestCase):
         self.assertIn("for row in vm-linux qemu-linux", text)
         with self.assertRaises(ValueError):
             emulated.host_init(["vm-linux"], 1, 0, 'a"b', "256M", 60)
+        # no snapshot is made unless a restore row asks for it
+        self.assertNotIn("\nlinux_snapshot\n", text)
+
+    def test_host_init_restore_row(self):
+        text = emulated.host_init(["vm-linux", "vm-linux-restore", "vm-bundle"], 2, 1,
+                                  "console=ttyS0 reboot=t quiet", "256M", 60,
+                                  density={"kinds": ["vm-bundle", "vm-linux-restore"],
+                                           "max": 3, "timeout": 60})
+        res = subprocess.run(["sh", "-n"], input=text.encode(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(res.returncode, 0, res.stdout.decode())
+        # the snapshot before the first run; the row restores it with
+        # the shell's line on stdin, the density instances each with its own
+        self.assertLess(text.index("\nlinux_snapshot\n"), text.index("run_row $row $i"))
+        self.assertIn("--restore /tmp/lr.snap --mem-file /tmp/lr.mem --console stdio "
+                      "--metrics-path /tmp/m.json </tmp/lr.pipe", text)
+        self.assertIn("[ $row = vm-linux-restore ] && feed /tmp/lr.in /tmp/lr.pipe", text)
+        self.assertIn("printf '%s\\n' 'echo LINUX-RESTORED-$((6*7)); exit' >/tmp/lr.in", text)
+        self.assertIn("printf '%s\\n' 'echo LINUX-RESTORED-$((6*7))' >/tmp/lr.din", text)
+        self.assertIn("in=/tmp/d.$started.in mk=LINUX-RESTORED-42", text)
+        self.assertIn("feed /tmp/lr.din $in", text)
+        self.assertIn('-p "$CMDLINE vmm.shell"', text)
+        self.assertEqual(workloads.marker_of("vm-linux-restore"), "LINUX-RESTORED-42")
+        self.assertEqual(workloads.marker_of("crun-bundle"), "marker")
+        self.assertEqual(workloads.marker_of("vm-linux"), "VMM-GUEST-INIT-OK")
 
 
 if __name__ == "__main__":
