@@ -6,8 +6,15 @@
  * its vendor capabilities point at, and the MSI-X table and PBA. Register
  * accesses map onto the device core (virtio.c) as virtio-mmio's do; a
  * kick reaches the queue's kick eventfd through an ioeventfd on the
- * queue's notification address; an interrupt is an MSI-X message that
- * the host sends (KVM_SIGNAL_MSI), or a pending bit while masked.
+ * queue's notification address; an interrupt is an MSI-X message, or a
+ * pending bit while its vector is masked (pci.c keeps the PBA).
+ *
+ * Each vector has an MSI route of the host's (host.h msi_routes): an
+ * eventfd bound to a GSI that KVM routes to the vector's message while
+ * the vector is unmasked. The route follows the guest's table and mask
+ * writes (msix_changed, on the vCPU thread that made them); sending a
+ * message is a write to the eventfd, from whichever thread completed the
+ * request. A host without routing sends each message itself (send_msi).
  *
  *   BAR 0 + 0x0000  common configuration (4.1.4.3)
  *           0x1000  ISR status (read clears)
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../vmm/log.h"
 #include "pci.h"
@@ -60,6 +68,8 @@ struct virtio_pci {
 	uint16_t config_vector;
 	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	unsigned int nvec;
+	int route;                          /* vector 0's MSI route, -1: none */
+	int msi_fd[VIRTIO_MAX_QUEUES + 1];  /* each vector's route eventfd */
 };
 
 static uint32_t class_of(uint32_t device_id)
@@ -72,19 +82,44 @@ static uint32_t class_of(uint32_t device_id)
 	}
 }
 
+/* The vector is unmasked (pci.c holds the bus lock): send its message. */
 static void send_msix(struct pci_dev *pd, unsigned int vector)
 {
 	struct virtio_pci *p = pd->owner;
 	const struct dev_host *h = p->d->host;
 	const uint8_t *e = pd->msix_table + (size_t)vector * PCI_MSIX_ENTRY;
-	uint64_t addr;
+	uint64_t addr, one = 1;
 	uint32_t data;
 
+	if (p->route >= 0) {
+		/* non-blocking; only a counter at its limit refuses */
+		if (write(p->msi_fd[vector], &one, sizeof(one)) != sizeof(one))
+			debug("%s: MSI-X vector %u not sent", p->d->where,
+			      vector);
+		return;
+	}
 	/* the bus lock is held: the entry is read directly, not through pci.c */
 	memcpy(&addr, e, 8);
 	memcpy(&data, e + 8, 4);
 	if (!h->ops->send_msi || h->ops->send_msi(h->vm, addr, data))
 		debug("%s: MSI-X vector %u not sent", p->d->where, vector);
+}
+
+/* The guest changed a vector's message or mask: its route follows. */
+static void msix_changed(struct pci_dev *pd, unsigned int vector,
+			 const struct pci_msix_msg *m)
+{
+	struct virtio_pci *p = pd->owner;
+	const struct dev_host *h = p->d->host;
+	int ret;
+
+	if (p->route < 0)
+		return;
+	ret = h->ops->msi_route(h->vm, (unsigned int)p->route + vector,
+				m->addr, m->data, !m->masked);
+	if (ret)
+		error("%s: MSI-X vector %u: cannot route it: %s", p->d->where,
+		      vector, strerror(-ret));
 }
 
 static void pci_interrupt(struct virtio_dev *d, unsigned int q, uint32_t why)
@@ -298,6 +333,7 @@ static void bar_moved(struct pci_dev *pd, unsigned int bar, uint64_t old,
 static const struct pci_dev_ops virtio_pci_ops = {
 	.bar_io = bar_io,
 	.bar_moved = bar_moved,
+	.msix_changed = msix_changed,
 	.msix_deliver = send_msix,
 };
 
@@ -339,6 +375,16 @@ int virtio_pci_attach(struct virtio_dev *d, struct pci_bus *bus)
 	ret = host_add_cleanup(d->host, virtio_pci_free, p);
 	if (ret)
 		return ret;
+	p->route = d->host->ops->msi_routes ?
+		   d->host->ops->msi_routes(d->host->vm, p->nvec, p->msi_fd) :
+		   -ENOTSUP;
+	if (p->route < 0 && p->route != -ENOTSUP) {
+		error("%s: no MSI routes for its %u vectors: %s", d->ops->name,
+		      p->nvec, strerror(-p->route));
+		return p->route;
+	}
+	if (p->route < 0)
+		p->route = -1;
 	if ((ret = pci_dev_add_bar(&p->pci, 0, BAR_SIZE, PCI_BAR_MEM32)) ||
 	    (ret = pci_add_virtio_cap(&p->pci, VIRTIO_PCI_CAP_COMMON_CFG, 0,
 				      COMMON_OFF, REGION_SIZE, 0)) < 0 ||
