@@ -33,6 +33,7 @@
 
 #include "../vmm/log.h"
 #include "pci.h"
+#include "state.h"
 #include "virtio.h"
 
 #define BAR_SIZE      0x8000
@@ -330,6 +331,91 @@ static void bar_moved(struct pci_dev *pd, unsigned int bar, uint64_t old,
 	bind_kicks(p, addr, true);
 }
 
+/*
+ * --- snapshot state: the transport's selectors and vectors, the PCI
+ * function (configuration space, BARs, MSI-X table and PBA), then the
+ * device core's. Restoring the function re-establishes what the guest
+ * had set up: the kicks at BAR 0's address, each vector's MSI route.
+ */
+
+static void pci_quiesce(void *arg, bool on)
+{
+	struct virtio_pci *p = arg;
+
+	if (p->d->ops->quiesce)
+		p->d->ops->quiesce(p->d, on);
+}
+
+static void pci_save(void *arg, struct sbuf *b)
+{
+	struct virtio_pci *p = arg;
+	struct virtio_dev *d = p->d;
+
+	pthread_mutex_lock(&d->lock);
+	sbuf_put_u32(b, p->dfselect);
+	sbuf_put_u32(b, p->gfselect);
+	sbuf_put_u16(b, p->queue_sel);
+	sbuf_put_u16(b, p->config_vector);
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		sbuf_put_u16(b, p->queue_vector[i]);
+	pci_dev_state_save(&p->pci, b);
+	virtio_state_save(d, b);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static bool vector_ok(const struct virtio_pci *p, uint16_t v)
+{
+	return v == NO_VECTOR || v < p->nvec;
+}
+
+static int pci_restore(void *arg, struct sbuf *r, char *err, size_t errlen)
+{
+	struct virtio_pci *p = arg;
+	struct virtio_dev *d = p->d;
+	uint16_t qv[VIRTIO_MAX_QUEUES], cv;
+	uint32_t dfs, gfs;
+	uint16_t qsel;
+	int ret;
+
+	dfs = sbuf_get_u32(r);
+	gfs = sbuf_get_u32(r);
+	qsel = sbuf_get_u16(r);
+	cv = sbuf_get_u16(r);
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		qv[i] = sbuf_get_u16(r);
+	if (r->err || !vector_ok(p, cv)) {
+		snprintf(err, errlen, "%s: malformed state", d->where);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		if (!vector_ok(p, qv[i])) {
+			snprintf(err, errlen, "%s: queue %u on MSI-X vector %u "
+				 "of %u", d->where, i, qv[i], p->nvec);
+			return -EINVAL;
+		}
+	pthread_mutex_lock(&d->lock);
+	ret = pci_dev_state_restore(&p->pci, r, err, errlen);
+	if (!ret)
+		ret = virtio_state_restore(d, r, err, errlen);
+	if (!ret) {
+		p->dfselect = dfs;
+		p->gfselect = gfs;
+		p->queue_sel = qsel;
+		p->config_vector = cv;
+		memcpy(p->queue_vector, qv, d->ops->num_queues * sizeof(qv[0]));
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!ret)
+		virtio_state_kick(d);
+	return ret;
+}
+
+static const struct dev_state_ops pci_state_ops = {
+	.quiesce = pci_quiesce,
+	.save = pci_save,
+	.restore = pci_restore,
+};
+
 static const struct pci_dev_ops virtio_pci_ops = {
 	.bar_io = bar_io,
 	.bar_moved = bar_moved,
@@ -406,5 +492,11 @@ int virtio_pci_attach(struct virtio_dev *d, struct pci_bus *bus)
 	/* pci_bus_add() mapped BAR 0: bar_moved() bound the kicks */
 	d->tr_priv = p;
 	d->tr = &virtio_pci_transport;
-	return 0;
+	{
+		char name[DEV_STATE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "virtio-pci@00:%02x.0",
+			 p->pci.slot);
+		return host_add_state(d->host, name, &pci_state_ops, p);
+	}
 }

@@ -13,6 +13,7 @@
 
 #include "../../devices/devices.h"
 #include "../../devices/pci.h"
+#include "../../devices/state.h"
 #include "../../devices/virtio.h"
 #include "../../vmm/config.h"
 #include "testhost.h"
@@ -256,6 +257,66 @@ TEST(msix_vectors_follow_their_routes)
 	rig_destroy(&r);
 }
 
+/* The transport's snapshot state, as the test host holds it. */
+static const struct dev_state_ops *state_of(struct rig *r, void **dev)
+{
+	for (unsigned int i = 0; i < r->th.nr_state; i++)
+		if (!strcmp(r->th.state[i].name, "virtio-pci@00:01.0")) {
+			*dev = r->th.state[i].dev;
+			return r->th.state[i].ops;
+		}
+	return NULL;
+}
+
+TEST(restore_brings_the_routes_back)
+{
+	const struct dev_state_ops *ops;
+	struct rig a, b;
+	struct sbuf st, rd_;
+	unsigned int msix;
+	char err[128] = "";
+	void *dev;
+
+	CHECK(rig_init(&a, true) == 0);
+	msix = msix_cap(&a);
+	CHECK(driver_up(&a));
+	cfg_write(&a, msix + PCI_MSIX_CTRL, PCI_MSIX_ENABLE, 2);
+	wr(&a, 0x4000, 0xfee02000, 4);
+	wr(&a, 0x4008, 0x45, 4);
+	wr(&a, 0x400c, 0, 4);
+	wr(&a, 0x16, 0, 2);                     /* queue 0 ... */
+	wr(&a, 0x1a, 1, 2);                     /* ... on vector 1, masked */
+	CHECK((ops = state_of(&a, &dev)) != NULL);
+	sbuf_init(&st);
+	ops->save(dev, &st);
+	CHECK_EQ(st.err, 0);
+
+	CHECK(rig_init(&b, true) == 0);
+	CHECK(table_msis(&b) == 0);
+	CHECK((ops = state_of(&b, &dev)) != NULL);
+	sbuf_reader(&rd_, st.data, st.len);
+	CHECK_EQ(ops->restore(dev, &rd_, err, sizeof(err)), 0);
+	/* the unmasked vector's route is back; the masked one has none */
+	CHECK(table_msis(&b) == 1);
+	CHECK(table_has(&b, 0, 0xfee02000, 0x45));
+	CHECK(rd(&b, 0x10, 2) == 0 && rd(&b, 0x1a, 2) == 1);
+	config_event(&b);
+	CHECK(testhost_route_sent(&b.th, 0) == 1);
+	rig_destroy(&b);
+
+	/* a vector past the table: refused */
+	CHECK(rig_init(&b, true) == 0);
+	CHECK((ops = state_of(&b, &dev)) != NULL);
+	st.data[10] = 7;                        /* config_vector's low byte */
+	sbuf_reader(&rd_, st.data, st.len);
+	CHECK_EQ(ops->restore(dev, &rd_, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "malformed"));
+	CHECK(table_msis(&b) == 0);
+	rig_destroy(&b);
+	sbuf_free(&st);
+	rig_destroy(&a);
+}
+
 /* A host without MSI routes: each message is one send_msi. */
 TEST(config_interrupt_by_send_msi_without_routes)
 {
@@ -300,5 +361,5 @@ TEST(config_interrupt_by_send_msi_without_routes)
 
 UNIT_MAIN("virtio_pci",
 	  T(ids_caps_and_bar), T(common_config_and_vectors),
-	  T(msix_vectors_follow_their_routes),
+	  T(msix_vectors_follow_their_routes), T(restore_brings_the_routes_back),
 	  T(config_interrupt_by_send_msi_without_routes))
