@@ -38,7 +38,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 CORE := vmm/acpi.c vmm/aml.c vmm/api.c vmm/bus.c vmm/cli.c vmm/config.c \
 	vmm/console.c vmm/ctl.c vmm/evloop.c vmm/fccli.c vmm/gdb.c vmm/gdbstub.c vmm/gva.c \
 	vmm/http.c \
-	vmm/httpd.c vmm/jail.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c \
+	vmm/httpd.c vmm/irqroute.c vmm/jail.c vmm/kvm.c vmm/log.c vmm/memory.c vmm/metrics.c \
 	vmm/seccomp.c vmm/seccomp_file.c vmm/util.c vmm/vcpu.c vmm/vm.c \
 	vmm/bundle.c vmm/chan.c vmm/cpio.c vmm/guest_init.c vmm/rootfs.c \
 	vmm/run_bundle.c vmm/sha256.c vmm/snapfile.c vmm/snapshot.c

@@ -19,6 +19,7 @@ struct vm;
 struct vcpu;
 struct vm_config;
 struct serial;
+struct irq_pin;
 
 #define ARCH_MAX_RAM_RANGES 4
 
@@ -118,6 +119,13 @@ int arch_send_ctrl_alt_del(struct vm *vm);
 
 /* Drive an interrupt line of the in-kernel irqchip. */
 int arch_set_irq(struct vm *vm, unsigned int irq, int level);
+
+/*
+ * The GSI routes KVM gives the in-kernel irqchip by default (each GSI to
+ * its pin or pins), which a table of our own (vmm/irqroute.h) must keep:
+ * up to max of them into pins; returns how many there are. Pure.
+ */
+size_t arch_irqchip_routes(struct irq_pin *pins, size_t max);
 
 void arch_vm_destroy(struct vm *vm);
 

@@ -57,9 +57,26 @@ struct dev_host_ops {
 	 */
 	int (*irqfd)(void *vm, unsigned int irq, int fd, bool attach);
 	/*
+	 * MSI routes for n vectors (one device's MSI-X table), from the
+	 * thread that sets the device up: fds[v] gets an eventfd whose
+	 * write sends vector v's message, from any thread, without the VMM
+	 * (the host owns it; it lives as long as the VM). Returns the first
+	 * route's number (vector v is route first + v), or -errno.
+	 * -ENOTSUP or NULL: this host cannot route MSIs; use send_msi.
+	 */
+	int (*msi_routes)(void *vm, unsigned int n, int *fds);
+	/*
+	 * Route number route sends (addr, data) while enabled (the vector
+	 * is unmasked); disabled, a write to its eventfd sends nothing.
+	 * From the thread that handles the guest's MSI-X table and control
+	 * writes (a vCPU's). 0 or -errno.
+	 */
+	int (*msi_route)(void *vm, unsigned int route, uint64_t addr,
+			 uint32_t data, bool enabled);
+	/*
 	 * Send the message signalled interrupt (address, data) the guest
-	 * programmed (an MSI-X vector), from any thread. 0 or -errno; NULL
-	 * when the host has no MSIs.
+	 * programmed (an MSI-X vector), from any thread: the way without
+	 * msi_routes. 0 or -errno; NULL when the host has no MSIs.
 	 */
 	int (*send_msi)(void *vm, uint64_t addr, uint32_t data);
 	/* Signal io->fd on matching guest writes (attach), or stop that. */

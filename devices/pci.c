@@ -7,10 +7,12 @@
  * bar_write() and msix_control().
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pci.h"
+#include "state.h"
 
 #define BAR_END    (PCI_BAR0 + 4 * PCI_NUM_BARS)
 #define CAP_START  0x40
@@ -361,6 +363,120 @@ bool pci_msix_message(struct pci_dev *d, unsigned int vector,
 		message(d, vector, m);
 	pthread_mutex_unlock(&d->bus->lock);
 	return ok;
+}
+
+/* ---- snapshots ---- */
+
+void pci_dev_state_save(struct pci_dev *d, struct sbuf *b)
+{
+	size_t words = (d->msix_nvec + 63) / 64;
+
+	pthread_mutex_lock(&d->bus->lock);
+	sbuf_put(b, d->cfg, PCI_CFG_SIZE);
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++)
+		sbuf_put_u64(b, d->bar[n].addr);
+	sbuf_put_u32(b, d->msix_nvec);
+	sbuf_put(b, d->msix_table, (size_t)d->msix_nvec * PCI_MSIX_ENTRY);
+	for (size_t i = 0; i < words; i++)
+		sbuf_put_u64(b, d->msix_pending[i]);
+	pthread_mutex_unlock(&d->bus->lock);
+}
+
+/* Is the saved state one the guest could have left? NULL or why not. */
+static const char *state_check(const struct pci_dev *d, const uint8_t *cfg,
+			       const uint64_t *bar, const uint8_t *table,
+			       const uint64_t *pend)
+{
+	for (unsigned int o = 0; o < PCI_CFG_SIZE; o++)
+		if ((o < PCI_BAR0 || o >= BAR_END) &&
+		    ((cfg[o] ^ d->cfg[o]) & ~d->wmask[o]))
+			return "a read-only configuration byte differs";
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++) {
+		const struct pci_bar *b = &d->bar[n];
+
+		if ((!b->size && bar[n]) ||
+		    (b->size && ((bar[n] & (b->size - 1)) ||
+				 (!(b->flags & PCI_BAR_MEM64) &&
+				  bar[n] > 0xffffffffULL))))
+			return "a BAR address it cannot hold";
+	}
+	for (unsigned int v = 0; v < d->msix_nvec; v++)
+		if (get_le(table + v * PCI_MSIX_ENTRY + 12, 4) &
+		    ~(uint64_t)PCI_MSIX_MASKBIT)
+			return "a reserved MSI-X vector control bit set";
+	if (d->msix_nvec % 64 &&
+	    pend[d->msix_nvec / 64] >> (d->msix_nvec % 64))
+		return "a pending bit past the last MSI-X vector";
+	return NULL;
+}
+
+int pci_dev_state_restore(struct pci_dev *d, struct sbuf *r, char *err,
+			  size_t errlen)
+{
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint64_t bar[PCI_NUM_BARS], old[PCI_NUM_BARS];
+	uint64_t pend[(PCI_MSIX_MAX + 63) / 64] = { 0 };
+	uint8_t *table = NULL;
+	bool was[PCI_NUM_BARS];
+	const char *why = NULL;
+	uint32_t nvec;
+	size_t words = (d->msix_nvec + 63) / 64;
+
+	sbuf_get(r, cfg, sizeof(cfg));
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++)
+		bar[n] = sbuf_get_u64(r);
+	nvec = sbuf_get_u32(r);
+	if (!r->err && nvec != d->msix_nvec) {
+		snprintf(err, errlen, "PCI 00:%02x.0: %u MSI-X vectors in the "
+			 "snapshot, %u here", d->slot, nvec, d->msix_nvec);
+		return -EINVAL;
+	}
+	if (nvec) {
+		table = malloc((size_t)nvec * PCI_MSIX_ENTRY);
+		if (!table) {
+			snprintf(err, errlen, "PCI 00:%02x.0: out of memory",
+				 d->slot);
+			return -EINVAL;
+		}
+		sbuf_get(r, table, (size_t)nvec * PCI_MSIX_ENTRY);
+	}
+	for (size_t i = 0; i < words; i++)
+		pend[i] = sbuf_get_u64(r);
+	pthread_mutex_lock(&d->bus->lock);
+	if (r->err)
+		why = "truncated state";
+	else
+		why = state_check(d, cfg, bar, table, pend);
+	if (why) {
+		pthread_mutex_unlock(&d->bus->lock);
+		free(table);
+		snprintf(err, errlen, "PCI 00:%02x.0: %s", d->slot, why);
+		return -EINVAL;
+	}
+	memcpy(d->cfg, cfg, sizeof(cfg));
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++) {
+		old[n] = d->bar[n].addr;
+		was[n] = d->bar[n].mapped;
+		d->bar[n].addr = bar[n];
+	}
+	if (nvec) {
+		memcpy(d->msix_table, table, (size_t)nvec * PCI_MSIX_ENTRY);
+		memcpy(d->msix_pending, pend, words * sizeof(uint64_t));
+	}
+	free(table);
+	/* the owner hears of it as of the guest's own writes */
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++)
+		if (d->bar[n].size)
+			bar_update(d, n, old[n], was[n]);
+	for (unsigned int v = 0; d->msix_cap && v < d->msix_nvec; v++) {
+		struct pci_msix_msg m;
+
+		message(d, v, &m);
+		if (d->ops && d->ops->msix_changed)
+			d->ops->msix_changed(d, v, &m);
+	}
+	pthread_mutex_unlock(&d->bus->lock);
+	return 0;
 }
 
 /* ---- configuration space ---- */

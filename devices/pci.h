@@ -216,6 +216,20 @@ bool pci_msix_notify(struct pci_dev *d, unsigned int vector);
 bool pci_msix_message(struct pci_dev *d, unsigned int vector,
 		      struct pci_msix_msg *m);
 
+/*
+ * Snapshots (state.h): d's configuration space, BAR addresses, MSI-X
+ * table and pending bits. A restore (into the same device, freshly on
+ * its bus, before the guest runs) refuses a read-only bit that differs,
+ * a misaligned BAR or a reserved vector-control bit, then tells the
+ * owner what the guest had set up, as if it had just written it: every
+ * BAR that decodes (bar_moved) and every vector (msix_changed), so
+ * ioeventfds and MSI routes follow. 0 or -EINVAL with one line in err.
+ */
+struct sbuf;
+void pci_dev_state_save(struct pci_dev *d, struct sbuf *b);
+int pci_dev_state_restore(struct pci_dev *d, struct sbuf *r, char *err,
+			  size_t errlen);
+
 /* Configuration access to bus b, as the two mechanisms present it. */
 void pci_conf1_io(void *bus, uint64_t offset, uint8_t *data, uint32_t len,
 		  bool is_write);

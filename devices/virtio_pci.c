@@ -6,8 +6,15 @@
  * its vendor capabilities point at, and the MSI-X table and PBA. Register
  * accesses map onto the device core (virtio.c) as virtio-mmio's do; a
  * kick reaches the queue's kick eventfd through an ioeventfd on the
- * queue's notification address; an interrupt is an MSI-X message that
- * the host sends (KVM_SIGNAL_MSI), or a pending bit while masked.
+ * queue's notification address; an interrupt is an MSI-X message, or a
+ * pending bit while its vector is masked (pci.c keeps the PBA).
+ *
+ * Each vector has an MSI route of the host's (host.h msi_routes): an
+ * eventfd bound to a GSI that KVM routes to the vector's message while
+ * the vector is unmasked. The route follows the guest's table and mask
+ * writes (msix_changed, on the vCPU thread that made them); sending a
+ * message is a write to the eventfd, from whichever thread completed the
+ * request. A host without routing sends each message itself (send_msi).
  *
  *   BAR 0 + 0x0000  common configuration (4.1.4.3)
  *           0x1000  ISR status (read clears)
@@ -22,9 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../vmm/log.h"
 #include "pci.h"
+#include "state.h"
 #include "virtio.h"
 
 #define BAR_SIZE      0x8000
@@ -60,6 +69,8 @@ struct virtio_pci {
 	uint16_t config_vector;
 	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	unsigned int nvec;
+	int route;                          /* vector 0's MSI route, -1: none */
+	int msi_fd[VIRTIO_MAX_QUEUES + 1];  /* each vector's route eventfd */
 };
 
 static uint32_t class_of(uint32_t device_id)
@@ -72,19 +83,44 @@ static uint32_t class_of(uint32_t device_id)
 	}
 }
 
+/* The vector is unmasked (pci.c holds the bus lock): send its message. */
 static void send_msix(struct pci_dev *pd, unsigned int vector)
 {
 	struct virtio_pci *p = pd->owner;
 	const struct dev_host *h = p->d->host;
 	const uint8_t *e = pd->msix_table + (size_t)vector * PCI_MSIX_ENTRY;
-	uint64_t addr;
+	uint64_t addr, one = 1;
 	uint32_t data;
 
+	if (p->route >= 0) {
+		/* non-blocking; only a counter at its limit refuses */
+		if (write(p->msi_fd[vector], &one, sizeof(one)) != sizeof(one))
+			debug("%s: MSI-X vector %u not sent", p->d->where,
+			      vector);
+		return;
+	}
 	/* the bus lock is held: the entry is read directly, not through pci.c */
 	memcpy(&addr, e, 8);
 	memcpy(&data, e + 8, 4);
 	if (!h->ops->send_msi || h->ops->send_msi(h->vm, addr, data))
 		debug("%s: MSI-X vector %u not sent", p->d->where, vector);
+}
+
+/* The guest changed a vector's message or mask: its route follows. */
+static void msix_changed(struct pci_dev *pd, unsigned int vector,
+			 const struct pci_msix_msg *m)
+{
+	struct virtio_pci *p = pd->owner;
+	const struct dev_host *h = p->d->host;
+	int ret;
+
+	if (p->route < 0)
+		return;
+	ret = h->ops->msi_route(h->vm, (unsigned int)p->route + vector,
+				m->addr, m->data, !m->masked);
+	if (ret)
+		error("%s: MSI-X vector %u: cannot route it: %s", p->d->where,
+		      vector, strerror(-ret));
 }
 
 static void pci_interrupt(struct virtio_dev *d, unsigned int q, uint32_t why)
@@ -295,9 +331,95 @@ static void bar_moved(struct pci_dev *pd, unsigned int bar, uint64_t old,
 	bind_kicks(p, addr, true);
 }
 
+/*
+ * --- snapshot state: the transport's selectors and vectors, the PCI
+ * function (configuration space, BARs, MSI-X table and PBA), then the
+ * device core's. Restoring the function re-establishes what the guest
+ * had set up: the kicks at BAR 0's address, each vector's MSI route.
+ */
+
+static void pci_quiesce(void *arg, bool on)
+{
+	struct virtio_pci *p = arg;
+
+	if (p->d->ops->quiesce)
+		p->d->ops->quiesce(p->d, on);
+}
+
+static void pci_save(void *arg, struct sbuf *b)
+{
+	struct virtio_pci *p = arg;
+	struct virtio_dev *d = p->d;
+
+	pthread_mutex_lock(&d->lock);
+	sbuf_put_u32(b, p->dfselect);
+	sbuf_put_u32(b, p->gfselect);
+	sbuf_put_u16(b, p->queue_sel);
+	sbuf_put_u16(b, p->config_vector);
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		sbuf_put_u16(b, p->queue_vector[i]);
+	pci_dev_state_save(&p->pci, b);
+	virtio_state_save(d, b);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static bool vector_ok(const struct virtio_pci *p, uint16_t v)
+{
+	return v == NO_VECTOR || v < p->nvec;
+}
+
+static int pci_restore(void *arg, struct sbuf *r, char *err, size_t errlen)
+{
+	struct virtio_pci *p = arg;
+	struct virtio_dev *d = p->d;
+	uint16_t qv[VIRTIO_MAX_QUEUES], cv;
+	uint32_t dfs, gfs;
+	uint16_t qsel;
+	int ret;
+
+	dfs = sbuf_get_u32(r);
+	gfs = sbuf_get_u32(r);
+	qsel = sbuf_get_u16(r);
+	cv = sbuf_get_u16(r);
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		qv[i] = sbuf_get_u16(r);
+	if (r->err || !vector_ok(p, cv)) {
+		snprintf(err, errlen, "%s: malformed state", d->where);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < d->ops->num_queues; i++)
+		if (!vector_ok(p, qv[i])) {
+			snprintf(err, errlen, "%s: queue %u on MSI-X vector %u "
+				 "of %u", d->where, i, qv[i], p->nvec);
+			return -EINVAL;
+		}
+	pthread_mutex_lock(&d->lock);
+	ret = pci_dev_state_restore(&p->pci, r, err, errlen);
+	if (!ret)
+		ret = virtio_state_restore(d, r, err, errlen);
+	if (!ret) {
+		p->dfselect = dfs;
+		p->gfselect = gfs;
+		p->queue_sel = qsel;
+		p->config_vector = cv;
+		memcpy(p->queue_vector, qv, d->ops->num_queues * sizeof(qv[0]));
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!ret)
+		virtio_state_kick(d);
+	return ret;
+}
+
+static const struct dev_state_ops pci_state_ops = {
+	.quiesce = pci_quiesce,
+	.save = pci_save,
+	.restore = pci_restore,
+};
+
 static const struct pci_dev_ops virtio_pci_ops = {
 	.bar_io = bar_io,
 	.bar_moved = bar_moved,
+	.msix_changed = msix_changed,
 	.msix_deliver = send_msix,
 };
 
@@ -339,6 +461,16 @@ int virtio_pci_attach(struct virtio_dev *d, struct pci_bus *bus)
 	ret = host_add_cleanup(d->host, virtio_pci_free, p);
 	if (ret)
 		return ret;
+	p->route = d->host->ops->msi_routes ?
+		   d->host->ops->msi_routes(d->host->vm, p->nvec, p->msi_fd) :
+		   -ENOTSUP;
+	if (p->route < 0 && p->route != -ENOTSUP) {
+		error("%s: no MSI routes for its %u vectors: %s", d->ops->name,
+		      p->nvec, strerror(-p->route));
+		return p->route;
+	}
+	if (p->route < 0)
+		p->route = -1;
 	if ((ret = pci_dev_add_bar(&p->pci, 0, BAR_SIZE, PCI_BAR_MEM32)) ||
 	    (ret = pci_add_virtio_cap(&p->pci, VIRTIO_PCI_CAP_COMMON_CFG, 0,
 				      COMMON_OFF, REGION_SIZE, 0)) < 0 ||
@@ -360,5 +492,11 @@ int virtio_pci_attach(struct virtio_dev *d, struct pci_bus *bus)
 	/* pci_bus_add() mapped BAR 0: bar_moved() bound the kicks */
 	d->tr_priv = p;
 	d->tr = &virtio_pci_transport;
-	return 0;
+	{
+		char name[DEV_STATE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "virtio-pci@00:%02x.0",
+			 p->pci.slot);
+		return host_add_state(d->host, name, &pci_state_ops, p);
+	}
 }

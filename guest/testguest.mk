@@ -51,7 +51,7 @@ TG_X86_OUT := $(BUILD)/guest/x86_64
 TG_X86_BIN := $(BUILD)/guest/testguest-x86_64
 TG_X86_OBJS := $(addprefix $(TG_X86_OUT)/, $(TESTGUEST_COMMON:.c=.o) \
 	x86_64/entry.o x86_64/platform.o x86_64/time.o x86_64/irq.o \
-	x86_64/smp.o x86_64/debug.o x86_64/acpi.o)
+	x86_64/smp.o x86_64/debug.o x86_64/acpi.o x86_64/pci.o)
 TG_X86_CFLAGS := $(TESTGUEST_CFLAGS) -I$(TESTGUEST_SRC)/x86_64 \
 	-I$(TESTGUEST_SRC) -fcf-protection=none -mno-red-zone -mno-sse \
 	-mno-mmx -mno-80387 -mgeneral-regs-only -mcmodel=small

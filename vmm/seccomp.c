@@ -67,6 +67,8 @@ enum arg0 {
 enum when {
 	ALWAYS = 0, IF_METRICS = 1, IF_API = 2, IF_URING = 4, IF_GDB = 8,
 	IF_VSOCK = 16,
+	IF_MSI_ROUTES = 32,  /* virtio-pci, its MSI-X vectors routed by KVM */
+	IF_SIGNAL_MSI = 64,  /* virtio-pci, each message sent by an ioctl */
 };
 
 struct rule {
@@ -94,6 +96,8 @@ struct rule {
 #define ALLOW1(n, a) { .name = #n, .nargs = 1, .arg = { a } }
 #define IOCTL(a0, req) { .name = "ioctl", .arg0 = (a0), .nargs = 1, \
 			 .arg = { EQ32(1, req) } }
+#define IOCTL_IF(w, a0, req) { .name = "ioctl", .arg0 = (a0), .when = (w), \
+			       .nargs = 1, .arg = { EQ32(1, req) } }
 
 /* A futex operation, with or without the private and clock flags. */
 #define FUTEX_FLAGS (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
@@ -138,8 +142,12 @@ static const struct rule vcpu_rules[] = {
 	IOCTL(A0_VCPU_FD, KVM_RUN),
 	/* a device exit raises an interrupt line (no irqfd for it) */
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
-	/* virtio-pci: an MSI-X vector unmasked; a BAR moved (its kicks) */
-	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),
+	/*
+	 * virtio-pci: the guest wrote a vector's message or mask (its route
+	 * follows, and a pending message goes); a BAR moved (its kicks)
+	 */
+	IOCTL_IF(IF_MSI_ROUTES, A0_VM_FD, KVM_SET_GSI_ROUTING),
+	IOCTL_IF(IF_SIGNAL_MSI, A0_VM_FD, KVM_SIGNAL_MSI),
 	IOCTL(A0_VM_FD, KVM_IOEVENTFD),
 	/* virtio-net's DRIVER_OK: the offloads the driver took, the MTU */
 	IOCTL(A0_ANY, TUNSETOFFLOAD),
@@ -169,7 +177,9 @@ static const struct rule disk_rules[] = {
 	ALLOW1(fallocate, EQ32(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)),
 	ALLOW1(fallocate, EQ32(1, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)),
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
-	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),     /* virtio-pci's interrupts */
+	/* virtio-pci's interrupts, where KVM cannot route them (else a
+	 * write to the vector's eventfd) */
+	IOCTL_IF(IF_SIGNAL_MSI, A0_VM_FD, KVM_SIGNAL_MSI),
 };
 
 /*
@@ -189,7 +199,9 @@ static const struct rule main_rules[] = {
 	ALLOW1(fcntl, EQ32(1, F_GETFL)),
 	ALLOW1(fcntl, EQ32(1, F_SETFL)),
 	IOCTL(A0_VM_FD, KVM_IRQ_LINE),
-	IOCTL(A0_VM_FD, KVM_SIGNAL_MSI),     /* virtio-pci's interrupts */
+	/* virtio-pci's interrupts, where KVM cannot route them (else a
+	 * write to the vector's eventfd) */
+	IOCTL_IF(IF_SIGNAL_MSI, A0_VM_FD, KVM_SIGNAL_MSI),
 	/* the teardown detaches the virtio devices' eventfds */
 	IOCTL(A0_VM_FD, KVM_CHECK_EXTENSION),
 	IOCTL(A0_VM_FD, KVM_IRQFD),
@@ -360,7 +372,9 @@ static unsigned int active(const struct seccomp_env *env)
 {
 	return (env->metrics ? IF_METRICS : 0) | (env->api ? IF_API : 0) |
 	       (env->uring ? IF_URING : 0) | (env->gdb ? IF_GDB : 0) |
-	       (env->vsock ? IF_VSOCK : 0);
+	       (env->vsock ? IF_VSOCK : 0) |
+	       (env->msi_routes ? IF_MSI_ROUTES : 0) |
+	       (env->signal_msi ? IF_SIGNAL_MSI : 0);
 }
 
 static int add_list(struct builder *b, const struct rule_list *l,

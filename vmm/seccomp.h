@@ -51,6 +51,10 @@ struct seccomp_env {
 	bool uring;                /* a disk with io=uring */
 	bool gdb;                  /* --gdb: its socket, the vCPU ioctls */
 	bool vsock;                /* a vsock device: its Unix sockets */
+	/* virtio-pci: KVM routes its MSI-X vectors (the vCPUs rewrite the
+	   routes), or each message is a KVM_SIGNAL_MSI */
+	bool msi_routes;
+	bool signal_msi;
 };
 
 /* A compiled filter: classic BPF, ready for seccomp(2). */

@@ -244,12 +244,6 @@ int vm_snapshot_create(struct vm *vm, const char *snap_path,
 			 "snapshotted");
 		return -EINVAL;
 	}
-	/* only the virtio-mmio transport saves its state (and its device's) */
-	if (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI) {
-		snprintf(err, errlen, "a VM with virtio-pci devices (--virtio "
-			 "pci) cannot be snapshotted yet");
-		return -EOPNOTSUPP;
-	}
 	/*
 	 * The guest's vsock connections are host sockets, which a snapshot
 	 * cannot hold; carrying the device over would need the transport

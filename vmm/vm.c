@@ -110,6 +110,84 @@ static int host_send_msi(void *opaque, uint64_t addr, uint32_t data)
 	return kvm_ioctl_quiet(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -EIO : 0;
 }
 
+/*
+ * Can this VM route MSIs itself (a GSI per vector, an irqfd on each)?
+ * Else virtio-pci sends each message with KVM_SIGNAL_MSI.
+ */
+static bool vm_has_msi_routes(const struct vm *vm)
+{
+	return kvm_check_cap(vm->vm_fd, KVM_CAP_IRQ_ROUTING) > 0 &&
+	       kvm_check_cap(vm->vm_fd, KVM_CAP_IRQFD) > 0 &&
+	       kvm_check_cap(vm->vm_fd, KVM_CAP_SIGNAL_MSI) > 0;
+}
+
+/* The table starts as KVM's own: the irqchip's pins. msi_lock held. */
+static int msi_routes_start(struct vm *vm)
+{
+	struct irq_pin pins[256];
+	size_t n = arch_irqchip_routes(pins, 256);
+	int max = kvm_check_cap(vm->vm_fd, KVM_CAP_IRQ_ROUTING);
+
+	if (n > 256)
+		return -E2BIG;
+	return irq_routes_init(&vm->msi_routes, pins, n, (unsigned int)max);
+}
+
+static int host_msi_routes(void *opaque, unsigned int n, int *fds)
+{
+	struct vm *vm = opaque;
+	struct irq_routes *r = &vm->msi_routes;
+	unsigned int first;
+	int ret = 0;
+
+	if (!vm_has_msi_routes(vm)) {
+		if (!vm->msi_by_ioctl_said)
+			debug("KVM has no KVM_CAP_IRQ_ROUTING, KVM_CAP_IRQFD or "
+			      "KVM_CAP_SIGNAL_MSI: MSI-X messages go by "
+			      "KVM_SIGNAL_MSI, one ioctl each");
+		vm->msi_by_ioctl_said = true;
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&vm->msi_lock);
+	if (!r->table)
+		ret = msi_routes_start(vm);
+	if (!ret)
+		ret = irq_routes_add(r, n, &first);
+	for (unsigned int i = 0; !ret && i < n; i++) {
+		struct kvm_irqfd irqfd = { .gsi = irq_routes_gsi(r, first + i) };
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (fd < 0) {
+			ret = -errno;
+			error("eventfd: %s", strerror(errno));
+			break;
+		}
+		r->msi[first + i].fd = fds[i] = fd;
+		/* a GSI with no route yet: writes send nothing until one */
+		irqfd.fd = (uint32_t)fd;
+		ret = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irqfd);
+	}
+	pthread_mutex_unlock(&vm->msi_lock);
+	return ret < 0 ? ret : (int)first;
+}
+
+static int host_msi_route(void *opaque, unsigned int route, uint64_t addr,
+			  uint32_t data, bool enabled)
+{
+	struct vm *vm = opaque;
+	struct irq_routes *r = &vm->msi_routes;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->msi_lock);
+	if (route >= r->nr_msi)
+		ret = -EINVAL;
+	else if (irq_routes_set(r, route, addr, data, enabled))
+		ret = kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING,
+				(void *)irq_routes_table(r));
+	pthread_mutex_unlock(&vm->msi_lock);
+	return ret < 0 ? ret : 0;
+}
+
 static int host_add_cleanup_fn(void *vm, void (*fn)(void *), void *arg)
 {
 	return vm_add_cleanup(vm, fn, arg);
@@ -185,6 +263,8 @@ static const struct dev_host_ops host_ops = {
 	.set_irq = host_set_irq_fn,
 	.irqfd = host_irqfd,
 	.ioeventfd = host_ioeventfd,
+	.msi_routes = host_msi_routes,
+	.msi_route = host_msi_route,
 	.send_msi = host_send_msi,
 	.add_cleanup = host_add_cleanup_fn,
 	.add_counter = host_add_counter_fn,
@@ -403,6 +483,10 @@ static int setup_seccomp(struct vm *vm)
 	env.nr_snapshot_ioctls = arch_snapshot_ioctls(&env.snapshot_ioctls);
 	env.gdb = vm->cfg.gdb[0] != 0;
 	env.vsock = vm->cfg.vsock.enabled;
+	if (vm->cfg.virtio == VIRTIO_TRANSPORT_PCI) {
+		env.msi_routes = vm_has_msi_routes(vm);
+		env.signal_msi = !env.msi_routes;
+	}
 	ret = seccomp_build(SECCOMP_MAIN, &env, sc->file, &sc->main, err,
 			    sizeof(err));
 	if (!ret)
@@ -689,6 +773,9 @@ static void vm_teardown(struct vm *vm)
 		c->fn(c->arg);
 	}
 	free_seccomp(vm);
+	/* after the devices: no thread writes to a route's eventfd now */
+	irq_routes_destroy(&vm->msi_routes);
+	vm->msi_by_ioctl_said = false;
 	vm->nr_counters = 0;
 	vm->nr_states = 0;
 	if (vm->restore_mem_fd >= 0)
@@ -855,6 +942,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, uint64_t t_start)
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_mutex_init(&vm->msi_lock, NULL);
 	if (cfg->seccomp_filter[0]) {
 		char err[512];
 
@@ -1178,4 +1266,5 @@ void vm_destroy(struct vm *vm)
 	vm->parked_efd = vm->pause_timer = vm->signal_fd = vm->metrics_timer = -1;
 	pthread_cond_destroy(&vm->pause_cond);
 	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_mutex_destroy(&vm->msi_lock);
 }

@@ -17,6 +17,7 @@
 #include "../devices/state.h"
 #include "bus.h"
 #include "config.h"
+#include "irqroute.h"
 #include "memory.h"
 #include "seccomp.h"
 #include "timeline.h"
@@ -138,6 +139,14 @@ struct vm {
 
 	/* the PCI bus virtio-pci devices go on (the arch made it), or NULL */
 	struct pci_bus *pci;
+	/*
+	 * The GSI routing table, once a device asked for MSI routes
+	 * (msi_routes.table != NULL): rewritten whole, under msi_lock, by
+	 * whichever vCPU thread handled the guest's MSI-X write.
+	 */
+	pthread_mutex_t msi_lock;
+	struct irq_routes msi_routes;
+	bool msi_by_ioctl_said;     /* the fallback's debug line, once */
 
 	/* arch-private state (layout, loaded-kernel facts) */
 	void *arch;

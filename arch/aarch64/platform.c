@@ -17,6 +17,7 @@
 
 #include "../../devices/devices.h"
 #include "../../devices/virtio.h"
+#include "../../vmm/irqroute.h"
 #include "../../vmm/kvm.h"
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
@@ -320,6 +321,16 @@ int arch_set_irq(struct vm *vm, unsigned int irq, int level)
 	};
 
 	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -EIO : 0;
+}
+
+/* KVM's default for a VGIC: GSI n is SPI n, for every SPI there is. */
+size_t arch_irqchip_routes(struct irq_pin *pins, size_t max)
+{
+	size_t n = ARM64_GIC_NR_IRQS - 32;
+
+	for (size_t i = 0; i < n && i < max; i++)
+		pins[i] = (struct irq_pin){ (uint32_t)i, 0, (uint32_t)i };
+	return n;
 }
 
 void arch_vm_destroy(struct vm *vm)

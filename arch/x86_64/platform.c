@@ -17,6 +17,7 @@
 #include "../../devices/pci.h"
 #include "../../vmm/acpi.h"
 #include "../../vmm/aml.h"
+#include "../../vmm/irqroute.h"
 #include "../../vmm/kvm.h"
 #include "../../vmm/log.h"
 #include "../../vmm/vmm.h"
@@ -380,6 +381,30 @@ int arch_set_irq(struct vm *vm, unsigned int irq, int level)
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
 
 	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -EIO : 0;
+}
+
+/*
+ * KVM's default for KVM_CREATE_IRQCHIP: GSIs 0-15 reach both the 8259
+ * pair (pin n % 8 of the master or the slave) and IOAPIC pin n; 16-23
+ * the IOAPIC only.
+ */
+size_t arch_irqchip_routes(struct irq_pin *pins, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t gsi = 0; gsi < X86_IOAPIC_PINS; gsi++) {
+		if (n < max)
+			pins[n] = (struct irq_pin){ gsi, KVM_IRQCHIP_IOAPIC, gsi };
+		n++;
+		if (gsi >= 16)
+			continue;
+		if (n < max)
+			pins[n] = (struct irq_pin){
+				gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+					     : KVM_IRQCHIP_PIC_SLAVE, gsi % 8 };
+		n++;
+	}
+	return n;
 }
 
 void arch_vm_destroy(struct vm *vm)

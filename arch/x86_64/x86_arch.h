@@ -12,8 +12,9 @@
  * virtio-mmio slots: 4 KiB windows from X86_VIRTIO_MMIO_BASE, IRQs 5-23
  * but 8 (the RTC's).
  */
+#define X86_IOAPIC_PINS     24
 #define X86_VIRTIO_IRQ_BASE 5
-#define X86_VIRTIO_SLOTS    (24 - X86_VIRTIO_IRQ_BASE - 1)
+#define X86_VIRTIO_SLOTS    (X86_IOAPIC_PINS - X86_VIRTIO_IRQ_BASE - 1)
 
 struct vm;
 struct i8042;

@@ -190,7 +190,8 @@ static void bb_open(int want_evidx)
 	if (virtio_read(&bb_dev, VIRTIO_MMIO_QUEUE_READY) != 1)
 		fail("queue 0: QueueReady does not read 1 after set-up");
 	virtio_driver_ok(&bb_dev);
-	bb_notify = bb_dev.base + VIRTIO_MMIO_QUEUE_NOTIFY;
+	bb_notify = bb_dev.pci_bar ? bb_dev.pci_bar + VIRTIO_PCI_NOTIFY
+				   : bb_dev.base + VIRTIO_MMIO_QUEUE_NOTIFY;
 	bb_capacity = virtio_config64(&bb_dev, 0);
 	kprintf("blkbench: features offered 0x%lx, accepted 0x%lx, queue "
 		"size %u, capacity %lu sectors (%lu MiB)\n", bb_dev.offered,
@@ -246,7 +247,10 @@ static inline void bb_publish(struct bb_pos *p, int force)
 			return;
 		}
 	}
-	mmio_write32(bb_notify, 0);
+	if (bb_dev.pci_bar)
+		mmio_write16(bb_notify, 0);
+	else
+		mmio_write32(bb_notify, 0);
 	p->kicks++;
 }
 

@@ -109,6 +109,9 @@ void serial_rx_clear(void);
 /* The virtio-mmio windows, in the order vmm attached the devices: their
  * base addresses in base[0..max-1]; returns how many there are. */
 unsigned int virtio_windows(uint64_t *base, unsigned int max);
+/* The BAR 0 of the nth virtio-pci function of that device ID in vmm's
+ * layout (devices/virtio_pci.c), or 0: none (no PCI bus here). */
+uint64_t virtio_pci_bar(uint32_t device_id, unsigned int nth);
 
 /* Nanoseconds since some point at boot (time_init() first), and a busy
  * wait. */

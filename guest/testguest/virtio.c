@@ -30,14 +30,91 @@ const char *virtio_id_name(uint32_t device_id)
 	}
 }
 
+/*
+ * virtio-pci: where a virtio-mmio register lives in vmm's BAR 0 (common
+ * configuration at 0, ISR at 0x1000, device configuration at 0x2000,
+ * queue q's notification at 0x3000 + 4 q) and its width there; width 0:
+ * nothing there (reads 0, writes dropped).
+ */
+#define PCI_ISR     0x1000
+#define PCI_DEVCFG  0x2000
+#define PCI_NOTIFY  VIRTIO_PCI_NOTIFY
+
+static uint32_t pci_reg(uint32_t reg, unsigned int *width)
+{
+	static const struct { uint16_t mmio, pci; uint8_t width; } map[] = {
+		{ VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0x00, 4 },
+		{ VIRTIO_MMIO_DEVICE_FEATURES,     0x04, 4 },
+		{ VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0x08, 4 },
+		{ VIRTIO_MMIO_DRIVER_FEATURES,     0x0c, 4 },
+		{ VIRTIO_MMIO_STATUS,              0x14, 1 },
+		{ VIRTIO_MMIO_CONFIG_GENERATION,   0x15, 1 },
+		{ VIRTIO_MMIO_QUEUE_SEL,           0x16, 2 },
+		{ VIRTIO_MMIO_QUEUE_NUM_MAX,       0x18, 2 },
+		{ VIRTIO_MMIO_QUEUE_NUM,           0x18, 2 },
+		{ VIRTIO_MMIO_QUEUE_READY,         0x1c, 2 },
+		{ VIRTIO_MMIO_QUEUE_DESC_LOW,      0x20, 4 },
+		{ VIRTIO_MMIO_QUEUE_DESC_HIGH,     0x24, 4 },
+		{ VIRTIO_MMIO_QUEUE_DRIVER_LOW,    0x28, 4 },
+		{ VIRTIO_MMIO_QUEUE_DRIVER_HIGH,   0x2c, 4 },
+		{ VIRTIO_MMIO_QUEUE_DEVICE_LOW,    0x30, 4 },
+		{ VIRTIO_MMIO_QUEUE_DEVICE_HIGH,   0x34, 4 },
+		{ VIRTIO_MMIO_INTERRUPT_STATUS,    PCI_ISR, 1 },
+	};
+
+	for (unsigned int i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].mmio == reg) {
+			*width = map[i].width;
+			return map[i].pci;
+		}
+	if (reg >= VIRTIO_MMIO_CONFIG) {
+		*width = 4;
+		return PCI_DEVCFG + reg - VIRTIO_MMIO_CONFIG;
+	}
+	*width = 0;
+	return 0;
+}
+
 uint32_t virtio_read(const struct virtio_dev *d, uint32_t reg)
 {
-	return mmio_read32(d->base + reg);
+	unsigned int w;
+	uint64_t a;
+
+	if (!d->pci_bar)
+		return mmio_read32(d->base + reg);
+	a = d->pci_bar + pci_reg(reg, &w);
+	return w == 1 ? mmio_read8(a) : w == 2 ? mmio_read16(a) :
+	       w == 4 ? mmio_read32(a) : 0;
 }
 
 void virtio_write(const struct virtio_dev *d, uint32_t reg, uint32_t v)
 {
-	mmio_write32(d->base + reg, v);
+	unsigned int w;
+	uint64_t a;
+
+	if (!d->pci_bar) {
+		mmio_write32(d->base + reg, v);
+		return;
+	}
+	if (reg == VIRTIO_MMIO_QUEUE_NOTIFY) {
+		mmio_write16(d->pci_bar + PCI_NOTIFY + 4 * (uint64_t)v,
+			     (uint16_t)v);
+		return;
+	}
+	a = d->pci_bar + pci_reg(reg, &w);
+	if (w == 1)
+		mmio_write8(a, (uint8_t)v);
+	else if (w == 2)
+		mmio_write16(a, (uint16_t)v);
+	else if (w == 4)
+		mmio_write32(a, v);
+}
+
+/* Device configuration byte off, on either transport. */
+static uint8_t config8(const struct virtio_dev *d, uint32_t off)
+{
+	return d->pci_bar ? mmio_read8(d->pci_bar + PCI_DEVCFG + off)
+			  : mmio_read8(d->base + VIRTIO_MMIO_CONFIG + off);
 }
 
 uint32_t virtio_get_status(const struct virtio_dev *d)
@@ -53,11 +130,34 @@ static void set_status(struct virtio_dev *d, uint32_t bits)
 
 /* ---- probing ---- */
 
+/* virtio=pci: the nth such PCI function. */
+static int pci_find(uint32_t device_id, unsigned int nth, struct virtio_dev *d)
+{
+	uint64_t bar = virtio_pci_bar(device_id, nth);
+
+	if (!bar) {
+		kprintf("virtio: no %s #%u (device id %u) on the PCI bus\n",
+			virtio_id_name(device_id), nth, device_id);
+		return -1;
+	}
+	memset(d, 0, sizeof(*d));
+	d->pci_bar = bar;
+	d->device_id = device_id;
+	d->version = 2;      /* modern: the same initialisation */
+	d->vendor_id = 0x1af4;
+	kprintf("virtio: %s #%u on PCI, BAR 0 at 0x%lx, virtio-pci modern\n",
+		virtio_id_name(device_id), nth, bar);
+	return 0;
+}
+
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *d)
 {
 	uint64_t win[MAX_WINDOWS];
 	unsigned int count = virtio_windows(win, MAX_WINDOWS);
 	unsigned int seen = 0, slot;
+
+	if (param_is("virtio", "pci"))
+		return pci_find(device_id, nth, d);
 
 	if (count > MAX_WINDOWS)
 		count = MAX_WINDOWS;
@@ -263,8 +363,7 @@ void virtio_config_bytes(const struct virtio_dev *d, uint32_t off,
 	do {
 		gen = virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION);
 		for (size_t i = 0; i < n; i++)
-			out[i] = mmio_read8(d->base + VIRTIO_MMIO_CONFIG +
-					    off + i);
+			out[i] = config8(d, off + (uint32_t)i);
 	} while (gen != virtio_read(d, VIRTIO_MMIO_CONFIG_GENERATION) &&
 		 ++tries < CONFIG_RETRIES);
 }

@@ -22,6 +22,12 @@
  * MagicValue is not "virt". Windows with DeviceID 0 (QEMU's empty
  * transports) are skipped. Guest memory is identity-mapped, so a buffer's
  * address is its guest-physical address.
+ *
+ * With virtio=pci on the command line (vmm's --virtio pci, x86-64) the
+ * devices are PCI functions instead (virtio_pci_bar(), lib.h): the same
+ * calls, the virtio-mmio register numbers below mapped onto the modern
+ * virtio-pci regions of vmm's BAR 0 (common configuration, ISR, device
+ * configuration, notifications). MSI-X stays off: still polled.
  */
 #ifndef TESTGUEST_VIRTIO_H
 #define TESTGUEST_VIRTIO_H
@@ -72,6 +78,10 @@
 #define VIRTIO_MMIO_CONFIG            0x100
 
 #define VIRTIO_MMIO_MAGIC 0x74726976   /* "virt" */
+
+/* virtio-pci (vmm's BAR 0): queue q's notification, 16 bits, at
+ * VIRTIO_PCI_NOTIFY + 4 q */
+#define VIRTIO_PCI_NOTIFY 0x3000
 
 /* ---- split virtqueue (virtio 1.x, 2.7) ---- */
 
@@ -138,6 +148,7 @@ struct virtio_buf {
 
 struct virtio_dev {
 	uint64_t base;               /* MMIO window */
+	uint64_t pci_bar;            /* virtio-pci: its BAR 0, else 0 */
 	unsigned int slot;           /* window number from the probe base */
 	uint32_t version;            /* MMIO register layout: 2 = modern */
 	uint32_t device_id;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks of the virtio-blk benchmark (scripts/bench-virtio and the test
-# guest's blkbench scenario): its log parser on canned guest output, the
-# guest's request accounting against vmm's device counters, and a smoke
-# run of the whole benchmark on vmm and QEMU (--quick --runs 1).
+# guest's blkbench and pci-msix scenarios): its log parser on canned guest
+# output, the guest's request accounting against vmm's device counters
+# over virtio-mmio and virtio-pci, and a smoke run of the whole benchmark
+# on vmm (both transports) and QEMU (--quick --runs 1).
 #
 # Prints PASS: bench.virtio.NAME / FAIL: bench.virtio.NAME: why /
 # SKIP: bench.virtio.NAME: reason. Exit status 1 if anything failed.
@@ -81,6 +82,27 @@ if d["result"] != "PASS":
 	[ -z "$why" ] && pass parse || fail parse "$why"
 fi
 
+cat >"$work/msix.log" <<'EOF'
+testguest: x86-64, scenario pci-msix
+pci-msix: bench: 2000 reads of 512 B, qd=1, completion by interrupt: 915.044 ms, 2185/s, 2000 interrupts
+TESTGUEST PASS pci-msix bench
+EOF
+if "$BENCH" --parse "$work/msix.log" >"$work/msix.json" 2>/dev/null; then
+	why=$(py '
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = {"reads": 2000, "by": "interrupt", "ms": 915.044, "per_s": 2185,
+        "interrupts": 2000}
+if d["msix"] != want:
+    print("msix:", d["msix"])
+elif d["result"] != "PASS":
+    print("result:", d["result"])
+' "$work/msix.json")
+	[ -z "$why" ] && pass parse-msix || fail parse-msix "$why"
+else
+	fail parse-msix "--parse exited non-zero"
+fi
+
 cat >"$work/bad.log" <<'EOF'
 testguest: x86-64, scenario blkbench
 blkbench: read bs=4096 qd=1: garbage MB/s
@@ -104,17 +126,48 @@ fi
 # ---- the guest side on vmm: request counts, parameter checks
 
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	skip counts "/dev/kvm not available"
-	skip guest-badparam "/dev/kvm not available"
-	skip smoke "/dev/kvm not available"
+	for t in counts counts-pci guest-badparam smoke; do
+		skip "$t" "/dev/kvm not available"
+	done
 	exit "$failed"
 fi
 if [ ! -x "$VMM" ] || ! grep -q blkbench "$GUEST" 2>/dev/null; then
-	skip counts "$VMM or $GUEST (with blkbench) not built"
-	skip guest-badparam "$VMM or $GUEST (with blkbench) not built"
-	skip smoke "$VMM or $GUEST (with blkbench) not built"
+	for t in counts counts-pci guest-badparam smoke; do
+		skip "$t" "$VMM or $GUEST (with blkbench) not built"
+	done
 	exit "$failed"
 fi
+
+counts_check() { # ID: $work/ID.log and ID.json of the run before
+	local id=$1 why
+	if [ "$rc" -ne 0 ] || ! grep -q '^TESTGUEST PASS blkbench' "$work/$id.log"; then
+		fail "$id" "vmm exit $rc, guest: $(tail -n 2 "$work/$id.log" 2>/dev/null | tr '\n' ' ')"
+		return
+	fi
+	why=$(py '
+import json, sys
+m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+blk = [v for k, v in m["devices"].items() if k.startswith("blk:")][0]
+if (blk["reads"], blk["writes"], blk["errors"]) != (104, 100, 0):
+    print("device counted reads/writes/errors", blk["reads"],
+          blk["writes"], blk["errors"], "expected 104/100/0")
+elif blk["write_bytes"] != 100 * 4096:
+    print("write_bytes", blk["write_bytes"])
+' "$work/$id.json")
+	if [ -z "$why" ]; then
+		# and the guest reported those passes
+		"$BENCH" --parse "$work/$id.log" >"$work/$id.parsed"
+		why=$(py '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("read-4096-4", "write-4096-4"):
+    p = d["passes"].get(k)
+    if not p or p["reqs"] != 100 or p["mb_s"] <= 0 or p["req_s"] <= 0:
+        print(k, p)
+' "$work/$id.parsed")
+	fi
+	[ -z "$why" ] && pass "$id" || fail "$id" "$why"
+}
 
 truncate -s 8M "$work/disk.img"
 # 100 reads + 100 writes of 4 KiB, 4 in flight; the untimed warm-up adds
@@ -125,33 +178,15 @@ timeout 60 "$VMM" run -q -k "$GUEST" -m 64M --console none \
 	-p "test=blkbench bs=4096 qd=4 mode=both reqs=100" \
 	</dev/null >/dev/null 2>"$work/counts.err"
 rc=$?
-if [ "$rc" -ne 0 ] || ! grep -q '^TESTGUEST PASS blkbench' "$work/counts.log"; then
-	fail counts "vmm exit $rc, guest: $(tail -n 2 "$work/counts.log" 2>/dev/null | tr '\n' ' ')"
-else
-	why=$(py '
-import json, sys
-m = json.loads(open(sys.argv[1]).read().splitlines()[-1])
-blk = [v for k, v in m["devices"].items() if k.startswith("blk:")][0]
-if (blk["reads"], blk["writes"], blk["errors"]) != (104, 100, 0):
-    print("device counted reads/writes/errors", blk["reads"],
-          blk["writes"], blk["errors"], "expected 104/100/0")
-elif blk["write_bytes"] != 100 * 4096:
-    print("write_bytes", blk["write_bytes"])
-' "$work/counts.json")
-	if [ -z "$why" ]; then
-		# and the guest reported those passes
-		"$BENCH" --parse "$work/counts.log" >"$work/counts.parsed"
-		why=$(py '
-import json, sys
-d = json.load(open(sys.argv[1]))
-for k in ("read-4096-4", "write-4096-4"):
-    p = d["passes"].get(k)
-    if not p or p["reqs"] != 100 or p["mb_s"] <= 0 or p["req_s"] <= 0:
-        print(k, p)
-' "$work/counts.parsed")
-	fi
-	[ -z "$why" ] && pass counts || fail counts "$why"
-fi
+counts_check counts
+# the same over virtio-pci (the guest's driver on vmm's BAR 0)
+timeout 60 "$VMM" run -q -k "$GUEST" -m 64M --console none \
+	--serial-log "$work/counts-pci.log" --disk "$work/disk.img" \
+	--metrics-path "$work/counts-pci.json" --virtio pci \
+	-p "test=blkbench bs=4096 qd=4 mode=both reqs=100 virtio=pci" \
+	</dev/null >/dev/null 2>"$work/counts-pci.err"
+rc=$?
+counts_check counts-pci
 
 timeout 60 "$VMM" run -q -k "$GUEST" -m 64M --console none \
 	--serial-log "$work/bad-qd.log" --disk "$work/disk.img" \
@@ -185,21 +220,28 @@ out = open(sys.argv[2]).read()
 for label in ("seq read   4 KiB qd=1", "seq read  64 KiB qd=16",
               "seq write  4 KiB qd=16", "seq write 64 KiB qd=1",
               "notifications/s", "machine:", "KVM:", "cache=writeback",
-              "vmm/QEMU"):
+              "vmm/QEMU", "pci/mmio", "vmm pci", "completion by interrupt",
+              "an interrupt costs"):
     if label not in out:
         print("table lacks", repr(label)); sys.exit()
 s = json.load(open(sys.argv[1]))["summary"]
 if len(s["rows"]) != 8:
     print(len(s["rows"]), "rows, expected 8"); sys.exit()
 for k, r in s["rows"].items():
-    for who in ("vmm", "qemu"):
+    for who in ("vmm", "vmm-pci", "qemu"):
         if not (r[who]["mb_s"] or 0) > 0 or not (r[who]["req_s"] or 0) > 0:
             print(k, who, r[who]); sys.exit()
-    if not r["ratio"] > 0:
-        print(k, "ratio", r["ratio"]); sys.exit()
+    if not r["ratio"] > 0 or not r["pci_ratio"] > 0:
+        print(k, "ratios", r["ratio"], r["pci_ratio"]); sys.exit()
 n = s["notify"]
-if not (n["vmm"]["per_s"] or 0) > 0 or not (n["qemu"]["per_s"] or 0) > 0:
-    print("notify", n)
+if not all((n[w]["per_s"] or 0) > 0 for w in ("vmm", "vmm-pci", "qemu")):
+    print("notify", n); sys.exit()
+m = s["msix"]
+if not (m["msix-irq"]["per_s"] or 0) > 0 or not (m["msix-poll"]["per_s"] or 0) > 0:
+    print("msix", m)
+elif m["msix-irq"]["interrupts"] != 1000 or m["msix-poll"]["interrupts"] != 0:
+    print("msix interrupts", m["msix-irq"]["interrupts"],
+          m["msix-poll"]["interrupts"], "expected 1000 and 0")
 ' "$work/smoke.json" "$work/smoke.out")
 	[ -z "$why" ] && pass smoke || fail smoke "$why"
 fi

@@ -5,7 +5,9 @@
  * in its vm section (vmm/config.c), and the devices' state sections
  * (devices/state.h) handed to real devices on a test host — a serial
  * port, the i8042, the CMOS, a virtio console and a virtio-rng on
- * virtio-mmio, as an x86-64 VM registers them. Checked: a file accepted
+ * virtio-mmio, as an x86-64 VM registers them, and a virtio-rng on
+ * virtio-pci (its PCI function's state: configuration space, BARs, MSI-X
+ * table and PBA, with the routes they rebuild). Checked: a file accepted
  * has sections that lie inside it, with valid unique names, filling it
  * exactly; a refusal always says why; a device state accepted saves back
  * to bytes that restore again and save the same (a fixed point). ASan
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "../../devices/devices.h"
+#include "../../devices/pci.h"
 #include "../../devices/state.h"
 #include "../../devices/virtio.h"
 #include "../../vmm/config.h"
@@ -35,11 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct testhost th;
 static struct bus pio, mmio;
+static struct pci_bus pci;
 static struct snapfile f;
 
 static void setup(void)
 {
 	static const struct vm_rate_limit none;
+	static const struct pci_ids host = { .vendor = 0x1b36, .device = 8 };
 	struct serial *s;
 	struct i8042 *k;
 	struct virtio_dev *d;
@@ -54,7 +59,10 @@ static void setup(void)
 	    virtio_console_create(&th.host, &d) ||
 	    virtio_mmio_attach(d, &mmio, 0xd0001000, 5) ||
 	    virtio_rng_create(&th.host, &none, &d) ||
-	    virtio_mmio_attach(d, &mmio, 0xd0002000, 6))
+	    virtio_mmio_attach(d, &mmio, 0xd0002000, 6) ||
+	    pci_bus_init(&pci, 0, &host, 0xc0000000, 0x10000000, 0, 0) ||
+	    virtio_rng_create(&th.host, &none, &d) ||
+	    virtio_pci_attach(d, &pci))
 		abort();
 }
 

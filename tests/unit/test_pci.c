@@ -5,7 +5,8 @@
  * accesses answered with all-ones, BAR sizing (32- and 64-bit), moves and
  * memory decoding as the owner sees them, the capability chain (MSI-X and
  * virtio's vendor capabilities), and MSI-X: table reads and writes,
- * vector and function masking, the PBA, delivery on unmask.
+ * vector and function masking, the PBA, delivery on unmask; a function's
+ * snapshot state restored into a fresh one, and damaged state refused.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "../../devices/pci.h"
+#include "../../devices/state.h"
 #include "unit.h"
 
 #define MEM32  0xc0000000ULL
@@ -693,6 +695,108 @@ TEST(slots_and_windows_run_out)
 	free(d);
 }
 
+/* Offsets in pci_dev_state_save()'s record of fx's device (4 vectors). */
+#define ST_BAR(n)    (PCI_CFG_SIZE + 8 * (n))
+#define ST_TABLE     (PCI_CFG_SIZE + 8 * PCI_NUM_BARS + 4)
+#define ST_PBA       (ST_TABLE + 4 * PCI_MSIX_ENTRY)
+
+/* Restore a copy of st, with byte off xor'ed with x, into a fresh fixture. */
+static int restore_damaged(const struct sbuf *st, size_t off, uint8_t x,
+			   size_t len, char *err, size_t errlen,
+			   unsigned int *changed)
+{
+	struct fixture fz;
+	uint8_t *copy = malloc(st->len);
+	struct sbuf r;
+	int ret;
+
+	if (!copy || setup(&fz)) {
+		free(copy);
+		return -ENOMEM;
+	}
+	memcpy(copy, st->data, st->len);
+	copy[off] ^= x;
+	sbuf_reader(&r, copy, len);
+	fz.own.moved = fz.own.changed = 0;
+	ret = pci_dev_state_restore(&fz.dev, &r, err, errlen);
+	*changed = fz.own.changed + fz.own.moved;
+	teardown(&fz);
+	free(copy);
+	return ret;
+}
+
+TEST(state_restore_tells_the_owner)
+{
+	SETUP();
+	struct fixture fy;
+	unsigned int cap = msix_cap(b), changed = 0;
+	uint64_t e1 = MEM64 + 0x2000 + PCI_MSIX_ENTRY, moved = 0x2000000000ULL;
+	struct pci_msix_msg m;
+	struct sbuf st, r;
+	char err[128] = "";
+
+	/* the guest: BAR 2 moved, MSI-X on, vector 1 unmasked, 3 pending */
+	ec_write(b, 1, cap + PCI_MSIX_CTRL, 2, PCI_MSIX_ENABLE);
+	mem_write(b, e1, 8, 0xfee01000ULL);
+	mem_write(b, e1 + 8, 4, 0x4041);
+	mem_write(b, e1 + 12, 4, 0);
+	CHECK(!pci_msix_notify(&fx.dev, 3));
+	ec_write(b, 1, PCI_BAR0 + 8, 4, (uint32_t)moved);
+	ec_write(b, 1, PCI_BAR0 + 12, 4, (uint32_t)(moved >> 32));
+	CHECK_EQ(fx.dev.bar[2].addr, moved);
+	sbuf_init(&st);
+	pci_dev_state_save(&fx.dev, &st);
+	CHECK_EQ(st.err, 0);
+	CHECK_EQ(st.len, ST_PBA + 8);
+
+	CHECK_EQ(setup(&fy), 0);
+	CHECK(fy.dev.bar[2].addr != moved);
+	fy.own.moved = fy.own.changed = 0; /* pci_bus_add() mapped the BARs */
+	sbuf_reader(&r, st.data, st.len);
+	CHECK_EQ(pci_dev_state_restore(&fy.dev, &r, err, sizeof(err)), 0);
+	CHECK_EQ(sbuf_done(&r), 0);
+	/* BAR 2's owner moved it; every vector's route was told */
+	CHECK_EQ(fy.own.moved, 1);
+	CHECK_EQ(fy.own.last_bar, 2);
+	CHECK_EQ(fy.own.addr, moved);
+	CHECK(fy.own.mapped);
+	CHECK_EQ(fy.own.changed, 4);
+	CHECK_EQ(fy.own.msg_vector, 3);
+	CHECK(fy.own.msg.masked);
+	CHECK_EQ(fy.own.ndelivered, 0);   /* nothing sent by a restore */
+	CHECK(pci_msix_message(&fy.dev, 1, &m));
+	CHECK(m.addr == 0xfee01000ULL && m.data == 0x4041 && !m.masked);
+	CHECK_EQ(ec_read(&fy.bus, 1, PCI_BAR0 + 12, 4), moved >> 32);
+	CHECK_EQ(mem_read(&fy.bus, moved + 0x3000, 8), 0x8); /* the PBA */
+	CHECK(pci_msix_notify(&fy.dev, 1));
+	CHECK_EQ(fy.own.ndelivered, 1);
+	teardown(&fy);
+
+	/* damaged: refused with a line, and the owner told nothing */
+	CHECK_EQ(restore_damaged(&st, 0, 0x01, st.len, err, sizeof(err),
+				 &changed), -EINVAL);        /* vendor ID */
+	CHECK(strstr(err, "read-only") && changed == 0);
+	CHECK_EQ(restore_damaged(&st, PCI_COMMAND, PCI_CMD_MASTER, st.len, err,
+				 sizeof(err), &changed), 0); /* writable */
+	CHECK_EQ(restore_damaged(&st, ST_BAR(2), 0x10, st.len, err, sizeof(err),
+				 &changed), -EINVAL);        /* misaligned */
+	CHECK(strstr(err, "BAR") && changed == 0);
+	CHECK_EQ(restore_damaged(&st, ST_BAR(1), 0x10, st.len, err, sizeof(err),
+				 &changed), -EINVAL);        /* BAR 0's upper half */
+	CHECK_EQ(restore_damaged(&st, ST_TABLE + 12, 0x2, st.len, err,
+				 sizeof(err), &changed), -EINVAL);
+	CHECK(strstr(err, "reserved") && changed == 0);
+	CHECK_EQ(restore_damaged(&st, ST_PBA, 0x10, st.len, err, sizeof(err),
+				 &changed), -EINVAL);        /* vector 4 of 4 */
+	CHECK_EQ(restore_damaged(&st, ST_TABLE - 4, 0x1, st.len, err,
+				 sizeof(err), &changed), -EINVAL); /* nvec */
+	CHECK_EQ(restore_damaged(&st, 0, 0, st.len - 1, err, sizeof(err),
+				 &changed), -EINVAL);        /* truncated */
+	CHECK(strstr(err, "truncated") && changed == 0);
+	sbuf_free(&st);
+	teardown(&fx);
+}
+
 UNIT_MAIN("pci",
 	  T(config_reads_every_width_both_mechanisms),
 	  T(absent_and_malformed_accesses_read_all_ones),
@@ -700,4 +804,4 @@ UNIT_MAIN("pci",
 	  T(bar_sizing_32bit), T(bar_sizing_64bit),
 	  T(bar_moves_and_decoding_reach_the_owner), T(capability_chain),
 	  T(msix_table_masking_and_pba), T(bad_declarations_refused),
-	  T(slots_and_windows_run_out))
+	  T(slots_and_windows_run_out), T(state_restore_tells_the_owner))

@@ -2,7 +2,10 @@
 /*
  * The virtio-pci transport (devices/virtio_pci.c) with no KVM: a
  * virtio-rng device on a PCI bus of a test host, driven through the
- * configuration ports and BAR 0 as Linux's virtio_pci_modern does.
+ * configuration ports and BAR 0 as Linux's virtio_pci_modern does; its
+ * MSI-X vectors through the host's routes (the GSI table KVM would be
+ * given, an eventfd write per message) or, on a host without them, one
+ * send_msi each.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +13,7 @@
 
 #include "../../devices/devices.h"
 #include "../../devices/pci.h"
+#include "../../devices/state.h"
 #include "../../devices/virtio.h"
 #include "../../vmm/config.h"
 #include "testhost.h"
@@ -24,7 +28,7 @@ struct rig {
 	struct virtio_dev *d;
 };
 
-static int rig_init(struct rig *r)
+static int rig_init(struct rig *r, bool routes)
 {
 	static const struct pci_ids host = { .vendor = 0x1b36, .device = 8 };
 	const struct vm_rate_limit none = { 0 };
@@ -32,6 +36,7 @@ static int rig_init(struct rig *r)
 
 	if (ret)
 		return ret;
+	r->th.no_msi_routes = !routes;
 	bus_init(&r->pio, "pio");
 	bus_init(&r->mmio, "mmio");
 	if ((ret = pci_bus_init(&r->pci, 0, &host, MEM32, 1 << 24, 0, 0)) ||
@@ -89,7 +94,7 @@ TEST(ids_caps_and_bar)
 	unsigned int seen = 0, msix = 0;
 	struct rig r;
 
-	CHECK(rig_init(&r) == 0);
+	CHECK(rig_init(&r, true) == 0);
 	CHECK(cfg_read(&r, PCI_VENDOR_ID, 2) == 0x1af4);
 	CHECK(cfg_read(&r, PCI_DEVICE_ID, 2) == 0x1044); /* 0x1040 + rng */
 	CHECK(cfg_read(&r, PCI_REVISION, 1) == 1);
@@ -113,7 +118,7 @@ TEST(common_config_and_vectors)
 {
 	struct rig r;
 
-	CHECK(rig_init(&r) == 0);
+	CHECK(rig_init(&r, true) == 0);
 	CHECK(rd(&r, 0x12, 2) == 1);            /* num_queues */
 	wr(&r, 0x00, 1, 4);                     /* device_feature_select */
 	CHECK(rd(&r, 0x04, 4) & 1);             /* VERSION_1 (bit 32) */
@@ -131,12 +136,196 @@ TEST(common_config_and_vectors)
 	rig_destroy(&r);
 }
 
-TEST(config_interrupt_is_an_msix_message)
+/* The MSI-X capability's offset. */
+static unsigned int msix_cap(struct rig *r)
+{
+	for (unsigned int c = cfg_read(r, PCI_CAP_PTR, 1), n = 0; c && n < 16;
+	     c = cfg_read(r, c + 1, 1), n++)
+		if (cfg_read(r, c, 1) == PCI_CAP_ID_MSIX)
+			return c;
+	return 0;
+}
+
+/* Features, DRIVER_OK, and the configuration interrupt on vector 0. */
+static bool driver_up(struct rig *r)
+{
+	wr(r, 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	wr(r, 0x08, 1, 4);
+	wr(r, 0x0c, 1, 4);
+	wr(r, 0x14, 0x0b, 1);
+	if (!(rd(r, 0x14, 1) & VIRTIO_STATUS_FEATURES_OK))
+		return false;
+	wr(r, 0x14, 0x0f, 1);
+	wr(r, 0x10, 0, 2);                      /* config_msix_vector 0 */
+	return rd(r, 0x10, 2) == 0;
+}
+
+static void config_event(struct rig *r)
+{
+	pthread_mutex_lock(&r->d->lock);
+	virtio_notify_config(r->d);
+	pthread_mutex_unlock(&r->d->lock);
+}
+
+/* How many MSI routes the table KVM would be given holds (after the pins). */
+static unsigned int table_msis(struct rig *r)
+{
+	const struct kvm_irq_routing *t = irq_routes_table(&r->th.routes);
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < t->nr; i++)
+		n += t->entries[i].type == KVM_IRQ_ROUTING_MSI;
+	return n;
+}
+
+/* Does it route route's GSI to (addr, data)? */
+static bool table_has(struct rig *r, unsigned int route, uint64_t addr,
+		      uint32_t data)
+{
+	const struct kvm_irq_routing *t = irq_routes_table(&r->th.routes);
+
+	for (unsigned int i = 0; i < t->nr; i++) {
+		const struct kvm_irq_routing_entry *e = &t->entries[i];
+
+		if (e->gsi == TESTHOST_PINS + route)
+			return e->type == KVM_IRQ_ROUTING_MSI &&
+			       e->u.msi.address_lo == (uint32_t)addr &&
+			       e->u.msi.address_hi == (uint32_t)(addr >> 32) &&
+			       e->u.msi.data == data;
+	}
+	return false;
+}
+
+TEST(msix_vectors_follow_their_routes)
+{
+	unsigned int msix;
+	struct rig r;
+
+	CHECK(rig_init(&r, true) == 0);
+	msix = msix_cap(&r);
+	CHECK(msix != 0);
+	/* one route per vector (config + 1 queue), none in the table yet */
+	CHECK(r.th.routes.nr_msi == 2);
+	CHECK(table_msis(&r) == 0);
+	CHECK(driver_up(&r));
+	cfg_write(&r, msix + PCI_MSIX_CTRL, PCI_MSIX_ENABLE, 2);
+	wr(&r, 0x4000, 0xfee00000, 4);          /* vector 0: address, data */
+	wr(&r, 0x4008, 0x41, 4);
+	/* every vector still masked: the table KVM holds stays as it was */
+	CHECK(r.th.route_writes == 0);
+	config_event(&r);                       /* masked: pending only */
+	CHECK(testhost_route_sent(&r.th, 0) == 0);
+	CHECK(rd(&r, 0x6000, 8) == 1);          /* the PBA bit */
+	/* unmask: the route first, then the pending message, once */
+	wr(&r, 0x400c, 0, 4);
+	CHECK(r.th.route_writes == 1);
+	CHECK(table_msis(&r) == 1);
+	CHECK(table_has(&r, 0, 0xfee00000, 0x41));
+	CHECK(testhost_route_sent(&r.th, 0) == 1);
+	CHECK(rd(&r, 0x6000, 8) == 0);
+	config_event(&r);
+	config_event(&r);
+	CHECK(testhost_route_sent(&r.th, 0) == 2);
+	CHECK(r.th.msis == 0);                  /* never by ioctl */
+	/* a new message for the unmasked vector: the route follows */
+	wr(&r, 0x4000, 0xfee01000, 8);
+	wr(&r, 0x4008, 0x42, 4);
+	CHECK(r.th.route_writes == 3);
+	CHECK(table_has(&r, 0, 0xfee01000, 0x42));
+	wr(&r, 0x4008, 0x42, 4);                /* the same again: no rewrite */
+	CHECK(r.th.route_writes == 3);
+	/* the function mask takes the route out; events wait in the PBA */
+	cfg_write(&r, msix + PCI_MSIX_CTRL,
+		  PCI_MSIX_ENABLE | PCI_MSIX_FUNC_MASK, 2);
+	CHECK(table_msis(&r) == 0);
+	CHECK(r.th.route_writes == 4);
+	config_event(&r);
+	CHECK(testhost_route_sent(&r.th, 0) == 0);
+	CHECK(rd(&r, 0x6000, 8) == 1);
+	cfg_write(&r, msix + PCI_MSIX_CTRL, PCI_MSIX_ENABLE, 2);
+	CHECK(table_has(&r, 0, 0xfee01000, 0x42));
+	CHECK(testhost_route_sent(&r.th, 0) == 1);
+	CHECK(rd(&r, 0x6000, 8) == 0);
+	/* the queue's vector, never unmasked, never had a route */
+	CHECK(!table_has(&r, 1, 0, 0) && table_msis(&r) == 1);
+	/* MSI-X off: no route, nothing sent, nothing pending */
+	cfg_write(&r, msix + PCI_MSIX_CTRL, 0, 2);
+	CHECK(table_msis(&r) == 0);
+	config_event(&r);
+	CHECK(testhost_route_sent(&r.th, 0) == 0);
+	CHECK(rd(&r, 0x6000, 8) == 0);
+	rig_destroy(&r);
+}
+
+/* The transport's snapshot state, as the test host holds it. */
+static const struct dev_state_ops *state_of(struct rig *r, void **dev)
+{
+	for (unsigned int i = 0; i < r->th.nr_state; i++)
+		if (!strcmp(r->th.state[i].name, "virtio-pci@00:01.0")) {
+			*dev = r->th.state[i].dev;
+			return r->th.state[i].ops;
+		}
+	return NULL;
+}
+
+TEST(restore_brings_the_routes_back)
+{
+	const struct dev_state_ops *ops;
+	struct rig a, b;
+	struct sbuf st, rd_;
+	unsigned int msix;
+	char err[128] = "";
+	void *dev;
+
+	CHECK(rig_init(&a, true) == 0);
+	msix = msix_cap(&a);
+	CHECK(driver_up(&a));
+	cfg_write(&a, msix + PCI_MSIX_CTRL, PCI_MSIX_ENABLE, 2);
+	wr(&a, 0x4000, 0xfee02000, 4);
+	wr(&a, 0x4008, 0x45, 4);
+	wr(&a, 0x400c, 0, 4);
+	wr(&a, 0x16, 0, 2);                     /* queue 0 ... */
+	wr(&a, 0x1a, 1, 2);                     /* ... on vector 1, masked */
+	CHECK((ops = state_of(&a, &dev)) != NULL);
+	sbuf_init(&st);
+	ops->save(dev, &st);
+	CHECK_EQ(st.err, 0);
+
+	CHECK(rig_init(&b, true) == 0);
+	CHECK(table_msis(&b) == 0);
+	CHECK((ops = state_of(&b, &dev)) != NULL);
+	sbuf_reader(&rd_, st.data, st.len);
+	CHECK_EQ(ops->restore(dev, &rd_, err, sizeof(err)), 0);
+	/* the unmasked vector's route is back; the masked one has none */
+	CHECK(table_msis(&b) == 1);
+	CHECK(table_has(&b, 0, 0xfee02000, 0x45));
+	CHECK(rd(&b, 0x10, 2) == 0 && rd(&b, 0x1a, 2) == 1);
+	config_event(&b);
+	CHECK(testhost_route_sent(&b.th, 0) == 1);
+	rig_destroy(&b);
+
+	/* a vector past the table: refused */
+	CHECK(rig_init(&b, true) == 0);
+	CHECK((ops = state_of(&b, &dev)) != NULL);
+	st.data[10] = 7;                        /* config_vector's low byte */
+	sbuf_reader(&rd_, st.data, st.len);
+	CHECK_EQ(ops->restore(dev, &rd_, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "malformed"));
+	CHECK(table_msis(&b) == 0);
+	rig_destroy(&b);
+	sbuf_free(&st);
+	rig_destroy(&a);
+}
+
+/* A host without MSI routes: each message is one send_msi. */
+TEST(config_interrupt_by_send_msi_without_routes)
 {
 	unsigned int msix = 0;
 	struct rig r;
 
-	CHECK(rig_init(&r) == 0);
+	CHECK(rig_init(&r, false) == 0);
+	CHECK(r.th.routes.nr_msi == 0);
+
 	for (unsigned int c = cfg_read(&r, PCI_CAP_PTR, 1); c;
 	     c = cfg_read(&r, c + 1, 1))
 		if (cfg_read(&r, c, 1) == PCI_CAP_ID_MSIX)
@@ -172,4 +361,5 @@ TEST(config_interrupt_is_an_msix_message)
 
 UNIT_MAIN("virtio_pci",
 	  T(ids_caps_and_bar), T(common_config_and_vectors),
-	  T(config_interrupt_is_an_msix_message))
+	  T(msix_vectors_follow_their_routes), T(restore_brings_the_routes_back),
+	  T(config_interrupt_by_send_msi_without_routes))

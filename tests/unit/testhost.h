@@ -5,7 +5,10 @@
  * what devices asked of the host (interrupts, kick eventfds, counters,
  * stop requests). No KVM: irqfd and ioeventfd are refused, so devices use
  * their fallbacks (set_irq, register-write kicks), as on a host without
- * them.
+ * them. MSI routes are the core's own table (vmm/irqroute.h) with real
+ * eventfds that nothing consumes: a test reads what KVM would be given
+ * and how often each vector's eventfd was written; no_msi_routes (set
+ * before a device is made) refuses them, so MSIs go by send_msi.
  */
 #ifndef TESTS_TESTHOST_H
 #define TESTS_TESTHOST_H
@@ -14,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "../../devices/host.h"
 #include "../../devices/state.h"
+#include "../../vmm/irqroute.h"
 
 #define TESTHOST_MAX_CLEANUPS 64
 
@@ -34,6 +40,9 @@ struct testhost {
 	unsigned int msis;             /* MSIs sent, the last one's message */
 	uint64_t msi_addr;
 	uint32_t msi_data;
+	bool no_msi_routes;
+	struct irq_routes routes;      /* pins: TESTHOST_PINS GSIs */
+	unsigned int route_writes;     /* times the table was rewritten */
 	char stop_msg[128];
 	/* console output, when a device writes there */
 	uint8_t console[4096];
@@ -80,6 +89,62 @@ static int th_send_msi(void *vm, uint64_t addr, uint32_t data)
 	th->msi_addr = addr;
 	th->msi_data = data;
 	return 0;
+}
+
+#define TESTHOST_PINS 4
+
+static int th_msi_routes(void *vm, unsigned int n, int *fds)
+{
+	struct testhost *th = vm;
+	unsigned int first;
+	int ret;
+
+	if (th->no_msi_routes)
+		return -ENOTSUP;
+	if (!th->routes.table) {
+		struct irq_pin pins[TESTHOST_PINS];
+
+		for (uint32_t i = 0; i < TESTHOST_PINS; i++)
+			pins[i] = (struct irq_pin){ i, 0, i };
+		if ((ret = irq_routes_init(&th->routes, pins, TESTHOST_PINS,
+					   64)))
+			return ret;
+	}
+	if ((ret = irq_routes_add(&th->routes, n, &first)))
+		return ret;
+	for (unsigned int i = 0; i < n; i++) {
+		fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fds[i] < 0)
+			return -errno;
+		th->routes.msi[first + i].fd = fds[i];
+	}
+	return (int)first;
+}
+
+static int th_msi_route(void *vm, unsigned int route, uint64_t addr,
+			uint32_t data, bool enabled)
+{
+	struct testhost *th = vm;
+
+	if (route >= th->routes.nr_msi)
+		return -EINVAL;
+	if (irq_routes_set(&th->routes, route, addr, data, enabled)) {
+		irq_routes_table(&th->routes);
+		th->route_writes++;
+	}
+	return 0;
+}
+
+/* Messages sent through route's eventfd since the last call. */
+static inline uint64_t testhost_route_sent(struct testhost *th,
+					   unsigned int route)
+{
+	uint64_t n = 0;
+
+	if (route >= th->routes.nr_msi ||
+	    read(th->routes.msi[route].fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
 }
 
 static int th_add_cleanup(void *vm, void (*fn)(void *), void *arg)
@@ -151,6 +216,7 @@ static int th_add_state(void *vm, const char *name,
 
 static const struct dev_host_ops testhost_ops = {
 	.set_irq = th_set_irq, .irqfd = th_irqfd, .ioeventfd = th_ioeventfd,
+	.msi_routes = th_msi_routes, .msi_route = th_msi_route,
 	.send_msi = th_send_msi,
 	.add_cleanup = th_add_cleanup, .add_counter = th_add_counter,
 	.event = th_event, .request_stop = th_request_stop,
@@ -193,6 +259,7 @@ static inline void testhost_destroy(struct testhost *th)
 		th->nr_cleanup--;
 		th->cleanup[th->nr_cleanup].fn(th->cleanup[th->nr_cleanup].arg);
 	}
+	irq_routes_destroy(&th->routes);
 	evloop_destroy(th->host.loop);
 	guest_mem_destroy(&th->mem);
 }

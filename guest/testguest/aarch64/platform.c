@@ -247,6 +247,14 @@ uint64_t ram_total(unsigned int *ranges)
 	return sum;
 }
 
+/* vmm's aarch64 platform has no PCI bus (yet). */
+uint64_t virtio_pci_bar(uint32_t device_id, unsigned int nth)
+{
+	(void)device_id;
+	(void)nth;
+	return 0;
+}
+
 unsigned int virtio_windows(uint64_t *base, unsigned int max)
 {
 	unsigned int n = plat.nr_virtio < max ? plat.nr_virtio : max;

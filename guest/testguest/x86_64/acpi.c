@@ -10,9 +10,6 @@
  *   acpi-reset  the FADT's reset register: vmm resets (status 0)
  *   pvpanic  pvpanic's port answers PANICKED | CRASH_LOADED; PANICKED
  *            written: vmm stops as a crash (status 2)
- *   pci      with --virtio pci and one --disk: the host bridge at 00.0,
- *            virtio-blk (1af4:1042) at 01.0 with its BAR 0 decoding the
- *            common configuration (one queue)
  */
 #include "hw.h"
 #include "lib.h"
@@ -139,30 +136,3 @@ void test_pvpanic(void)
 	outb(0x505, 1);
 	fail("still running after pvpanic PANICKED");
 }
-
-static uint32_t conf_read(unsigned int slot, unsigned int off)
-{
-	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
-	return inl(0xcfc);
-}
-
-void test_pci(void)
-{
-	uint32_t id0 = conf_read(0, 0), id1 = conf_read(1, 0), bar;
-	uint16_t nq;
-
-	if (id0 != 0x00081b36)
-		fail("00:00.0 is %08x, not the host bridge 1b36:0008", id0);
-	if (id1 != 0x10421af4)
-		fail("00:01.0 is %08x, not virtio-blk 1af4:1042", id1);
-	bar = conf_read(1, 0x10) & ~0xfu;
-	if (bar < 0xc0000000u || bar >= 0xd0000000u)
-		fail("BAR 0 at 0x%x, outside the PCI window", bar);
-	if (!(conf_read(1, 4) & 2))
-		fail("memory decoding is off");
-	nq = mmio_read16(bar + 0x12);
-	if (nq != 1)
-		fail("common configuration: %u queues", nq);
-	passf("00:01.0 virtio-blk, BAR 0 at 0x%x, %u queue", bar, nq);
-}
-

@@ -240,6 +240,17 @@ timer_stub:
 spurious_stub:
 	iretq
 
+/* an MSI-X message (the `pci-msix` scenario): counted, then EOI */
+	.globl msix_stub
+	.p2align 3
+msix_stub:
+	lock incq msix_seen(%rip)
+	pushq %rax
+	movl $0xfee000b0, %eax       /* LAPIC EOI */
+	movl $0, (%rax)
+	popq %rax
+	iretq
+
 /* NMI: counted, nothing else (the `nmi` scenario) */
 	.globl nmi_stub
 	.p2align 3

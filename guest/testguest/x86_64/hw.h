@@ -34,6 +34,7 @@
 
 /* Interrupt vectors the guest installs besides the CPU exceptions. */
 #define VEC_TIMER        0x40
+#define VEC_MSIX         0x50   /* the pci-msix scenario's MSI-X vector */
 #define VEC_SPURIOUS     0xff
 
 static inline void outb(uint16_t port, uint8_t v)

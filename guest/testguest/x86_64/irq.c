@@ -29,9 +29,11 @@ struct exc_frame {
 
 /* entry.S */
 extern const uint64_t exc_stubs[32];
-extern char timer_stub[], spurious_stub[], nmi_stub[];
+extern char timer_stub[], spurious_stub[], nmi_stub[], msix_stub[];
 /* NMIs taken since nmi_handler_init() (entry.S increments it) */
 volatile uint64_t nmi_seen;
+/* VEC_MSIX interrupts taken since msix_handler_init() (entry.S too) */
+volatile uint64_t msix_seen;
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -80,6 +82,17 @@ void nmi_handler_init(void)
 uint64_t nmi_count(void)
 {
 	return nmi_seen;
+}
+
+void msix_handler_init(void)
+{
+	msix_seen = 0;
+	set_gate(VEC_MSIX, (uintptr_t)msix_stub);
+}
+
+uint64_t msix_count(void)
+{
+	return msix_seen;
 }
 
 /* Called from entry.S with the saved registers; never returns. */

@@ -471,6 +471,7 @@ const struct scenario arch_scenarios[] = {
 	{ "acpi-reset", test_acpi_reset, 0 },
 	{ "pvpanic",   test_pvpanic,   0 },
 	{ "pci",       test_pci,       0 },
+	{ "pci-msix",  test_pci_msix,  0 },
 };
 const unsigned int arch_nr_scenarios = ARRAY_SIZE(arch_scenarios);
 

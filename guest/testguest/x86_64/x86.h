@@ -23,6 +23,9 @@ void sleep_until_ns(uint64_t deadline);
 /* irq.c: NMIs counted instead of reported as an exception */
 void nmi_handler_init(void);
 uint64_t nmi_count(void);
+/* irq.c: VEC_MSIX interrupts counted (and EOI'd) */
+void msix_handler_init(void);
+uint64_t msix_count(void);
 
 /* smp.c */
 void test_smp(void);
@@ -32,11 +35,13 @@ void test_debug(void);
 void test_break(void);
 void test_nmi(void);
 
-/* acpi.c: vmm's ACPI tables, power and reset registers, pvpanic, PCI */
+/* acpi.c: vmm's ACPI tables, power and reset registers, pvpanic */
 void test_acpi(void);
 void test_acpi_reset(void);
 void test_pvpanic(void);
+/* pci.c: the PCI bus of --virtio pci, MSI-X */
 void test_pci(void);
+void test_pci_msix(void);
 /* platform.c: the RSDP's address, from the PVH start info (0: none) */
 uint64_t x86_rsdp_paddr(void);
 
