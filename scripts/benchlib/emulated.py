@@ -184,6 +184,7 @@ def _host_commands(mem, cmdline_var="$CMDLINE"):
     return {
         "vm-linux": (vmm % "/guest/vmlinux", LINUX_MARKER),
         "vm-linux-bzimage": (vmm % "/guest/bzImage", LINUX_MARKER),
+        "vm-linux-pit": (vmm % "/guest/vmlinux" + " --pit", LINUX_MARKER),
         "qemu-linux": (qemu, LINUX_MARKER),
         "vm-linux-restore": (restore, LINUX_RESTORE_MARKER),
         "vm-bundle": (bundle, CONTAINER_MARKER),
@@ -194,8 +195,8 @@ def _host_commands(mem, cmdline_var="$CMDLINE"):
     }
 
 
-HOST_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore", "vm-bundle",
-             "crun-bundle", "runc-bundle"]
+HOST_ROWS = ["vm-linux", "vm-linux-bzimage", "vm-linux-pit", "qemu-linux", "vm-linux-restore",
+             "vm-bundle", "crun-bundle", "runc-bundle"]
 DENSITY_KINDS = ["vm-bundle", "vm-linux-restore", "crun-bundle", "runc-bundle"]
 
 

@@ -23,8 +23,8 @@ DESCRIPTION = """\
 Measure how long a VM takes to start compared with a container, and what
 vmm itself costs compared with QEMU microvm, side by side in one run.
 
-Rows (for --only; groups: vm, qemu, tiny, linux, restore, bundle, emulated,
-containers, all). On this machine:
+Rows (for --only; groups: vm, qemu, tiny, linux, restore, pit, bundle,
+emulated, containers, all). On this machine:
   vm-tiny           vmm + the freestanding test guest (test=hello): the lower
                     bound of a VM start, not an OS
   vm-tiny-pit       the same with --pit (KVM's in-kernel PIT, created and torn down)
@@ -38,6 +38,7 @@ In one emulated x86-64 host (QEMU TCG with an AMD SVM CPU, kvm-amd), all in
 the same host, when this machine's KVM is not hardware-assisted:
   vm-linux          vmm + the minimal Linux guest (vmlinux, PVH entry) to its /init
   vm-linux-bzimage  the same from the bzImage
+  vm-linux-pit      the same vmlinux with --pit (KVM's in-kernel PIT)
   qemu-linux        QEMU microvm + the same vmlinux, initramfs and command line
   vm-linux-restore  vmm --restore of that guest, snapshotted at its shell prompt
                     (vmm.shell); stdin gives it a command whose output is the marker
@@ -687,7 +688,7 @@ def run(args, ctx, argv):
         if vm_tiny & set(rows) or (linux_rows and linux_where == "local"):
             if not ensure_built(args.vmm, None, log):
                 for r in ("vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux",
-                          "vm-linux-bzimage", "vm-linux-restore"):
+                          "vm-linux-bzimage", "vm-linux-pit", "vm-linux-restore"):
                     if r in vm_tiny or linux_where == "local":
                         skipped.setdefault(r, "no vmm binary at %s" % args.vmm)
         ctx.vmm = os.path.abspath(args.vmm)

@@ -49,6 +49,8 @@ ROWS = {
     "vm-linux": {"label": "vmm, Linux + init (vmlinux, PVH)", "section": "linux", "kind": "vm"},
     "vm-linux-bzimage": {"label": "vmm, Linux + init (bzImage)", "section": "linux",
                          "kind": "vm"},
+    "vm-linux-pit": {"label": "vmm --pit, Linux + init (vmlinux, PVH)", "section": "linux",
+                     "kind": "vm"},
     "qemu-linux": {"label": "QEMU microvm, Linux + init (vmlinux)", "section": "linux",
                    "kind": "vm"},
     "vm-linux-restore": {"label": "vmm, Linux + init restored from a snapshot",
@@ -72,6 +74,7 @@ WORKLOAD = {
     "fork-exec": "busybox echo",
     "vm-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
     "vm-linux-bzimage": "the minimal Linux kernel + the project's initramfs, to its /init",
+    "vm-linux-pit": "the same, with KVM's in-kernel PIT",
     "qemu-linux": "the minimal Linux kernel + the project's initramfs, to its /init",
     "vm-linux-restore": "the same Linux guest, restored at its shell prompt: to a command's output",
     "vm-bundle": "one OCI bundle (busybox-static rootfs, busybox echo) in a Linux microVM",
@@ -82,17 +85,19 @@ BUNDLE_ROWS = ["vm-bundle", "crun-bundle", "runc-bundle"]
 ROW_ORDER = list(ROWS)
 LOCAL_TINY = ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny", "crun", "runc",
               "unshare", "fork-exec"]
-LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore"] + BUNDLE_ROWS
+LINUX_ROWS = ["vm-linux", "vm-linux-bzimage", "vm-linux-pit", "qemu-linux",
+              "vm-linux-restore"] + BUNDLE_ROWS
 DENSITY_KINDS = ["vm-tiny", "vm-tiny-restore", "qemu-tiny", "crun", "runc", "unshare", "fork-exec"]
 ALIASES = {
     "all": ROW_ORDER,
     "vm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage",
-           "vm-linux-restore", "vm-bundle"],
+           "vm-linux-pit", "vm-linux-restore", "vm-bundle"],
     "vmm": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "vm-linux", "vm-linux-bzimage",
-            "vm-linux-restore", "vm-bundle"],
+            "vm-linux-pit", "vm-linux-restore", "vm-bundle"],
     "qemu": ["qemu-tiny", "qemu-linux"],
     "tiny": ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "qemu-tiny"],
-    "linux": ["vm-linux", "vm-linux-bzimage", "qemu-linux", "vm-linux-restore"],
+    "linux": ["vm-linux", "vm-linux-bzimage", "vm-linux-pit", "qemu-linux", "vm-linux-restore"],
+    "pit": ["vm-tiny-pit", "vm-linux-pit"],
     "restore": ["vm-tiny-restore", "vm-linux-restore"],
     "bundle": BUNDLE_ROWS,
     "emulated": LINUX_ROWS,
@@ -392,11 +397,12 @@ class Local:
             argv = qemu_cmd(ctx.qemu, ctx.testguest, "test=hello", ctx.args.mem,
                             cpu=ctx.qemu_cpu)
             marker = TINY_MARKER
-        elif row in ("vm-linux", "vm-linux-bzimage"):
+        elif row in ("vm-linux", "vm-linux-bzimage", "vm-linux-pit"):
             metrics = os.path.join(ctx.work, "metrics-%d.json" % self.n)
-            kernel = ctx.vmlinux if row == "vm-linux" else ctx.bzimage
+            kernel = ctx.bzimage if row == "vm-linux-bzimage" else ctx.vmlinux
             argv = vmm_cmd(ctx.vmm, kernel, ctx.args.linux_cmdline, ctx.args.linux_mem,
-                           initrd=ctx.guest_initrd, metrics=metrics, cpus=1)
+                           initrd=ctx.guest_initrd, metrics=metrics, cpus=1,
+                           extra=["--pit"] if row == "vm-linux-pit" else [])
             marker = LINUX_MARKER
             timeout = ctx.args.linux_timeout
         elif row == "vm-linux-restore":

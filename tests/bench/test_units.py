@@ -303,7 +303,8 @@ class TestParsers(unittest.TestCase):
         self.assertEqual(workloads.resolve_only("fork-exec,vm-tiny"), ["vm-tiny", "fork-exec"])
         self.assertEqual(workloads.resolve_only("vm,crun"),
                          ["vm-tiny", "vm-tiny-pit", "vm-tiny-restore", "crun", "vm-linux",
-                          "vm-linux-bzimage", "vm-linux-restore", "vm-bundle"])
+                          "vm-linux-bzimage", "vm-linux-pit", "vm-linux-restore", "vm-bundle"])
+        self.assertEqual(workloads.resolve_only("pit"), ["vm-tiny-pit", "vm-linux-pit"])
         self.assertEqual(workloads.resolve_only("restore"),
                          ["vm-tiny-restore", "vm-linux-restore"])
         self.assertEqual(workloads.resolve_only("containers"),
@@ -411,6 +412,10 @@ class TestParsers(unittest.TestCase):
         self.assertIn("in=/tmp/d.$started.in mk=LINUX-RESTORED-42", text)
         self.assertIn("feed /tmp/lr.din $in", text)
         self.assertIn('-p "$CMDLINE vmm.shell"', text)
+        text = emulated.host_init(["vm-linux-pit"], 1, 0, "console=ttyS0", "256M", 60)
+        self.assertIn("vm-linux-pit) cmd='/vmm run -k /guest/vmlinux -i /guest/initrd.gz -p "
+                      "\"$CMDLINE\" -m 256M -c 1 --console stdio --metrics-path /tmp/m.json "
+                      "--pit'", text)
         self.assertEqual(workloads.marker_of("vm-linux-restore"), "LINUX-RESTORED-42")
         self.assertEqual(workloads.marker_of("crun-bundle"), "marker")
         self.assertEqual(workloads.marker_of("vm-linux"), "VMM-GUEST-INIT-OK")
