@@ -386,6 +386,8 @@ density() {
 	while [ $t -lt $(( %(dtimeout)d * 5 )) ]; do
 		up=$(cat /tmp/d.*.out 2>/dev/null | grep -c -e '^MARKER ' -e '^RESULT ')
 		[ "$up" -ge $started ] && break
+		# a sign of life for the console's silence watchdog
+		[ $((t %% 50)) = 49 ] && echo "BENCH-DENSITY-NOTE $kind waiting: $up of $started up"
 		sleep 0.2
 		t=$((t + 1))
 	done

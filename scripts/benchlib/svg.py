@@ -13,8 +13,10 @@ from xml.sax.saxutils import escape
 
 from . import stats
 
-WIDTH = 980
-LABEL_W = 290          # row labels, right-aligned at LABEL_W - 10
+WIDTH = 1120
+# row labels, right-aligned at LABEL_W - 10: room for the longest
+# ("vmm, freestanding test guest restored from a snapshot", 12 px)
+LABEL_W = 420
 PLOT_X0 = LABEL_W
 PLOT_X1 = WIDTH - 150  # room on the right for the median text
 ROW_H = 26
@@ -153,8 +155,11 @@ def render_panel(panel, y):
     """SVG elements of one panel starting at height y; returns (elements, height)."""
     rows = [r for r in panel["rows"] if [v for v in r["values"] if v is not None]]
     el = []
-    el.append(_text(16, y + 18, panel["title"], size=15, weight="bold"))
-    h = 26
+    h = 8
+    # 15 px bold: about 9 px a character
+    for part in wrap(panel["title"], (WIDTH - 32) // 9):
+        el.append(_text(16, y + h + 10, part, size=15, weight="bold"))
+        h += 19
     if panel.get("note"):
         el.append(_text(16, y + h + 12, panel["note"], size=12, fill="#b00020"))
         h += 18
