@@ -68,6 +68,7 @@ void test_hostile_queue(void);
 void test_hostile_blk(void);
 void test_virtio_console(void);
 void test_net(void);
+void test_hostile_net(void);
 void test_blkbench(void);
 /* vsock.c */
 void test_vsock(void);
