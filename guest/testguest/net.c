@@ -452,6 +452,20 @@ void test_hostile_net(void)
 		ok = hn_tx(&d, b, 4, &what);
 		hn_result("tx-over-64k", ok, what);
 	}
+	/* a 224 MiB frame: 14 descriptors of 16 MiB over the same RAM */
+	if (hn_start(&d, "tx-huge-chain", 0)) {
+		unsigned int len = hn_build("tx-huge-chain", 0, 0);
+		struct virtio_buf b[VIRTQ_SIZE];
+
+		b[0] = (struct virtio_buf){ (uintptr_t)hn_hdr, NET_HDR_LEN, 0 };
+		b[1] = (struct virtio_buf){ (uintptr_t)hn_frame, len, 0 };
+		for (unsigned int i = 2; i < VIRTQ_SIZE; i++)
+			b[i] = (struct virtio_buf){ (uintptr_t)_image_start,
+						    16u << 20, 0 };
+		hn_header(0, 0, 0, 0, 0, 0);
+		ok = hn_tx(&d, b, VIRTQ_SIZE, &what);
+		hn_result("tx-huge-chain", ok, what);
+	}
 	/* offload fields that were not negotiated */
 	hn_header(HN_HDR_FLAGS_NEEDS_CSUM, 0, 0, 0, 34, 16);
 	hn_tx_step(&d, "tx-csum-not-negotiated", 0, 6, 200);

@@ -353,6 +353,8 @@ else
 	ip -n "$ns" link del "$TAP" 2>/dev/null
 	tr -d '\r' <"$work/$id.serial" | grep "^hostile-net: [^s]" | sed 's/^/  /'
 	sed 's/^/  /' "$work/$id.mon"
+	echo "  vmm's stderr ($(wc -l <"$work/$id.err") lines):"
+	sed 's/^/    /' "$work/$id.err"
 
 	# the guest: every step saw what it expected; vmm ended cleanly and
 	# said a bounded number of lines however the guest broke the device
@@ -374,6 +376,7 @@ else
 	python3 - "$work/hostile-net.helper" >"$work/$id.check" <<'EOF'
 import re, sys
 want = {"tx-split-header": 1, "tx-zero-len": 1, "tx-over-64k": 0,
+        "tx-huge-chain": 0,
         "tx-csum-not-negotiated": 0, "tx-tso-not-negotiated": 0,
         "tx-ufo-not-offered": 0, "tx-gso-type-7": 0, "tx-gso-ecn-alone": 0,
         "tx-ignored-fields": 1, "tx-csum-past-frame": 0,
