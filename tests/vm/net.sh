@@ -408,14 +408,15 @@ EOF
 		fail "$id" "$(cat "$work/$id.check")"
 	fi
 
-	# the API answered throughout: every GET / within 1 s, none refused
+	# the API answered throughout: every GET / within 2 s (a stall, not
+	# the 0.5 s a loaded CI machine was seen to add), none refused
 	id=hostile-net-api
 	max=$(sed -n 's/^latency-all .* max=\([0-9.]*\)$/\1/p' "$work/hostile-net.mon")
 	if grep -q "^error" "$work/hostile-net.mon"; then
 		fail "$id" "$(grep -m1 '^error' "$work/hostile-net.mon")"
 	elif [ -z "$max" ]; then
 		fail "$id" "no GET / was timed"
-	elif ! awk -v m="$max" 'BEGIN { exit !(m < 1000) }'; then
+	elif ! awk -v m="$max" 'BEGIN { exit !(m < 2000) }'; then
 		fail "$id" "a GET / took $max ms"
 	else
 		pass "$id"
