@@ -3,7 +3,10 @@
  * virtio-net (virtio 1.x, 5.1) on a host TAP interface. The TAP speaks the
  * same 12-byte header as the device (IFF_VNET_HDR, TUNSETVNETHDRSZ), so
  * frames move with one writev()/readv() straight between the TAP and the
- * guest's buffers, headers and offload metadata included.
+ * guest's buffers, offload metadata included. Only a transmit header is
+ * copied first: the TAP trusts what it is given (frames of any length,
+ * offloads the device never offered), so vmm checks its own copy against
+ * the negotiated features and drops what does not fit them (tx_check()).
  *
  * Flow control, all on the event-loop thread under the device lock:
  *  - TX (queue 1 kicked): each chain is written to the TAP. If the TAP
@@ -55,6 +58,7 @@
 #define NET_F_HOST_TSO4  11
 #define NET_F_HOST_TSO6  12
 #define NET_F_HOST_ECN   13
+#define NET_F_HOST_UFO   14
 #define NET_F_MRG_RXBUF  15
 #define NET_F_STATUS     16
 
@@ -68,7 +72,20 @@
  * VERSION_1); num_buffers is the last field.
  */
 #define NET_HDR_LEN          12
+#define NET_HDR_FLAGS        0
+#define NET_HDR_GSO_TYPE     1
+#define NET_HDR_HDR_LEN      2
+#define NET_HDR_GSO_SIZE     4
+#define NET_HDR_CSUM_START   6
+#define NET_HDR_CSUM_OFFSET  8
 #define NET_HDR_NUM_BUFFERS  10
+
+#define NET_HDR_F_NEEDS_CSUM 1
+#define NET_HDR_GSO_NONE     0
+#define NET_HDR_GSO_TCPV4    1
+#define NET_HDR_GSO_UDP      3
+#define NET_HDR_GSO_TCPV6    4
+#define NET_HDR_GSO_ECN      0x80
 
 /*
  * The largest frame the TAP can hand over: the link's MTU plus an Ethernet
@@ -79,6 +96,13 @@
 #define NET_ETH_OVERHEAD  (14 + 4)
 #define NET_DEFAULT_MTU   1500
 #define NET_MAX_GSO_FRAME (14 + 65536)
+/*
+ * What the guest may send: at least an Ethernet header, at most a 64 KiB
+ * GSO frame with a VLAN tag. The TAP itself takes frames of any length
+ * (200 KB measured) and hands them to the host's stack as they are.
+ */
+#define NET_ETH_HLEN      14
+#define NET_MAX_TX_FRAME  (NET_ETH_OVERHEAD + 65536)
 
 #define NET_IOV_MAX  1024 /* UIO_MAXIOV */
 #define RX_BUDGET    64   /* frames per TAP event: others get a turn */
@@ -90,6 +114,7 @@ _Static_assert(NET_QUEUE_SIZE <= VIRTQ_MAX_SIZE, "queue size");
 struct net_stats {
 	uint64_t rx_packets, rx_bytes, rx_drops;
 	uint64_t tx_packets, tx_bytes, tx_drops;
+	uint64_t tx_malformed; /* of tx_drops: refused by tx_check() */
 };
 
 /* A receive chain taken for the frame being read. */
@@ -130,6 +155,7 @@ struct virtio_net {
 	struct rx_held held[NET_QUEUE_SIZE];
 	struct iovec iov[NET_IOV_MAX];
 	uint8_t overflow; /* receives the first byte a frame does not fit */
+	uint8_t tx_hdr[NET_HDR_LEN]; /* the checked copy of a frame's header */
 };
 
 static uint64_t net_features(struct virtio_dev *d)
@@ -394,6 +420,112 @@ static void net_rx(struct virtio_net *n)
 		net_watch(n);
 }
 
+static uint16_t le16_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void le16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/*
+ * Check a transmit header h (vmm's own copy: the guest cannot change it
+ * under the TAP) against what was negotiated and the flen-byte frame it
+ * describes (5.1.6.2), and clear what the device must not use: flag bits
+ * it does not know, checksum fields without NEEDS_CSUM, a hdr_len past
+ * the frame (only a hint), num_buffers. NULL if the frame may go, else
+ * why it is dropped: the TAP would pass most of these to the host's
+ * stack as they are (an oversized frame, offloads never negotiated).
+ */
+static const char *tx_check(const struct virtio_net *n, uint8_t *h,
+			    uint64_t flen)
+{
+	const struct virtio_dev *d = n->dev;
+	uint8_t gso = h[NET_HDR_GSO_TYPE];
+	bool ok;
+
+	if (flen < NET_ETH_HLEN)
+		return "frame shorter than an Ethernet header";
+	if (flen > NET_MAX_TX_FRAME)
+		return "frame longer than 64 KiB";
+	h[NET_HDR_FLAGS] &= NET_HDR_F_NEEDS_CSUM;
+	if (h[NET_HDR_FLAGS]) {
+		if (!virtio_has_feature(d, NET_F_CSUM))
+			return "checksum offload not negotiated";
+		if ((uint64_t)le16_at(h + NET_HDR_CSUM_START) +
+		    le16_at(h + NET_HDR_CSUM_OFFSET) + 2 > flen)
+			return "checksum field outside the frame";
+	} else {
+		le16_put(h + NET_HDR_CSUM_START, 0);
+		le16_put(h + NET_HDR_CSUM_OFFSET, 0);
+	}
+	if (gso == NET_HDR_GSO_NONE) {
+		/* the MTU the device announced binds unsegmented frames */
+		if (virtio_has_feature(d, NET_F_MTU) &&
+		    flen > NET_ETH_OVERHEAD + n->mtu)
+			return "frame longer than the MTU";
+	} else {
+		switch (gso & ~NET_HDR_GSO_ECN) {
+		case NET_HDR_GSO_TCPV4:
+			ok = virtio_has_feature(d, NET_F_HOST_TSO4);
+			break;
+		case NET_HDR_GSO_TCPV6:
+			ok = virtio_has_feature(d, NET_F_HOST_TSO6);
+			break;
+		case NET_HDR_GSO_UDP:
+			ok = virtio_has_feature(d, NET_F_HOST_UFO);
+			break;
+		default:
+			ok = false;
+		}
+		if (gso & NET_HDR_GSO_ECN)
+			ok = ok && virtio_has_feature(d, NET_F_HOST_ECN);
+		if (!ok)
+			return "segmentation offload not negotiated";
+		if (!h[NET_HDR_FLAGS])
+			return "segmentation without checksum offload";
+		if (!le16_at(h + NET_HDR_GSO_SIZE))
+			return "segment size 0";
+	}
+	if (le16_at(h + NET_HDR_HDR_LEN) > flen)
+		le16_put(h + NET_HDR_HDR_LEN, 0);
+	le16_put(h + NET_HDR_NUM_BUFFERS, 0);
+	return NULL;
+}
+
+/*
+ * The iovecs of a transmit chain with its header replaced by n->tx_hdr
+ * (the header may span buffers): how many, or 0 if they are too many.
+ */
+static unsigned int tx_iov(struct virtio_net *n, const struct virtq_chain *c)
+{
+	size_t skip = NET_HDR_LEN;
+	unsigned int k = 1;
+
+	n->iov[0] = (struct iovec){
+		.iov_base = n->tx_hdr, .iov_len = NET_HDR_LEN,
+	};
+	for (unsigned int i = 0; i < c->nread; i++) {
+		size_t len = c->buf[i].len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		if (k == NET_IOV_MAX)
+			return 0;
+		n->iov[k++] = (struct iovec){
+			.iov_base = c->buf[i].host + skip,
+			.iov_len = len - skip,
+		};
+		skip = 0;
+	}
+	return k;
+}
+
 /* Send the guest's frames to the TAP. Lock held. */
 static void net_tx(struct virtio_net *n)
 {
@@ -408,6 +540,8 @@ static void net_tx(struct virtio_net *n)
 	/* no kicks needed while the queue is being drained */
 	virtq_set_notify(q, false);
 	for (;;) {
+		const char *bad;
+		unsigned int niov;
 		ssize_t w;
 		int r;
 
@@ -434,6 +568,21 @@ static void net_tx(struct virtio_net *n)
 					  "buffers or shorter than the header");
 			break;
 		}
+		virtq_chain_read(c, 0, n->tx_hdr, NET_HDR_LEN);
+		bad = tx_check(n, n->tx_hdr, c->read_len - NET_HDR_LEN);
+		niov = bad ? 0 : tx_iov(n, c);
+		if (!niov) {
+			/* the chain is well-formed, the frame is not: dropped */
+			n->stats.tx_drops++;
+			n->stats.tx_malformed++;
+			debug("TAP %s: dropped a %" PRIu64 "-byte frame: %s",
+			      n->name, c->read_len - NET_HDR_LEN,
+			      bad ? bad : "too many buffers");
+			virtq_push(q, c->head, 0);
+			pushed = true;
+			done++;
+			continue;
+		}
 		if (rl_limited(&n->tx_rl)) {
 			uint64_t wait;
 
@@ -445,12 +594,7 @@ static void net_tx(struct virtio_net *n)
 				break;
 			}
 		}
-		for (unsigned int i = 0; i < c->nread; i++)
-			n->iov[i] = (struct iovec){
-				.iov_base = c->buf[i].host,
-				.iov_len = c->buf[i].len,
-			};
-		w = writev(n->tap, n->iov, (int)c->nread);
+		w = writev(n->tap, n->iov, (int)niov);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
 			/* keep the frame: back to the ring, retry when writable */
 			virtq_unpop(q, 1);
@@ -846,6 +990,7 @@ static int net_create(const struct dev_host *h, struct virtio_net *n,
 	host_add_counter(h, group, "tx_packets", &n->stats.tx_packets);
 	host_add_counter(h, group, "tx_bytes", &n->stats.tx_bytes);
 	host_add_counter(h, group, "tx_drops", &n->stats.tx_drops);
+	host_add_counter(h, group, "tx_malformed", &n->stats.tx_malformed);
 	host_add_counter(h, group, "throttled", &n->throttled);
 	*out = n->dev;
 	return 0;

@@ -19,6 +19,12 @@
  *                  the next; each must see its reaction (a status, or
  *                  NEEDS_RESET, or no service), and a reset must bring the
  *                  device back
+ *   durable        flush=0|1 n=N seed=S: N sector writes (from sector 8,
+ *                  each 512 bytes of "vmm-durable S K " repeated), with
+ *                  VIRTIO_BLK_F_FLUSH negotiated and a FLUSH after them,
+ *                  or without it; "durable: complete K" as each write
+ *                  completes, "durable: done" once all are (and flushed),
+ *                  then it waits to be killed (tests/vm/durability.sh)
  *
  * A request is a chain: 16-byte header (readable), data (readable for
  * writes, writable for reads), 1-byte status (writable).
@@ -643,4 +649,67 @@ void test_hostile_blk(void)
 		shutdown();
 	}
 	pass();
+}
+
+/* ---- durable ---- */
+
+#define DURABLE_FIRST 8
+
+/* Sector k of the durable scenario: "vmm-durable S K " over and over. */
+static void durable_fill(uint8_t *buf, uint64_t seed, uint64_t k)
+{
+	char unit[64];
+	unsigned int n = 0;
+	static const char pre[] = "vmm-durable ";
+
+	memcpy(unit, pre, sizeof(pre) - 1);
+	n = sizeof(pre) - 1;
+	/* decimal digits, most significant first */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t v = pass ? k : seed, p = 1;
+
+		while (v / p >= 10)
+			p *= 10;
+		for (; p; p /= 10)
+			unit[n++] = (char)('0' + v / p % 10);
+		unit[n++] = ' ';
+	}
+	for (unsigned int i = 0; i < SECTOR_SIZE; i++)
+		buf[i] = (uint8_t)unit[i % n];
+}
+
+void test_durable(void)
+{
+	struct virtio_dev d;
+	uint64_t flush = 1, n = 8, seed = 1;
+	int r;
+
+	time_init();
+	if (param_u64("flush", &flush) < 0 || flush > 1)
+		fail("bad flush= value (0 or 1)");
+	if (param_u64("n", &n) < 0 || n < 1 || n > 64)
+		fail("bad n= value (1..64)");
+	if (param_u64("seed", &seed) < 0)
+		fail("bad seed= value");
+	blk_open(&d, flush ? 1ULL << VIRTIO_BLK_F_FLUSH : 0);
+	if (virtio_has(&d, VIRTIO_BLK_F_FLUSH) != (int)flush)
+		fail("VIRTIO_BLK_F_FLUSH %snegotiated", flush ? "not " : "");
+	kprintf("durable: FLUSH %s, %lu sector(s) from %u, seed %lu\n",
+		flush ? "negotiated" : "not negotiated", n, DURABLE_FIRST, seed);
+	for (uint64_t k = 0; k < n; k++) {
+		durable_fill(sector_buf, seed, k);
+		r = blk_request(&d, VIRTIO_BLK_T_OUT, DURABLE_FIRST + k,
+				sector_buf, SECTOR_SIZE, 1);
+		expect_ok(&d, r, "write");
+		kprintf("durable: complete %lu\n", k);
+	}
+	if (flush) {
+		r = blk_request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
+		expect_ok(&d, r, "flush");
+		kprintf("durable: flushed\n");
+	}
+	kprintf("durable: done\n");
+	/* the host kills vmm now; if it does not, say so after a while */
+	delay_us(20000000);
+	fail("not killed within 20 s of \"durable: done\"");
 }

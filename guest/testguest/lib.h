@@ -66,8 +66,10 @@ void test_blk(void);
 void test_blk_ro(void);
 void test_hostile_queue(void);
 void test_hostile_blk(void);
+void test_durable(void);
 void test_virtio_console(void);
 void test_net(void);
+void test_hostile_net(void);
 void test_blkbench(void);
 /* vsock.c */
 void test_vsock(void);

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 failed=0
-for t in run net api seccomp snapshot vsock findings; do
+for t in run net api seccomp snapshot vsock findings durability; do
 	VMM=$BUILD/vmm tests/vm/$t.sh 2>&1 |
 		sed -u 's/^\(PASS\|FAIL\|SKIP\): vm\./\1: vm.product./'
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed=1

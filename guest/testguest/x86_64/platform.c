@@ -461,6 +461,8 @@ const struct scenario arch_scenarios[] = {
 	{ "hostile-queue", test_hostile_queue, 0 },
 	{ "vsock",     test_vsock,     0 },
 	{ "hostile-blk", test_hostile_blk, 0 },
+	{ "hostile-net", test_hostile_net, 0 },
+	{ "durable", test_durable, 0 },
 	{ "hostile-io", test_hostile_io, 0 },
 	{ "blkbench",  test_blkbench,  0 },
 	{ "rxcount",   test_rxcount,   0 },
