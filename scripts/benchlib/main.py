@@ -537,11 +537,11 @@ def chart(doc):
     hd = doc.get("host_density") or []
     if hd:
         n = max(d["n"] for d in hd)
-        panels.append(simple("Density, same bundle: exec \u2192 marker, up to %d at once "
-                             "(emulated host)" % n, "ms",
+        panels.append(simple("Density in the emulated host: exec \u2192 marker, up to %d at once"
+                             % n, "ms",
                              [(d["id"], d["label"], d["start_ms"]) for d in hd], emu_note))
-        panels.append(simple("Density, same bundle: PSS per instance, up to %d at once "
-                             "(emulated host)" % n, "MiB",
+        panels.append(simple("Density in the emulated host: PSS per instance, up to %d at once"
+                             % n, "MiB",
                              [(d["id"], d["label"], d["pss_mib"]) for d in hd], emu_note))
     ss = doc.get("steady_state") or []
     if ss:
