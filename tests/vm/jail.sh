@@ -152,7 +152,7 @@ EOF
 )
 	[[ $s == *'"state":"Running"'* ]] && pass api-socket || fail api-socket "$s"
 	cg=$(grep ':pids:' "/proc/$vmm/cgroup" | cut -d: -f3)
-	cgdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ { print $2 }' /proc/mounts)$cg
+	cgdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ { print $2; exit }' /proc/mounts)$cg
 	if [[ $cg == */vmm/run ]] && [ "$(cat "$cgdir/pids.max" 2>/dev/null)" = 64 ]; then
 		cg_ok=1
 	else
