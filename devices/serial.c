@@ -399,8 +399,15 @@ static int serial_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
 	s->dlm = n.dlm;
 	s->fifo_enabled = n.fifo_enabled;
 	s->thri_pending = n.thri_pending;
-	/* the line's level itself comes back with the interrupt controller */
+	/*
+	 * The line's level: back with the interrupt controller where its
+	 * state holds line levels (IOAPIC/PIC, VGICv3), not with a VGICv2's,
+	 * so a high line is driven again (the controllers ignore a level
+	 * they already have)
+	 */
 	s->irq_level = n.irq_level;
+	if (n.irq_level)
+		host_set_irq(s->host, s->irq, 1);
 	s->bi_read = n.bi_read;
 	memcpy(s->rx, n.rx, sizeof(s->rx));
 	memcpy(s->rx_brk, n.rx_brk, sizeof(s->rx_brk));
