@@ -27,12 +27,12 @@
 # profile) a second boot for Ctrl-Alt-Del: the guest writes a file
 # without syncing and starts acpid with the initramfs's power-key handler,
 # vmm ctl SOCK ctrl-alt-del presses the power key (a PL061 GPIO pin,
-# gpio-keys KEY_POWER), and vmm must exit 0 soon after; in the pi4 and
-# gicv3 profiles a third boot to a shell on hvc0, paused and snapshotted
-# (vmm ctl), then restored by a second vmm, whose guest must answer on hvc0,
-# read its disk and ping the host through its TAP; last the disk image
-# (gzip + base64), which this script captures and checks for the files of
-# the first two boots.
+# gpio-keys KEY_POWER), and vmm must exit 0 soon after; then (not in
+# the gdb profile either) a third boot to a shell on hvc0, paused and
+# snapshotted (vmm ctl), then restored by a second vmm, whose guest must
+# answer on hvc0, read its disk and ping the host through its TAP; last
+# the disk image (gzip + base64), which this script captures and checks
+# for the files of the first two boots.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 2 usage error,
 # 77 the environment cannot run the test (printed as "SKIP: <reason>").
@@ -227,8 +227,8 @@ case " \$(cat /proc/cmdline) " in
 	while :; do sleep 1; done
 	;;
 *" e2e.snap "*)
-	# The snapshot run (pi4, gicv3): eth0 up, then a shell on hvc0 that
-	# the host types into, before the snapshot and in the restored VM.
+	# The snapshot run: eth0 up, then a shell on hvc0 that the host
+	# types into, before the snapshot and in the restored VM.
 	ip addr add 10.0.2.2/24 dev eth0 && ip link set eth0 up || echo "init: cannot configure eth0"
 	echo "VMM-GUEST-SNAP-READY"
 	while :; do sh </dev/hvc0 >/dev/hvc0 2>&1; done
@@ -262,7 +262,7 @@ EOF
 # connection comes over the host's virtio console (hvc0), relayed to vmm's
 # port.
 write_host_init() {
-	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=: cad_run snap_run=:
+	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=: cad_run snap_run
 	# A second boot (not in the gdb profile) for Ctrl-Alt-Del: the guest
 	# says it is ready, vmm ctl sends it, vmm must exit 0 soon after; the
 	# disk dump that follows holds what the guest wrote before it.
@@ -297,14 +297,14 @@ echo "E2E-CAD-VMM-EXIT-STATUS: $?"
 section cad-ctl /tmp/cad-ctl.out
 section cad-vmm-stderr /tmp/cad-vmm.err
 section cad-serial-log /tmp/cad-serial.log'
-	# $2 "snap" (pi4, gicv3: both VGICs): a third boot, snapshotted and
-	# restored. A shell on hvc0 with the disk (read-only: the dump below
-	# is the other boots') and a NIC answers before the snapshot (vmm ctl
-	# pause, snapshot, stop); a second vmm restores it and the host types
-	# into it again: the shell answers, reads the disk and pings the host
-	# through the TAP.
+	# Not in the gdb profile either: a third boot, snapshotted and
+	# restored (both VGICs, 4K and 16K pages). A shell on hvc0 with the
+	# disk (read-only: the dump below is the other boots') and a NIC
+	# answers before the snapshot (vmm ctl pause, snapshot, stop); a
+	# second vmm restores it and the host types into it again: the shell
+	# answers, reads the disk and pings the host through the TAP.
 	# shellcheck disable=SC2016 # for the host's shell to expand
-	[[ ${2:-} != snap ]] || snap_run='say "snap: starting vmm"
+	snap_run='say "snap: starting vmm"
 rm -f /tmp/snap.in /tmp/rs.in /tmp/vm.snap /tmp/vm.mem
 mkfifo /tmp/snap.in /tmp/rs.in
 tap_up() {
@@ -361,6 +361,7 @@ section restore-stdout /tmp/rs.out
 section restore-stderr /tmp/rs.err'
 	if [[ ${2:-} == gdb ]]; then
 		cad_run=:
+		snap_run=:
 		limit=$GDB_VMM_TIMEOUT
 		gdb_args=" --gdb 1234 --gdb-wait"
 		# shellcheck disable=SC2016 # for the host's shell to expand
@@ -462,7 +463,6 @@ build_images() {
 		{ cat "$WORK/initramfs.err"; setup_fail "scripts/build-initramfs --arch aarch64 (guest) failed"; }
 	write_host_init "$WORK/host-init"
 	write_host_init "$WORK/host-init-gdb" gdb
-	write_host_init "$WORK/host-init-snap" snap
 }
 
 # A fresh ext4 image per run, with one file the guest reads.
@@ -659,7 +659,7 @@ check_results() {
 	check_dtb "$p" "$want_gic"
 
 	[[ $p == gdb ]] || check_cad "$p"
-	[[ $p != pi4 && $p != gicv3 ]] || check_snap "$p"
+	[[ $p == gdb ]] || check_snap "$p"
 
 	status=$(sed -n 's/^E2E-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
 	if [[ $status == 0 ]]; then
@@ -718,9 +718,9 @@ check_cad() {
 	fi
 }
 
-# The snapshot run (pi4, gicv3): the shell answered, the three vmm ctl
-# commands said ok, and the restored guest's shell answers, reads its disk and
-# pings the host; the restore's timeline for the figures.
+# The snapshot run: the shell answered, the three vmm ctl commands said
+# ok, and the restored guest's shell answers, reads its disk and pings
+# the host; the restore's timeline for the figures.
 check_snap() {
 	local p=$1 ctl out line status
 	ctl=$(section snap-ctl 2>/dev/null || true)
@@ -794,7 +794,6 @@ run_profile() {
 	# the 16K profile boots the compressed kernel (vmm inflates it)
 	[[ $p != pi5 ]] || guest_kernel=$GUEST_IMAGE.gz
 	[[ $p != gdb ]] || init=$WORK/host-init-gdb
-	[[ $p != pi4 && $p != gicv3 ]] || init=$WORK/host-init-snap
 	if [[ -z $kernel ]]; then
 		echo "SKIP: e2e-arm64.$p: cannot fetch the host kernel for this profile"
 		return
