@@ -62,7 +62,8 @@ ARCH_SRCS := arch/x86_64/acpi.c arch/x86_64/boot.c arch/x86_64/cpu.c \
 else ifeq ($(ARCH),aarch64)
 ARCH_SRCS := arch/aarch64/cpu.c arch/aarch64/debug.c arch/aarch64/fdt.c \
 	arch/aarch64/gdb.c arch/aarch64/gic.c arch/aarch64/image.c \
-	arch/aarch64/layout.c arch/aarch64/platform.c arch/aarch64/snapshot.c
+	arch/aarch64/layout.c arch/aarch64/platform.c arch/aarch64/snapshot.c \
+	arch/aarch64/snapstate.c
 # the device tree (libfdt) and Image.gz (zlib)
 LDLIBS += -lfdt -lz
 else
@@ -86,10 +87,11 @@ LDFLAGS += -L$(CROSS_SYSROOT)/usr/lib/$(ARCH)-linux-gnu
 endif
 endif
 
-# The aarch64 loader, device tree and layout rules are pure C: the unit
-# tests (test_arm64_*) build them for this machine whatever ARCH is.
+# The aarch64 loader, device tree, layout rules and snapshot layouts are
+# pure C: the unit tests (test_arm64_*) build them for this machine
+# whatever ARCH is.
 ARM64_PURE := arch/aarch64/fdt.c arch/aarch64/gdb.c arch/aarch64/image.c \
-	arch/aarch64/layout.c
+	arch/aarch64/layout.c arch/aarch64/snapstate.c
 
 LIB_SRCS := $(CORE) $(DEVICES) $(ARCH_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -66,6 +66,8 @@ int i8042_ctrl_alt_del(struct i8042 *k);
  * host's event loop), low again; -EBUSY while that pin is still pressed.
  * *heard (may be NULL) says whether the guest listens: the pin is an
  * input with its interrupt enabled. Call from the event loop's thread.
+ * Its registers are snapshot state ("gpio@0x<base>"); a press in
+ * progress is saved released.
  */
 #define PL061_SIZE 0x1000
 #define PL061_PINS 8

@@ -12,7 +12,9 @@
  * the event loop's thread: one lock covers the state.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "state.h"
 
 #define GPIODATA   0x000   /* 0x000-0x3fc: address bits [9:2] mask the data */
 #define GPIODIR    0x400   /* 1: output */
@@ -184,6 +187,66 @@ int pl061_press(struct pl061 *g, unsigned int pin, bool *heard)
 	return ret;
 }
 
+/* --- snapshot state ------------------------------------------------------- */
+
+static void pl061_save(void *dev, struct sbuf *b)
+{
+	struct pl061 *g = dev;
+
+	pthread_mutex_lock(&g->lock);
+	/* a press in progress is saved released: its timer stays here */
+	sbuf_put_u8(b, (uint8_t)(g->in & ~g->held));
+	sbuf_put_u8(b, g->out);
+	sbuf_put_u8(b, g->dir);
+	sbuf_put_u8(b, g->is);
+	sbuf_put_u8(b, g->ibe);
+	sbuf_put_u8(b, g->iev);
+	sbuf_put_u8(b, g->ie);
+	sbuf_put_u8(b, g->ris);
+	sbuf_put_u8(b, g->afsel);
+	sbuf_put_u8(b, g->pins);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int pl061_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
+{
+	struct pl061 *g = dev;
+	uint8_t v[10];
+
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		v[i] = sbuf_get_u8(r);
+	if (sbuf_done(r)) {
+		snprintf(err, errlen, "gpio: malformed state");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&g->lock);
+	g->in = v[0];
+	g->held = 0;
+	g->out = v[1];
+	g->dir = v[2];
+	g->is = v[3];
+	g->ibe = v[4];
+	g->iev = v[5];
+	g->ie = v[6];
+	g->ris = v[7];
+	g->afsel = v[8];
+	g->pins = v[9];
+	/*
+	 * Then the logic runs once (a press saved released is its falling
+	 * edge) and drives the line whatever level it had: not every
+	 * interrupt controller's state holds line levels (a VGICv2's)
+	 */
+	g->line = -1;
+	update(g);
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+static const struct dev_state_ops pl061_state_ops = {
+	.save = pl061_save,
+	.restore = pl061_restore,
+};
+
 static void pl061_free(void *p)
 {
 	struct pl061 *g = p;
@@ -219,6 +282,12 @@ int pl061_create(const struct dev_host *h, struct bus *bus, uint64_t base,
 	if ((ret = evloop_add(h->loop, g->timer_fd, EPOLLIN, on_release, g)))
 		return ret;
 	ret = bus_register(bus, base, PL061_SIZE, "gpio", pl061_io, g);
+	if (!ret) {
+		char name[DEV_STATE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "gpio@0x%" PRIx64, base);
+		ret = host_add_state(h, name, &pl061_state_ops, g);
+	}
 	if (!ret)
 		*out = g;
 	return ret;

@@ -408,9 +408,10 @@ static int serial_restore(void *dev, struct sbuf *r, char *err, size_t errlen)
 	/*
 	 * The interrupt controller's state came back (restored before the
 	 * devices), but a new VM's input line starts low whatever the saved
-	 * level was: drive it from what is pending now. Trusting the saved
-	 * level left a line believed high that KVM had low, and so no edge
-	 * ever again: a restored Linux never saw its console input.
+	 * level was (KVM keeps line levels apart from IOAPIC state; a VGICv2
+	 * saves none): drive it from what is pending now. Trusting the saved
+	 * level left a line believed high that KVM had low, so the interrupt
+	 * pending at the snapshot never came.
 	 */
 	s->irq_level = 0;
 	serial_update_irq(s);

@@ -85,22 +85,32 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 }
 
 /*
- * Which of the n pages at host address p may hold data: those present or
- * swapped out (/proc/self/pagemap); an anonymous page never touched is
- * zero. Memory mapped from a file (a restored VM) may hold data anywhere.
+ * Which of the n 4 KiB pages at host address p may hold data: those in a
+ * host page present or swapped out (/proc/self/pagemap, one entry per
+ * host page: 16 or 64 KiB on some arm64 kernels); an anonymous page never
+ * touched is zero. Memory mapped from a file (a restored VM) may hold
+ * data anywhere.
  */
 static void pages_used(const struct vm *vm, const uint8_t *p, unsigned int n,
 		       bool *used)
 {
 	uint64_t pm[512];
+	uintptr_t host_page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t first, count = 0;
 	ssize_t got = -1;
 
-	if (!vm->mem.file_backed && vm->pagemap_fd >= 0 && n <= 512)
-		got = pread(vm->pagemap_fd, pm, n * sizeof(pm[0]),
-			    (off_t)((uintptr_t)p / PAGE * sizeof(pm[0])));
+	if (host_page < PAGE)
+		host_page = PAGE;
+	first = (uintptr_t)p / host_page;
+	if (n)
+		count = ((uintptr_t)p + (uintptr_t)n * PAGE - 1) / host_page - first + 1;
+	if (!vm->mem.file_backed && vm->pagemap_fd >= 0 && count <= 512)
+		got = pread(vm->pagemap_fd, pm, count * sizeof(pm[0]),
+			    (off_t)(first * sizeof(pm[0])));
 	for (unsigned int i = 0; i < n; i++)
-		used[i] = got != (ssize_t)(n * sizeof(pm[0])) ||
-			  (pm[i] & (3ULL << 62));
+		used[i] = got != (ssize_t)(count * sizeof(pm[0])) ||
+			  (pm[((uintptr_t)p + (uintptr_t)i * PAGE) / host_page - first] &
+			   (3ULL << 62));
 }
 
 /*

@@ -27,9 +27,12 @@
 # profile) a second boot for Ctrl-Alt-Del: the guest writes a file
 # without syncing and starts acpid with the initramfs's power-key handler,
 # vmm ctl SOCK ctrl-alt-del presses the power key (a PL061 GPIO pin,
-# gpio-keys KEY_POWER), and vmm must exit 0 soon after; last the disk
-# image (gzip + base64), which this script captures and checks for the
-# files of both boots.
+# gpio-keys KEY_POWER), and vmm must exit 0 soon after; then (not in
+# the gdb profile either) a third boot to a shell on hvc0, paused and
+# snapshotted (vmm ctl), then restored by a second vmm, whose guest must
+# answer on hvc0, read its disk and ping the host through its TAP; last
+# the disk image (gzip + base64), which this script captures and checks
+# for the files of the first two boots.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 2 usage error,
 # 77 the environment cannot run the test (printed as "SKIP: <reason>").
@@ -223,6 +226,13 @@ case " \$(cat /proc/cmdline) " in
 	echo "VMM-GUEST-CAD-READY"
 	while :; do sleep 1; done
 	;;
+*" e2e.snap "*)
+	# The snapshot run: eth0 up, then a shell on hvc0 that the host
+	# types into, before the snapshot and in the restored VM.
+	ip addr add 10.0.2.2/24 dev eth0 && ip link set eth0 up || echo "init: cannot configure eth0"
+	echo "VMM-GUEST-SNAP-READY"
+	while :; do sh </dev/hvc0 >/dev/hvc0 2>&1; done
+	;;
 esac
 mkdir -p /mnt
 if mount -t ext4 /dev/vda /mnt; then
@@ -252,7 +262,7 @@ EOF
 # connection comes over the host's virtio console (hvc0), relayed to vmm's
 # port.
 write_host_init() {
-	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=: cad_run
+	local limit=$VMM_TIMEOUT gdb_args='' gdb_setup=: gdb_relay=: cad_run snap_run
 	# A second boot (not in the gdb profile) for Ctrl-Alt-Del: the guest
 	# says it is ready, vmm ctl sends it, vmm must exit 0 soon after; the
 	# disk dump that follows holds what the guest wrote before it.
@@ -287,8 +297,71 @@ echo "E2E-CAD-VMM-EXIT-STATUS: $?"
 section cad-ctl /tmp/cad-ctl.out
 section cad-vmm-stderr /tmp/cad-vmm.err
 section cad-serial-log /tmp/cad-serial.log'
+	# Not in the gdb profile either: a third boot, snapshotted and
+	# restored (both VGICs, 4K and 16K pages). A shell on hvc0 with the
+	# disk (read-only: the dump below is the other boots') and a NIC
+	# answers before the snapshot (vmm ctl pause, snapshot, stop); a
+	# second vmm restores it and the host types into it again: the shell
+	# answers, reads the disk and pings the host through the TAP.
+	# shellcheck disable=SC2016 # for the host's shell to expand
+	snap_run='say "snap: starting vmm"
+rm -f /tmp/snap.in /tmp/rs.in /tmp/vm.snap /tmp/vm.mem
+mkfifo /tmp/snap.in /tmp/rs.in
+tap_up() {
+	t=0
+	while [ ! -e /sys/class/net/tap0 ] && [ $t -lt 300 ] && [ -d /proc/$pid ]; do sleep 0.1; t=$((t + 1)); done
+	ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up || say "snap: cannot configure tap0"
+}
+wait_out() { # FILE PATTERN TENTHS
+	n=0
+	while [ -d /proc/$pid ] && ! grep -q "$2" "$1" 2>/dev/null && [ $n -lt $3 ]; do sleep 0.1; n=$((n + 1)); done
+	grep -q "$2" "$1" 2>/dev/null
+}
+/vmm run --kernel /guest/kernel --initrd /guest/initrd.gz \
+	--cmdline "'"$GUEST_CMDLINE"' e2e.snap" --mem '"$GUEST_MEM"' --cpus '"$GUEST_CPUS"' \
+	--disk /guest/disk.img,ro --console virtio --serial-log /tmp/snap-serial.log \
+	--net tap=tap0,mac='"$GUEST_MAC"' --api-sock /tmp/snap.sock \
+	</tmp/snap.in >/tmp/snap.out 2>/tmp/snap.err &
+pid=$!
+exec 3>/tmp/snap.in
+tap_up
+: >/tmp/snap-ctl.out
+if wait_out /tmp/snap-serial.log VMM-GUEST-SNAP-READY 1200; then
+	sleep 1
+	printf "%s\n" "echo SNAP-BEFORE-\$((6*7))" >&3
+	wait_out /tmp/snap.out SNAP-BEFORE-42 300 || say "snap: no SNAP-BEFORE-42 within 30 s"
+	for c in pause "snapshot /tmp/vm.snap /tmp/vm.mem" stop; do
+		echo "ctl $c: $(/vmm ctl /tmp/snap.sock $c 2>&1)" >>/tmp/snap-ctl.out
+	done
+else
+	say "snap: the guest never said VMM-GUEST-SNAP-READY"
+	kill -TERM $pid
+fi
+wait $pid
+echo "E2E-SNAP-VMM-EXIT-STATUS: $?"
+exec 3>&-
+ls -ls /tmp/vm.snap /tmp/vm.mem >/tmp/snap-files.out 2>&1
+/vmm run --restore /tmp/vm.snap --mem-file /tmp/vm.mem --serial-log /tmp/rs-serial.log \
+	--boot-timer </tmp/rs.in >/tmp/rs.out 2>/tmp/rs.err &
+pid=$!
+exec 3>/tmp/rs.in
+tap_up
+sleep 1
+printf "%s\n" "echo SNAP-AFTER-\$((6*7)) DISK-\$(dd if=/dev/vda bs=512 count=8 2>/dev/null | wc -c) NET-\$(ping -c 2 -W 2 10.0.2.1 | grep -c \"bytes from\")" >&3
+wait_out /tmp/rs.out SNAP-AFTER-42 300 || say "snap: no SNAP-AFTER-42 from the restored VM within 30 s"
+kill -TERM $pid
+wait $pid
+echo "E2E-RESTORE-VMM-EXIT-STATUS: $?"
+exec 3>&-
+section snap-ctl /tmp/snap-ctl.out
+section snap-files /tmp/snap-files.out
+section snap-stdout /tmp/snap.out
+section snap-stderr /tmp/snap.err
+section restore-stdout /tmp/rs.out
+section restore-stderr /tmp/rs.err'
 	if [[ ${2:-} == gdb ]]; then
 		cad_run=:
+		snap_run=:
 		limit=$GDB_VMM_TIMEOUT
 		gdb_args=" --gdb 1234 --gdb-wait"
 		# shellcheck disable=SC2016 # for the host's shell to expand
@@ -363,6 +436,7 @@ echo "===== E2E dtb begin ====="
 echo "===== E2E dtb end ====="
 echo "E2E-VMM-EXIT-STATUS: \$status"
 $cad_run
+$snap_run
 echo "===== E2E disk begin ====="
 gzip -c /guest/disk.img | base64
 echo "===== E2E disk end ====="
@@ -585,6 +659,7 @@ check_results() {
 	check_dtb "$p" "$want_gic"
 
 	[[ $p == gdb ]] || check_cad "$p"
+	[[ $p == gdb ]] || check_snap "$p"
 
 	status=$(sed -n 's/^E2E-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
 	if [[ $status == 0 ]]; then
@@ -641,6 +716,42 @@ check_cad() {
 	else
 		fail "$p.ctrl-alt-del-disk: /$CAD_FILE not in the image afterwards (debugfs: '${content:0:80}')"
 	fi
+}
+
+# The snapshot run: the shell answered, the three vmm ctl commands said
+# ok, and the restored guest's shell answers, reads its disk and pings
+# the host; the restore's timeline for the figures.
+check_snap() {
+	local p=$1 ctl out line status
+	ctl=$(section snap-ctl 2>/dev/null || true)
+	out=$(section restore-stdout 2>/dev/null || true)
+	if ! grep -q 'SNAP-BEFORE-42' <<<"$(section snap-stdout 2>/dev/null || true)"; then
+		fail "$p.snap-create: the shell on hvc0 did not answer before the snapshot; vmm: $(section snap-stderr 2>/dev/null | tail -n 2 | paste -sd '|' -)"
+	elif [[ $(grep -c ': ok$' <<<"$ctl") != 3 ]]; then
+		fail "$p.snap-create: $(paste -sd ';' - <<<"$ctl")"
+	else
+		pass "$p.snap-create (paused, snapshotted, stopped: $(section snap-files | awk '{print $1 "K " $NF}' | paste -sd ' ' -))"
+	fi
+	line=$(section restore-stderr 2>/dev/null | grep 'boot timeline' || true)
+	if grep -q 'SNAP-AFTER-42' <<<"$out"; then
+		SNAP_LINE[$p]=${line#*: }
+		pass "$p.snap-restore-shell (the restored guest's shell answers on hvc0; ${line#*: })"
+	else
+		fail "$p.snap-restore-shell: no SNAP-AFTER-42 on the restored vmm's stdout; vmm: $(section restore-stderr 2>/dev/null | tail -n 3 | paste -sd '|' -)"
+	fi
+	if grep -q 'SNAP-AFTER-42 DISK-4096' <<<"$out"; then
+		pass "$p.snap-restore-disk (4096 bytes read from /dev/vda after the restore)"
+	else
+		fail "$p.snap-restore-disk: $(grep -a 'SNAP-AFTER' <<<"$out" | tail -1)"
+	fi
+	if grep -q 'SNAP-AFTER-42 DISK-[0-9]* NET-2' <<<"$out"; then
+		pass "$p.snap-restore-net (2 pings through the TAP answered after the restore)"
+	else
+		fail "$p.snap-restore-net: $(grep -a 'SNAP-AFTER-42' <<<"$out" | tail -1)"
+	fi
+	status=$(sed -n 's/^E2E-SNAP-VMM-EXIT-STATUS: //p' "$CONSOLE.txt" | head -n1)
+	[[ $status == 0 ]] && pass "$p.snap-vmm-exit-status (0 after vmm ctl stop)" ||
+		fail "$p.snap-vmm-exit-status: ${status:-none}"
 }
 
 # virtio-net: the MAC vmm was given, and pings to the host's end of the TAP.
@@ -720,7 +831,7 @@ main() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmm-e2e-aarch64.XXXXXX")
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
-	declare -gA BOOT_MS=() BOOT_RUN_MS=() HOST_SECS=()
+	declare -gA BOOT_MS=() BOOT_RUN_MS=() HOST_SECS=() SNAP_LINE=()
 
 	ensure_packages qemu-system-arm busybox-static cpio e2fsprogs device-tree-compiler
 	if [[ " $PROFILES " == *" gdb "* ]]; then
@@ -743,6 +854,7 @@ main() {
 	for p in $PROFILES; do
 		[[ -n ${HOST_SECS[$p]:-} ]] || continue
 		echo "TIME: $p: boot timer ${BOOT_MS[$p]:-?} ms since vmm start, ${BOOT_RUN_MS[$p]:-?} ms since first KVM_RUN; emulated host run ${HOST_SECS[$p]} s"
+		[[ -z ${SNAP_LINE[$p]:-} ]] || echo "TIME: $p: restored Linux guest: ${SNAP_LINE[$p]}"
 	done
 	echo "TIME: guest kernel build/cache: $KERNEL_SECONDS s; total: $((SECONDS - T0)) s"
 	return "$FAILED"

@@ -5,13 +5,16 @@
  * in its vm section (vmm/config.c), and the devices' state sections
  * (devices/state.h) handed to real devices on a test host — a serial
  * port, the i8042, the CMOS, a virtio console and a virtio-rng on
- * virtio-mmio, as an x86-64 VM registers them, and a virtio-rng on
+ * virtio-mmio, as an x86-64 VM registers them, a virtio-rng on
  * virtio-pci (its PCI function's state: configuration space, BARs, MSI-X
- * table and PBA, with the routes they rebuild). Checked: a file accepted
- * has sections that lie inside it, with valid unique names, filling it
- * exactly; a refusal always says why; a device state accepted saves back
- * to bytes that restore again and save the same (a fixed point). ASan
- * and UBSan catch the rest.
+ * table and PBA, with the routes they rebuild) and aarch64's PL061 GPIO —
+ * and the aarch64 vCPU and VGIC sections (arch/aarch64/snapstate.c),
+ * parsed for a two-vCPU VM with a GICv2 and with a GICv3. Checked: a file
+ * accepted has sections that lie inside it, with valid unique names,
+ * filling it exactly; a refusal always says why; a device state accepted
+ * saves back to bytes that restore again and save the same (a fixed
+ * point); an aarch64 section accepted yields registers and writes that
+ * fill it exactly. ASan and UBSan catch the rest.
  *
  * The first byte of an input chooses whether the checksums are made right
  * first (bit 0 set): without that, nearly every mutation would stop at a
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../arch/aarch64/arm64.h"
 #include "../../devices/devices.h"
 #include "../../devices/pci.h"
 #include "../../devices/state.h"
@@ -48,6 +52,7 @@ static void setup(void)
 	struct serial *s;
 	struct i8042 *k;
 	struct virtio_dev *d;
+	struct pl061 *g;
 
 	if (testhost_init(&th, 1 << 20))
 		abort();
@@ -62,8 +67,56 @@ static void setup(void)
 	    virtio_mmio_attach(d, &mmio, 0xd0002000, 6) ||
 	    pci_bus_init(&pci, 0, &host, 0xc0000000, 0x10000000, 0, 0) ||
 	    virtio_rng_create(&th.host, &none, &d) ||
-	    virtio_pci_attach(d, &pci))
+	    virtio_pci_attach(d, &pci) ||
+	    pl061_create(&th.host, &mmio, 0x09020000, 2, &g))
 		abort();
+}
+
+/* vcpu:N as aarch64's: every register accepted lies inside it */
+static void check_arm64_vcpu(const struct snap_section *sec)
+{
+	struct arm64_vcpu_snap s;
+	struct sbuf r;
+	char err[256] = "";
+	const uint8_t *val;
+	size_t pos = 0, n = 0;
+	uint64_t id;
+
+	sbuf_reader(&r, sec->data, sec->len);
+	if (arm64_vcpu_snap_parse(&r, &s, err, sizeof(err))) {
+		if (!err[0])
+			abort();
+		return;
+	}
+	while (!arm64_vcpu_snap_reg(&s, &pos, &id, &val)) {
+		if (val < sec->data || val + arm64_reg_bytes(id) > sec->data + sec->len)
+			abort();
+		n++;
+	}
+	if (n != s.nr_regs || pos != s.regs_len)
+		abort();
+}
+
+/* arch as aarch64's VGIC state, of either version */
+static void check_arm64_vgic(const struct snap_section *sec)
+{
+	static const uint64_t mpidr[2] = { 0x80000000, 0x80000001 };
+	static const enum arm64_gic_version v[2] = { ARM64_GIC_V2, ARM64_GIC_V3 };
+
+	for (unsigned int i = 0; i < 2; i++) {
+		struct arm64_vgic_snap s;
+		struct sbuf r;
+		char err[256] = "";
+
+		sbuf_reader(&r, sec->data, sec->len);
+		if (arm64_vgic_parse(&r, v[i], 128, 2, mpidr, &s, err, sizeof(err))) {
+			if (!err[0])
+				abort();
+			continue;
+		}
+		if (s.writes + (size_t)s.nr_writes * 20 != sec->data + sec->len)
+			abort();
+	}
 }
 
 static void check_device(unsigned int i, const struct snap_section *sec)
@@ -183,6 +236,11 @@ static int one_file(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
+	for (unsigned int i = 0; i < f.nr_sections; i++)
+		if (!strncmp(f.section[i].name, "vcpu:", 5))
+			check_arm64_vcpu(&f.section[i]);
+	if ((sec = snapfile_find(&f, "arch")))
+		check_arm64_vgic(sec);
 	for (unsigned int i = 0; i < th.nr_state; i++) {
 		char name[SNAP_NAME_MAX];
 

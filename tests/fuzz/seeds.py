@@ -3,7 +3,7 @@
 tests/fuzz/corpus/NAME/ (seed-* files; crash inputs kept as regressions
 are named otherwise and left alone). Deterministic: run it again and
 nothing changes. Usage: tests/fuzz/seeds.py [corpus dir]"""
-import gzip, os, struct, sys
+import gzip, os, struct, sys, zlib
 
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
 
@@ -259,3 +259,32 @@ put("arm64_image", "image-old", u8(0x02) + image_hdr(image_size=0))
 put("arm64_image", "gzip", u8(0x04) + gzip.compress(img, mtime=0))
 put("arm64_image", "gzip-truncated", u8(0) + gzip.compress(img, mtime=0)[:40])
 put("arm64_image", "gzip-bomb", u8(0) + gzip.compress(image_hdr(size=40 << 20), 9, mtime=0))
+
+# --- aarch64 snapshot files (fuzz_snapshot.c) ------------------------------
+def snapfile(sections, arch=2, mem=64 << 20):
+    body = b""
+    for name, data in sections:
+        body += name.encode().ljust(28, b"\0") + u32(zlib.crc32(data)) + u64(len(data)) + data
+    h = (b"VMMSNAP\0" + u16(1) + u16(0) + u32(arch) + b"seeds.py".ljust(16, b"\0") +
+         u32(len(sections)) + u32(0) + u64(mem) + u64(64 + len(body)) + u32(0))
+    return h + u32(zlib.crc32(h)) + body
+
+# a vCPU: layout 1, target, features, MP state, 64 bytes of events, then
+# x0, v1 (128 bits), fpsr (32 bits) and the virtual counter
+arm64_vcpu = (u32(1) + u32(5) + u32(4) + u32(0) + u32(64) + bytes(64) + u32(4) +
+              u64(0x6030000000100000) + u64(0x40000000) +
+              u64(0x6040000000100114) + bytes(range(16)) +
+              u64(0x60200000001000d4) + u32(0x10) +
+              u64(0x603000000013DF1A) + u64(123456789))
+def vgic(version, writes):
+    return (u32(1) + u32(version) + u32(128) + u32(2) + u32(len(writes)) +
+            b"".join(u32(g) + u64(a) + u64(v) for g, a, v in writes))
+gicv2 = vgic(2, [(1, 0x8, 0x0200143b), (1, 0x180, 0xffffffff), (1, 0x100, 0xffff),
+                 (1, (1 << 32) | 0x400, 0xa0a0a0a0), (2, (1 << 32) | 0x4, 0xf0)])
+gicv3 = vgic(3, [(1, 0x8, 0x0300143b), (5, 0x10180, 0xffffffff), (5, (1 << 32) | 0x10100, 0xffff),
+                 (7, 32, 0x4), (1, 0x6000 + 8 * 40, 1), (6, (1 << 32) | 0xc665, 7)])
+gpio = bytes([0x08, 0, 0, 0, 0x08, 0, 0x08, 0x08, 0, 0x08])
+for name, arch in (("gicv2", gicv2), ("gicv3", gicv3)):
+    put("snapshot", "arm64-" + name, u8(1) + snapfile([
+        ("vm", b"{}"), ("arch", arch), ("vcpu:0", arm64_vcpu), ("vcpu:1", arm64_vcpu),
+        ("dev:gpio@0x9020000", gpio)]))

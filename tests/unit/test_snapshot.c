@@ -4,9 +4,10 @@
  * (devices/state.h): a file round trip; every truncation and every
  * flipped byte refused; hostile headers (lengths, counts, names,
  * versions, architectures) refused with the line that says why; and the
- * serial port, i8042, CMOS and a virtio device saved from one host and
- * restored into another, reading back the same, with every truncated
- * state refused.
+ * serial port (its interrupt line driven again), i8042, CMOS, the PL061
+ * GPIO (a press in progress saved released) and a virtio device saved
+ * from one host and restored into another, reading back the same, with
+ * every truncated state refused.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -301,8 +302,11 @@ TEST(platform_devices_round_trip)
 	pio_wr(&pa, 0x70, 0x40);
 	pio_wr(&pa, 0x71, 0x99);              /* CMOS RAM */
 	pio_wr(&pa, 0x70, 0x41);
+	CHECK_EQ(a.irq_level[4], 1);          /* received data: line high */
 	for (unsigned int i = 0; i < 3; i++)
 		CHECK_EQ(transfer(&a, &b, i, true), 0);
+	/* the line is driven again: not every interrupt controller keeps it */
+	CHECK_EQ(b.irq_level[4], 1);
 	CHECK_EQ(pio_rd(&pb, 0x3f8 + 1), 0x05);
 	CHECK_EQ(pio_rd(&pb, 0x3f8 + 7), 0x5a);
 	pio_wr(&pb, 0x3f8 + 3, 0x83);
@@ -355,6 +359,59 @@ TEST(serial_line_driven_after_restore)
 	testhost_destroy(&b);
 	bus_destroy(&pa);
 	bus_destroy(&pb);
+}
+
+static uint32_t mmio_rd(struct bus *bus, uint64_t a)
+{
+	uint32_t v = 0;
+
+	bus_access(bus, a, (uint8_t *)&v, 4, false);
+	return v;
+}
+
+static void mmio_wr(struct bus *bus, uint64_t a, uint32_t v)
+{
+	bus_access(bus, a, (uint8_t *)&v, 4, true);
+}
+
+/* aarch64's GPIO: its settings, a press in progress saved released */
+TEST(gpio_round_trip)
+{
+	static struct testhost a, b;
+	struct bus ma, mb;
+	struct pl061 *ga, *gb;
+	const uint64_t g = 0x09020000;
+
+	CHECK_EQ(testhost_init(&a, MEM), 0);
+	CHECK_EQ(testhost_init(&b, MEM), 0);
+	bus_init(&ma, "mmio");
+	bus_init(&mb, "mmio");
+	CHECK_EQ(pl061_create(&a.host, &ma, g, 2, &ga), 0);
+	CHECK_EQ(pl061_create(&b.host, &mb, g, 2, &gb), 0);
+	CHECK(!strcmp(a.state[0].name, "gpio@0x9020000"));
+	mmio_wr(&ma, g + 0x400, 0x01);        /* pin 0 an output */
+	mmio_wr(&ma, g + 0x004, 0x01);        /* ... driven high */
+	mmio_wr(&ma, g + 0x408, 0x08);        /* pin 3: both edges */
+	mmio_wr(&ma, g + 0x410, 0x08);        /* ... its interrupt on */
+	mmio_wr(&ma, g + 0x420, 0x40);
+	CHECK_EQ(pl061_press(ga, 3, NULL), 0);
+	CHECK_EQ(a.irq_level[2], 1);
+	CHECK_EQ(mmio_rd(&ma, g + 0x3fc), 0x09);
+	CHECK_EQ(transfer(&a, &b, 0, true), 0);
+	CHECK_EQ(mmio_rd(&mb, g + 0x400), 0x01);
+	CHECK_EQ(mmio_rd(&mb, g + 0x408), 0x08);
+	CHECK_EQ(mmio_rd(&mb, g + 0x410), 0x08);
+	CHECK_EQ(mmio_rd(&mb, g + 0x420), 0x40);
+	CHECK_EQ(mmio_rd(&mb, g + 0x3fc), 0x01); /* released; pin 0 still high */
+	CHECK_EQ(mmio_rd(&mb, g + 0x414), 0x08); /* its edges latched */
+	CHECK_EQ(b.irq_level[2], 1);          /* and the line driven */
+	mmio_wr(&mb, g + 0x41c, 0x08);        /* cleared: the line goes low */
+	CHECK_EQ(b.irq_level[2], 0);
+	CHECK_EQ(pl061_press(gb, 3, NULL), 0); /* not held over: presses work */
+	testhost_destroy(&a);
+	testhost_destroy(&b);
+	bus_destroy(&ma);
+	bus_destroy(&mb);
 }
 
 TEST(virtio_device_round_trip)
@@ -435,5 +492,6 @@ UNIT_MAIN("snapshot",
 	  T(state_buffer_reads_are_bounded),
 	  T(platform_devices_round_trip),
 	  T(serial_line_driven_after_restore),
+	  T(gpio_round_trip),
 	  T(virtio_device_round_trip),
 	  T(virtio_other_device_refused))

@@ -91,68 +91,58 @@ snap() {
 
 counters() { grep -a '^counter ' "$1" | tr -d '\r' | awk '{print $2}'; }
 
-# aarch64 has no snapshot state yet: refused by name, no file made
-if [ "$GUEST_ARCH" != x86_64 ]; then
-	boot cnt -k "$GUEST" -p test=counter -m 64M
-	wait_line "$work/cnt.serial" '^counter 2' || fail counter-boot "no counter lines"
-	out=$(snap cnt)
-	if [[ $out == *"400"*"not supported on aarch64"* ]] && [ ! -e "$work/cnt.snap" ] &&
-	   [ ! -e "$work/cnt.mem" ]; then
-		pass create-refused-on-this-arch
-	else
-		fail create-refused-on-this-arch "$out"
-	fi
-	kill "$pid"; wait "$pid" 2>/dev/null
-	skip restore "snapshots are x86-64 only so far"
-	exit "$failed"
-fi
-
 # --pit: the PIT's state is saved and restored with it (the snapshot's
-# machine-config says so)
-boot pit -k "$GUEST" -p test=counter -m 64M --pit
-wait_line "$work/pit.serial" '^counter 2' || fail pit-boot "no counter lines"
-if out=$(snap pit); then
-	kill "$pid"; wait "$pid" 2>/dev/null
-	plast=$(counters "$work/pit.serial" | tail -1)
-	timeout "$TIMEOUT" "$VMM" run --restore "$work/pit.snap" --mem-file "$work/pit.mem" \
-		--console none --serial-log "$work/pitr.serial" </dev/null \
-		>"$work/pitr.out" 2>"$work/pitr.err" &
-	rpid=$!
-	pids+=("$rpid")
-	wait_line "$work/pitr.serial" "^counter $((plast + 3))"
-	kill "$rpid"; wait "$rpid" 2>/dev/null
-	[ "$(counters "$work/pitr.serial" | head -1)" = $((plast + 1)) ] &&
-		pass pit-restore || fail pit-restore "$(tail -n 2 "$work/pitr.err" | tr '\n' ' ')"
-else
-	fail pit-restore "$out"
-	kill "$pid"; wait "$pid" 2>/dev/null
-fi
-# --virtio pci: a disk read and its MSI-X interrupt every 100 ms go on
-# after a restore, so the restored MSI-X table brought the vector's GSI
-# route and irqfd back (without them the guest stops with "no MSI-X
-# interrupt"), and the counter goes on from where it was
-head -c 1048576 /dev/zero >"$work/pci.img"
-boot pci -k "$GUEST" -p "test=pci-msix loop=1" -m 64M --virtio pci --disk "$work/pci.img"
-wait_line "$work/pci.serial" '^counter 2' || fail pci-boot "no counter lines: $(grep -a TESTGUEST "$work/pci.serial")"
-if out=$(snap pci); then
-	kill "$pid"; wait "$pid" 2>/dev/null
-	plast=$(counters "$work/pci.serial" | tail -1)
-	timeout "$TIMEOUT" "$VMM" run --restore "$work/pci.snap" --mem-file "$work/pci.mem" \
-		--console none --serial-log "$work/pcir.serial" </dev/null \
-		>"$work/pcir.out" 2>"$work/pcir.err" &
-	rpid=$!
-	pids+=("$rpid")
-	wait_line "$work/pcir.serial" "^counter $((plast + 5))" 300
-	kill "$rpid"; wait "$rpid" 2>/dev/null
-	if [ "$(counters "$work/pcir.serial" | head -1)" = $((plast + 1)) ] &&
-	   [ "$(counters "$work/pcir.serial" | tail -1)" -ge $((plast + 5)) ]; then
-		pass pci-msix-restore
+# machine-config says so), and a virtio-pci guest's MSI-X routes. Both
+# are x86-64's: an aarch64 VM has the architected timer and no PCI.
+if [ "$GUEST_ARCH" = x86_64 ]; then
+	boot pit -k "$GUEST" -p test=counter -m 64M --pit
+	wait_line "$work/pit.serial" '^counter 2' || fail pit-boot "no counter lines"
+	if out=$(snap pit); then
+		kill "$pid"; wait "$pid" 2>/dev/null
+		plast=$(counters "$work/pit.serial" | tail -1)
+		timeout "$TIMEOUT" "$VMM" run --restore "$work/pit.snap" --mem-file "$work/pit.mem" \
+			--console none --serial-log "$work/pitr.serial" </dev/null \
+			>"$work/pitr.out" 2>"$work/pitr.err" &
+		rpid=$!
+		pids+=("$rpid")
+		wait_line "$work/pitr.serial" "^counter $((plast + 3))"
+		kill "$rpid"; wait "$rpid" 2>/dev/null
+		[ "$(counters "$work/pitr.serial" | head -1)" = $((plast + 1)) ] &&
+			pass pit-restore || fail pit-restore "$(tail -n 2 "$work/pitr.err" | tr '\n' ' ')"
 	else
-		fail pci-msix-restore "$(grep -a TESTGUEST "$work/pcir.serial") $(tail -n 2 "$work/pcir.err" | tr '\n' ' ')"
+		fail pit-restore "$out"
+		kill "$pid"; wait "$pid" 2>/dev/null
+	fi
+	# --virtio pci: a disk read and its MSI-X interrupt every 100 ms go on
+	# after a restore, so the restored MSI-X table brought the vector's GSI
+	# route and irqfd back (without them the guest stops with "no MSI-X
+	# interrupt"), and the counter goes on from where it was
+	head -c 1048576 /dev/zero >"$work/pci.img"
+	boot pci -k "$GUEST" -p "test=pci-msix loop=1" -m 64M --virtio pci --disk "$work/pci.img"
+	wait_line "$work/pci.serial" '^counter 2' || fail pci-boot "no counter lines: $(grep -a TESTGUEST "$work/pci.serial")"
+	if out=$(snap pci); then
+		kill "$pid"; wait "$pid" 2>/dev/null
+		plast=$(counters "$work/pci.serial" | tail -1)
+		timeout "$TIMEOUT" "$VMM" run --restore "$work/pci.snap" --mem-file "$work/pci.mem" \
+			--console none --serial-log "$work/pcir.serial" </dev/null \
+			>"$work/pcir.out" 2>"$work/pcir.err" &
+		rpid=$!
+		pids+=("$rpid")
+		wait_line "$work/pcir.serial" "^counter $((plast + 5))" 300
+		kill "$rpid"; wait "$rpid" 2>/dev/null
+		if [ "$(counters "$work/pcir.serial" | head -1)" = $((plast + 1)) ] &&
+		   [ "$(counters "$work/pcir.serial" | tail -1)" -ge $((plast + 5)) ]; then
+			pass pci-msix-restore
+		else
+			fail pci-msix-restore "$(grep -a TESTGUEST "$work/pcir.serial") $(tail -n 2 "$work/pcir.err" | tr '\n' ' ')"
+		fi
+	else
+		fail pci-msix-restore "$out"
+		kill "$pid"; wait "$pid" 2>/dev/null
 	fi
 else
-	fail pci-msix-restore "$out"
-	kill "$pid"; wait "$pid" 2>/dev/null
+	skip pit-restore "--pit is x86-64's (an $GUEST_ARCH guest has the architected timer)"
+	skip pci-msix-restore "the $GUEST_ARCH platform has no virtio-pci transport"
 fi
 
 # --- the counter goes on from where it was --------------------------------
@@ -163,6 +153,7 @@ s=$(http "$work/cnt.sock" PUT /snapshot/create \
 [[ $s == 400*"not allowed while the VM is Running"* ]] && pass create-running-refused ||
 	fail create-running-refused "$s"
 if out=$(snap cnt); then pass create; else fail create "$out"; fi
+t_cnt=$(date +%s.%N)
 s=$(http "$work/cnt.sock" PUT /snapshot/create \
 	"{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$work/x.snap\",\"mem_file_path\":\"$work/x.mem\"}")
 [[ $s == 400*"Diff"*"not supported"* ]] && pass diff-refused-by-name || fail diff-refused-by-name "$s"
@@ -191,6 +182,63 @@ else
 fi
 grep -q 'restore_start=.*restore_done=.*first_kvm_run=' "$work/r1.err" &&
 	pass timeline-restore || fail timeline-restore "$(tail -2 "$work/r1.err")"
+echo "  (from vmm's start: $(grep -o 'restore_start=.*first_kvm_run=[0-9.]*ms' "$work/r1.err") with $VMM)"
+
+# --- aarch64: the guest's virtual counter goes on from the saved value -----
+# KVM_REG_ARM_TIMER_CNT of vCPU 0 in two snapshots, the second of a VM
+# restored from the first after 3 s on disk: the guest's time between them
+# is the time it ran, not the wall clock's (which has the 3 s in it)
+timer_cnt() { # SNAPSHOT: vCPU 0's virtual counter
+	python3 - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+n, at = struct.unpack_from("<I", b, 32)[0], 64
+for _ in range(n):
+    name = b[at:at + 28].split(b"\0")[0]
+    size = struct.unpack_from("<Q", b, at + 32)[0]
+    data, at = b[at + 40:at + 40 + size], at + 40 + size
+    if name != b"vcpu:0":
+        continue
+    p = 16
+    p += 4 + struct.unpack_from("<I", data, p)[0]   # the events blob
+    nregs, p = struct.unpack_from("<I", data, p)[0], p + 4
+    for _ in range(nregs):
+        rid = struct.unpack_from("<Q", data, p)[0]
+        width = 1 << ((rid >> 52) & 0xf)
+        if rid == 0x603000000013DF1A:                # KVM_REG_ARM_TIMER_CNT
+            print(struct.unpack_from("<Q", data, p + 8)[0])
+        p += 8 + width
+PY
+}
+if [ "$GUEST_ARCH" = aarch64 ]; then
+	sleep 3
+	"$VMM" run --restore "$work/cnt.snap" --mem-file "$work/cnt.mem" \
+		--api-sock "$work/ct.sock" --console none --serial-log "$work/ct.serial" \
+		</dev/null >/dev/null 2>"$work/ct.err" &
+	pid=$!
+	pids+=("$pid")
+	wait_sock "$work/ct.sock"
+	wait_line "$work/ct.serial" "^counter $((last + 5))"
+	if out=$(snap ct); then
+		t_ct=$(date +%s.%N)
+		mhz=$(grep -ao 'architected timer at [0-9]* MHz' "$work/cnt.serial" | awk '{print $4}')
+		c0=$(timer_cnt "$work/cnt.snap")
+		c1=$(timer_cnt "$work/ct.snap")
+		read -r guest wall < <(awk -v c0="${c0:-0}" -v c1="${c1:-0}" -v f="${mhz:-0}" \
+			-v t0="$t_cnt" -v t1="$t_ct" \
+			'BEGIN { printf "%.2f %.2f\n", f ? (c1 - c0) / (f * 1e6) : -1, t1 - t0 }')
+		echo "  (virtual counter: +${guest} s between the two snapshots, wall clock +${wall} s)"
+		if [ -n "$c0" ] && [ -n "$c1" ] && [ -n "$mhz" ] &&
+		   awk -v g="$guest" -v w="$wall" 'BEGIN { exit !(g >= 0.4 && g < w - 2.5) }'; then
+			pass virtual-counter-continues
+		else
+			fail virtual-counter-continues "counter $c0 -> $c1 at ${mhz:-?} MHz: +$guest s in the guest, +$wall s on the wall clock"
+		fi
+	else
+		fail virtual-counter-continues "$out"
+	fi
+	kill "$pid"; wait "$pid" 2>/dev/null
+fi
 
 # --- PUT /snapshot/load, Firecracker's fields -----------------------------
 boot load
@@ -352,8 +400,14 @@ head -c 5000 "$work/cnt.snap" >"$work/bad.snap"
 refused truncated-refused "truncated: the header says" "$work/bad.snap"
 cp "$work/cnt.snap" "$work/bad.snap"; patch "$work/bad.snap" 8 0200 fix
 refused version-refused "format version 2\.0; this vmm reads version 1\.x only" "$work/bad.snap"
-cp "$work/cnt.snap" "$work/bad.snap"; patch "$work/bad.snap" 12 02000000 fix
-refused arch-refused "made on aarch64, this is x86_64" "$work/bad.snap"
+cp "$work/cnt.snap" "$work/bad.snap"
+if [ "$GUEST_ARCH" = x86_64 ]; then
+	patch "$work/bad.snap" 12 02000000 fix
+	refused arch-refused "made on aarch64, this is x86_64" "$work/bad.snap"
+else
+	patch "$work/bad.snap" 12 01000000 fix
+	refused arch-refused "made on x86_64, this is aarch64" "$work/bad.snap"
+fi
 refused not-a-snapshot-refused "not a vmm snapshot file" "$GUEST"
 head -c 1048576 "$work/cnt.mem" >"$work/bad.mem"
 refused mem-file-mismatch-refused "mem-file .*: not the memory file of this snapshot" \
