@@ -407,6 +407,16 @@ static const char *state_check(const struct pci_dev *d, const uint8_t *cfg,
 	if (d->msix_nvec % 64 &&
 	    pend[d->msix_nvec / 64] >> (d->msix_nvec % 64))
 		return "a pending bit past the last MSI-X vector";
+	if (d->msix_cap) {
+		uint16_t c = (uint16_t)get_le(cfg + d->msix_cap + PCI_MSIX_CTRL, 2);
+
+		/* unmasking delivers a pending message and clears its bit */
+		for (unsigned int v = 0; v < d->msix_nvec; v++)
+			if ((pend[v / 64] >> (v % 64) & 1) &&
+			    (c & PCI_MSIX_ENABLE) && !(c & PCI_MSIX_FUNC_MASK) &&
+			    !(table[v * PCI_MSIX_ENTRY + 12] & PCI_MSIX_MASKBIT))
+				return "a pending bit on an unmasked MSI-X vector";
+	}
 	return NULL;
 }
 

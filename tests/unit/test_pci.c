@@ -788,6 +788,9 @@ TEST(state_restore_tells_the_owner)
 	CHECK(strstr(err, "reserved") && changed == 0);
 	CHECK_EQ(restore_damaged(&st, ST_PBA, 0x10, st.len, err, sizeof(err),
 				 &changed), -EINVAL);        /* vector 4 of 4 */
+	CHECK_EQ(restore_damaged(&st, ST_PBA, 0x02, st.len, err, sizeof(err),
+				 &changed), -EINVAL);        /* 1 is unmasked */
+	CHECK(strstr(err, "unmasked") && changed == 0);
 	CHECK_EQ(restore_damaged(&st, ST_TABLE - 4, 0x1, st.len, err,
 				 sizeof(err), &changed), -EINVAL); /* nvec */
 	CHECK_EQ(restore_damaged(&st, 0, 0, st.len - 1, err, sizeof(err),
