@@ -41,6 +41,9 @@
 #include "ratelimit.h"
 #include "virtio.h"
 
+/* malformed transmit frames logged per device (all are counted) */
+#define MALFORMED_LOGGED 4
+
 #define VIRTIO_ID_NET 1
 #define RXQ 0
 #define TXQ 1
@@ -574,10 +577,14 @@ static void net_tx(struct virtio_net *n)
 		if (!niov) {
 			/* the chain is well-formed, the frame is not: dropped */
 			n->stats.tx_drops++;
-			n->stats.tx_malformed++;
-			debug("TAP %s: dropped a %" PRIu64 "-byte frame: %s",
-			      n->name, c->read_len - NET_HDR_LEN,
-			      bad ? bad : "too many buffers");
+			/* a guest may send them without end: the first few
+			 * are logged, the counter tells the rest */
+			if (++n->stats.tx_malformed <= MALFORMED_LOGGED)
+				debug("TAP %s: dropped a %" PRIu64 "-byte frame: "
+				      "%s%s", n->name, c->read_len - NET_HDR_LEN,
+				      bad ? bad : "too many buffers",
+				      n->stats.tx_malformed == MALFORMED_LOGGED ?
+				      "; further drops are only counted" : "");
 			virtq_push(q, c->head, 0);
 			pushed = true;
 			done++;
