@@ -190,7 +190,7 @@ check_vmm() {
 	hdr=$(readelf -h "$VMM" 2>/dev/null) || { echo "$PROG: $VMM is not an ELF file" >&2; exit 2; }
 	[[ $hdr == *AArch64* ]] ||
 		{ echo "$PROG: $VMM is not an aarch64 binary (make ARCH=aarch64 static)" >&2; exit 2; }
-	if readelf -l "$VMM" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	if readelf -l "$VMM" 2>/dev/null | grep 'Requesting program interpreter' >/dev/null; then
 		echo "$PROG: $VMM is dynamically linked; the test needs a static build" >&2
 		exit 2
 	fi

@@ -87,7 +87,7 @@ parse_args() {
 	[[ -n $VMM ]] || { echo "$PROG: --vmm PATH is required" >&2; exit 2; }
 	[[ -f $VMM && -x $VMM ]] || { echo "$PROG: not an executable file: $VMM" >&2; exit 2; }
 	VMM=$(realpath "$VMM")
-	if readelf -l "$VMM" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	if readelf -l "$VMM" 2>/dev/null | grep 'Requesting program interpreter' >/dev/null; then
 		echo "$PROG: $VMM is dynamically linked; the test needs a static build" >&2
 		exit 2
 	fi

@@ -238,7 +238,7 @@ selected() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 # there with a confusing "not found", so refuse it here.
 check_vmm_static() {
 	command -v readelf >/dev/null || ensure_packages binutils
-	if readelf -l "$VMM" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	if readelf -l "$VMM" 2>/dev/null | grep 'Requesting program interpreter' >/dev/null; then
 		echo "$PROG: $VMM is dynamically linked; the test needs a static build" >&2
 		exit 2
 	fi
@@ -438,7 +438,9 @@ guest_value() {
 	guest_out "$1" | grep -o -- "$2.*" | head -n1 | sed "s/^$2 *//" || true
 }
 
-guest_has() { guest_out "$1" | grep -q -- "$2"; }
+# (grep reads to the end: with pipefail, grep -q's early exit would fail
+# the pipeline by SIGPIPE whenever the section is long, as SysRq t's is)
+guest_has() { guest_out "$1" | grep -- "$2" >/dev/null; }
 
 # Why a check of scenario $1 cannot be decided: what the host said about
 # it, or that its report is missing.
@@ -892,7 +894,7 @@ check_stock() {
 		local want=0 msg="guest powered off"
 		[[ $how == panic ]] && want=2 msg="guest kernel panicked"
 		[[ $how == reboot ]] && msg="guest reset (ACPI)"
-		if [[ $st == "$want" ]] && section "stock-$how/vmm-stderr" | grep -q "$msg"; then
+		if [[ $st == "$want" ]] && section "stock-$how/vmm-stderr" | grep "$msg" >/dev/null; then
 			pass "e2e.stock-$how-exit-$want ('$msg', /init at ${STOCK_INIT_S[$how]:-?} s)"
 		else
 			fail "e2e.stock-$how-exit-$want: vmm status '${st:-none}'; stderr: $(section "stock-$how/vmm-stderr" | tail -n2 | paste -sd ';' -)"
