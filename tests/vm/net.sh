@@ -425,11 +425,11 @@ EOF
 	fi
 
 	# nothing grew from the first step to the last: fds, threads, RSS
-	# (1 MiB of slack; 2 MiB for a sanitizer build, whose allocator keeps
+	# (1 MiB of slack; 4 MiB for a sanitizer build, whose allocator keeps
 	# more aside even without its quarantine)
 	id=hostile-net-growth
 	slack=1024
-	case $VMM in *-san) slack=2048 ;; esac
+	case $VMM in *-san) slack=4096 ;; esac
 	first=$(sed -n 's/^proc tx-all-header //p' "$work/hostile-net.mon")
 	last=$(sed -n 's/^proc recovery //p' "$work/hostile-net.mon")
 	if [ -z "$first" ] || [ -z "$last" ]; then
