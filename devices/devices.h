@@ -88,13 +88,17 @@ int post_port_create(const struct dev_host *h, struct bus *bus, uint64_t port)
 	__attribute__((warn_unused_result));
 
 /*
- * pvpanic (pvpanic.c): one port; a read gives PVPANIC_PANICKED |
- * PVPANIC_CRASH_LOADED, a write of PANICKED stops the VM as a crash
- * ("guest kernel panicked"), CRASH_LOADED is logged.
+ * pvpanic (pvpanic.c): a one-byte register at base on whichever bus the
+ * platform gives it (x86-64: port 0x505, size 1; aarch64: MMIO,
+ * qemu,pvpanic-mmio, size 2; bytes past the first read as zero). A read
+ * gives PVPANIC_PANICKED | PVPANIC_CRASH_LOADED, a write of PANICKED
+ * stops the VM as a crash ("guest kernel panicked"), CRASH_LOADED is
+ * logged.
  */
 #define PVPANIC_PANICKED     1
 #define PVPANIC_CRASH_LOADED 2
-int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base)
+int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base,
+		   uint64_t size)
 	__attribute__((warn_unused_result));
 
 /*

@@ -6,6 +6,10 @@
  * panic notifier, before panic=N reboots the machine, so the VM stops as
  * a crash instead of looking like a clean reset. CRASH_LOADED (a kdump
  * kernel takes over) lets the guest go on: it is only logged.
+ *
+ * One implementation for either transport: x86-64 puts it on the port
+ * bus at 0x505 (one byte), aarch64 on the MMIO bus as QEMU's
+ * pvpanic-mmio (a two-byte window whose second byte reads as zero).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,13 +27,15 @@ static void pvpanic_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 {
 	struct pvpanic *p = dev;
 
-	(void)offset;
 	if (!is_write) {
-		data[0] = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
-		for (uint32_t i = 1; i < len; i++)
-			data[i] = 0;
+		for (uint32_t i = 0; i < len; i++)
+			data[i] = offset + i == 0 ?
+				  PVPANIC_PANICKED | PVPANIC_CRASH_LOADED : 0;
 		return;
 	}
+	/* the register is byte 0; a write that misses it does nothing */
+	if (offset != 0)
+		return;
 	__atomic_fetch_add(&p->events, 1, __ATOMIC_RELAXED);
 	if (data[0] & PVPANIC_PANICKED)
 		host_request_stop(p->host, DEV_STOP_CRASH,
@@ -38,11 +44,15 @@ static void pvpanic_io(void *dev, uint64_t offset, uint8_t *data, uint32_t len,
 		warn("pvpanic: the guest kernel crashed; its crash kernel runs");
 }
 
-int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base)
+int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base,
+		   uint64_t size)
 {
-	struct pvpanic *p = calloc(1, sizeof(*p));
+	struct pvpanic *p;
 	int ret;
 
+	if (size < 1)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->host = h;
@@ -50,5 +60,5 @@ int pvpanic_create(const struct dev_host *h, struct bus *bus, uint64_t base)
 	if (ret)
 		return ret;
 	host_add_counter(h, "pvpanic", "events", &p->events);
-	return bus_register(bus, base, 1, "pvpanic", pvpanic_io, p);
+	return bus_register(bus, base, size, "pvpanic", pvpanic_io, p);
 }

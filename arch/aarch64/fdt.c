@@ -6,7 +6,9 @@
  * devicetree/bindings/arm/{cpus,psci}.yaml, timer/arm,arch_timer.yaml,
  * interrupt-controller/arm,gic.yaml and arm,gic-v3.yaml,
  * serial/8250.yaml, virtio/mmio.yaml, chosen.yaml, clock/fixed-clock.yaml,
- * gpio/pl061-gpio.yaml, input/gpio-keys.yaml.
+ * gpio/pl061-gpio.yaml, input/gpio-keys.yaml; pvpanic as Linux's
+ * pvpanic-mmio driver matches it (compatible "qemu,pvpanic-mmio", the
+ * register at the start of reg).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -196,6 +198,19 @@ static int node_power_key(void *fdt)
 	return fdt_end_node(fdt);
 }
 
+/* pvpanic: the guest's panic notifier writes PANICKED (devices/pvpanic.c) */
+static int node_pvpanic(void *fdt)
+{
+	const uint64_t reg[] = { ARM64_PVPANIC_ADDR, ARM64_PVPANIC_SIZE };
+	char name[32];
+
+	snprintf(name, sizeof(name), "pvpanic@%" PRIx64, ARM64_PVPANIC_ADDR);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property_string(fdt, "compatible", "qemu,pvpanic-mmio"));
+	TRY(prop_reg(fdt, reg, 1));
+	return fdt_end_node(fdt);
+}
+
 static int node_virtio(void *fdt, const struct arm64_fdt_virtio *v)
 {
 	const uint64_t reg[] = { v->base, 0x1000 };
@@ -249,6 +264,7 @@ static int build(void *fdt, size_t size, const struct arm64_fdt_desc *d)
 	TRY(node_timer(fdt, d));
 	TRY(node_uart(fdt, uart));
 	TRY(node_power_key(fdt));
+	TRY(node_pvpanic(fdt));
 	for (unsigned int i = 0; i < d->nr_virtio; i++)
 		TRY(node_virtio(fdt, &d->virtio[i]));
 

@@ -12,6 +12,8 @@
  *   0x09010000  boot timer (4 KiB): write 123 to offset 0
  *   0x09020000  PL061 GPIO (4 KiB), SPI 2: the power key on pin 3
  *               (gpio-keys, KEY_POWER): Ctrl-Alt-Del from the host
+ *   0x09030000  pvpanic (2 bytes, qemu,pvpanic-mmio): the guest's panic
+ *               notifier writes PANICKED, vmm exits with status 2
  *   0x0a000000  virtio-mmio devices: 4 KiB windows every 64 KiB, SPIs from
  *               16 (disks, then NICs, then the console)
  *   0x80000000  RAM (--mem bytes):
@@ -53,6 +55,9 @@
 #define ARM64_GPIO_SPI         2
 #define ARM64_GPIO_POWER_PIN   3
 #define ARM64_KEY_POWER        116 /* linux,code: KEY_POWER */
+
+#define ARM64_PVPANIC_ADDR     UINT64_C(0x09030000)
+#define ARM64_PVPANIC_SIZE     UINT64_C(0x2)      /* as QEMU's pvpanic-mmio */
 
 #define ARM64_VIRTIO_MMIO_BASE UINT64_C(0x0a000000)
 #define ARM64_VIRTIO_STRIDE    UINT64_C(0x10000)

@@ -130,7 +130,9 @@ int arch_create_devices(struct vm *vm, struct serial **uart)
 				 ARM64_UART_SPI, uart)) ||
 	    (ret = boottimer_create(&vm->host, &vm->mmio, ARM64_BOOT_TIMER_ADDR)) ||
 	    (ret = pl061_create(&vm->host, &vm->mmio, ARM64_GPIO_ADDR,
-				ARM64_GPIO_SPI, &a->gpio))) {
+				ARM64_GPIO_SPI, &a->gpio)) ||
+	    (ret = pvpanic_create(&vm->host, &vm->mmio, ARM64_PVPANIC_ADDR,
+				  ARM64_PVPANIC_SIZE))) {
 		error("cannot create the platform devices: %s", strerror(-ret));
 		return ret;
 	}

@@ -193,7 +193,7 @@ int arch_create_devices(struct vm *vm, struct serial **uart)
 	    (ret = i8042_create(h, &vm->pio, 0x60, 0x64, &xa->i8042)) ||
 	    (ret = cmos_create(h, &vm->pio, 0x70)) ||
 	    (ret = post_port_create(h, &vm->pio, 0x80)) ||
-	    (ret = pvpanic_create(h, &vm->pio, X86_PVPANIC_PORT)) ||
+	    (ret = pvpanic_create(h, &vm->pio, X86_PVPANIC_PORT, 1)) ||
 	    (ret = acpi_pm_create(h, &vm->pio, X86_ACPI_SLEEP_CTL_PORT,
 				  X86_ACPI_RESET_VALUE)) ||
 	    (ret = boottimer_create(h, &vm->mmio, X86_BOOT_TIMER_ADDR)) ||

@@ -271,6 +271,26 @@ TEST(power_key)
 	free(fdt);
 }
 
+/* pvpanic: found by compatible the way Linux's pvpanic-mmio driver is */
+TEST(pvpanic_node)
+{
+	struct arm64_fdt_desc d = desc(ARM64_GIC_V2, 1);
+	void *fdt = build(&d);
+	const void *p;
+	int len, node;
+
+	CHECK(fdt);
+	node = fdt_node_offset_by_compatible(fdt, -1, "qemu,pvpanic-mmio");
+	CHECK(node >= 0);
+	CHECK(strcmp(fdt_get_name(fdt, node, NULL), "pvpanic@9030000") == 0);
+	CHECK(prop_is(fdt, "/pvpanic@9030000", "compatible", "qemu,pvpanic-mmio"));
+	p = fdt_getprop(fdt, node, "reg", &len);
+	CHECK(p && len == 16 && cell64(p, 0) == 0x09030000 && cell64(p, 2) == 2);
+	/* only one */
+	CHECK(fdt_node_offset_by_compatible(fdt, node, "qemu,pvpanic-mmio") < 0);
+	free(fdt);
+}
+
 TEST(gicv3_tree)
 {
 	struct arm64_fdt_desc d = desc(ARM64_GIC_V3, 4);
@@ -392,7 +412,8 @@ static int dtc_round_trip(enum arm64_gic_version gic, unsigned int ncpus)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		T(gicv2_tree), T(chosen), T(gicv3_tree), T(power_key), T(bad_input),
+		T(gicv2_tree), T(chosen), T(gicv3_tree), T(power_key), T(pvpanic_node),
+		T(bad_input),
 	};
 	static const struct { const char *name; enum arm64_gic_version gic;
 			      unsigned int ncpus; } rt[] = {

@@ -143,6 +143,17 @@ static void check_tree(int *unit_failed, enum arm64_gic_version gic)
 	CHECK(p && len == 12);
 	CHECK_EQ(dt_cells(p, 1), ARM64_FDT_GPIO_PHANDLE);
 	CHECK_EQ(dt_cells(p + 4, 1), ARM64_GPIO_POWER_PIN);
+
+	/* pvpanic as the pvpanic scenario finds it: by compatible */
+	memset(&n, 0, sizeof(n));
+	while (dt_next_node(&f, &n) > 0 &&
+	       !dt_is_compatible(&f, &n, "qemu,pvpanic-mmio"))
+		;
+	CHECK_EQ(n.depth, 1);
+	p = dt_getprop(&f, &n, "reg", &len);
+	CHECK(p && len == 16);
+	CHECK_EQ(dt_cells(p, 2), ARM64_PVPANIC_ADDR);
+	CHECK_EQ(dt_cells(p + 8, 2), 2);
 	free(blob);
 }
 

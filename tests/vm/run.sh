@@ -186,9 +186,10 @@ for cpus in 1 2; do
 done
 
 # x86-64: vmm's ACPI tables as a guest reads them, and the ways out they
-# name (the FADT's sleep control and reset registers, pvpanic); the PCI
-# bus of --virtio pci. ends ID STATUS PATTERN: vmm exited STATUS, the
-# guest passed, stderr has PATTERN.
+# name (the FADT's sleep control and reset registers); the PCI bus of
+# --virtio pci. Both: pvpanic (port 0x505 on x86-64, the device tree's
+# qemu,pvpanic-mmio on aarch64). ends ID STATUS PATTERN: vmm exited
+# STATUS, the guest passed, stderr has PATTERN.
 ends() {
 	local id=$1 want=$2 pattern=$3
 	if [ "$rc" -ne "$want" ]; then
@@ -208,8 +209,6 @@ if [ "$GUEST_ARCH" = x86_64 ]; then
 	done
 	run acpi-reset -k "$GUEST" -p "test=acpi-reset"
 	ends acpi-reset 0 "guest reset (ACPI)"
-	run pvpanic -k "$GUEST" -p "test=pvpanic"
-	ends pvpanic 2 "guest kernel panicked (pvpanic)"
 	head -c 1048576 /dev/zero >"$work/pci.img"
 	run pci -k "$GUEST" -p "test=pci" --virtio pci --disk "$work/pci.img"
 	ends pci 0 "guest reset"
@@ -220,6 +219,8 @@ if [ "$GUEST_ARCH" = x86_64 ]; then
 	run pit -k "$GUEST" -p "test=hello" --pit
 	ends pit 0 "guest reset"
 fi
+run pvpanic -k "$GUEST" -p "test=pvpanic"
+ends pvpanic 2 "guest kernel panicked (pvpanic)"
 
 # the command line arrives byte for byte
 arg='test=cmdline console=ttyS0 quoted="a b" path=/x/y,z=1'

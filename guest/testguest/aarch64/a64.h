@@ -34,6 +34,7 @@ struct platform {
 	uint32_t gpio_phandle;
 	int power_pin;                    /* gpio-keys KEY_POWER's pin, or -1 */
 	uint32_t power_gpio;              /* ... on the GPIO of this phandle */
+	uint64_t pvpanic;                 /* the qemu,pvpanic-mmio, 0 if none */
 	uint64_t virtio[MAX_VIRTIO];
 	unsigned int nr_virtio;
 };

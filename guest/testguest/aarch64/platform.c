@@ -8,7 +8,8 @@
  * MMIO exits, PSCI reset, unclaimed MMIO, the architected-timer counter).
  *
  * Ctrl-Alt-Del on arm64 is the power key: a gpio-keys KEY_POWER button
- * on a PL061 GPIO controller (`cad`).
+ * on a PL061 GPIO controller (`cad`); pvpanic is the qemu,pvpanic-mmio
+ * node's register (`pvpanic`).
  */
 #include "a64.h"
 #include "fdt.h"
@@ -191,6 +192,9 @@ static const char *read_node(const struct dt *f, const struct dt_node *n,
 		    irq_of(f, n, 0, &plat.gpio_intid))
 			return "PL061 node without reg or interrupts";
 		plat.gpio_phandle = dt_prop_u32(f, n, "phandle", 0);
+	} else if (dt_is_compatible(f, n, "qemu,pvpanic-mmio")) {
+		if (reg_of(f, n, 0, ac, sc, &plat.pvpanic, &s) || s < 1)
+			return "qemu,pvpanic-mmio node without reg";
 	} else if (dt_is_compatible(f, n, "virtio,mmio")) {
 		if (reg_of(f, n, 0, ac, sc, &a, &s))
 			return "virtio,mmio node without reg";
@@ -375,6 +379,26 @@ void gpio_irq(void)
 		key_presses++;
 	else if (key_presses)
 		key_releases++;
+}
+
+/*
+ * pvpanic: the register of the device tree's qemu,pvpanic-mmio node (the
+ * node Linux's pvpanic-mmio driver binds to) answers PANICKED |
+ * CRASH_LOADED; writing PANICKED ends the VM as a crash (exit status 2).
+ */
+static void test_pvpanic(void)
+{
+	uint8_t caps;
+
+	if (!plat.pvpanic)
+		fail("no qemu,pvpanic-mmio node in the device tree");
+	caps = mmio_read8(plat.pvpanic);
+	if (caps != 3)
+		fail("pvpanic at 0x%lx reads 0x%x, not PANICKED | CRASH_LOADED",
+		     plat.pvpanic, caps);
+	kprintf("TESTGUEST PASS pvpanic, panicking\n");
+	mmio_write8(plat.pvpanic, 1);
+	fail("still running after pvpanic PANICKED");
 }
 
 /*
@@ -613,6 +637,7 @@ const struct scenario arch_scenarios[] = {
 	{ "counter",   test_counter,   0 },
 	{ "echo",      test_echo,      0 },
 	{ "cad",       test_cad,       0 },
+	{ "pvpanic",   test_pvpanic,   0 },
 	{ "blk",       test_blk,       0 },
 	{ "blk-ro",    test_blk_ro,    0 },
 	{ "console",   test_virtio_console, 0 },
