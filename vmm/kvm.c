@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -19,6 +20,16 @@ int kvm_ioctl_quiet(int fd, unsigned long req, void *arg)
 		ret = ioctl(fd, req, arg);
 	while (ret < 0 && errno == EINTR);
 	return ret < 0 ? -errno : ret;
+}
+
+int kvm_ioctl_err(int fd, unsigned long req, void *arg, const char *name,
+		  char *err, size_t errlen)
+{
+	int ret = kvm_ioctl_quiet(fd, req, arg);
+
+	if (ret < 0)
+		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
+	return ret;
 }
 
 int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name)

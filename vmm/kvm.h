@@ -7,6 +7,7 @@
 #define VMM_KVM_H
 
 #include <linux/kvm.h>
+#include <stddef.h>
 
 /* Returns the ioctl's result (>= 0) or -errno after logging the failure. */
 int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name);
@@ -14,6 +15,13 @@ int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name);
 int kvm_ioctl_quiet(int fd, unsigned long req, void *arg);
 
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_named((fd), (req), (arg), #req)
+
+/*
+ * Same, but the failure goes into err ("NAME: strerror") instead of the
+ * log: for a caller that reports it as part of its own line.
+ */
+int kvm_ioctl_err(int fd, unsigned long req, void *arg, const char *name,
+		  char *err, size_t errlen);
 
 /* KVM_CHECK_EXTENSION on the system or VM fd; 0 when absent. */
 int kvm_check_cap(int fd, long cap);

@@ -56,16 +56,7 @@ uint32_t arch_snapshot_arch(void)
 }
 
 /* ioctl on fd, its name in err on failure */
-#define IOC(fd, req, arg) ioc((fd), (req), (arg), #req, err, errlen)
-static int ioc(int fd, unsigned long req, void *arg, const char *name,
-	       char *err, size_t errlen)
-{
-	int ret = kvm_ioctl_quiet(fd, req, arg);
-
-	if (ret < 0)
-		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
-	return ret;
-}
+#define IOC(fd, req, arg) kvm_ioctl_err((fd), (req), (arg), #req, err, errlen)
 
 /* What arch_vcpu_init gives every vCPU (the boot CPU's POWER_OFF aside). */
 static uint32_t vcpu_features(const struct arm64_vm *a)

@@ -35,16 +35,7 @@ uint32_t arch_snapshot_arch(void)
 }
 
 /* ioctl on fd, its name in err on failure */
-#define IOC(fd, req, arg) ioc((fd), (req), (arg), #req, err, errlen)
-static int ioc(int fd, unsigned long req, void *arg, const char *name,
-	       char *err, size_t errlen)
-{
-	int ret = kvm_ioctl_quiet(fd, req, arg);
-
-	if (ret < 0)
-		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
-	return ret;
-}
+#define IOC(fd, req, arg) kvm_ioctl_err((fd), (req), (arg), #req, err, errlen)
 
 /* The XSAVE area's size on this host: 4096, or more with AMX (XSAVE2). */
 static size_t xsave_size(int vm_fd)
